@@ -1,0 +1,171 @@
+//! The core's one error type, with stable machine-readable codes.
+//!
+//! Every code a core operation can fail with is in [`Code`], with its string form and its
+//! [`ErrorKind`]. Surfaces map the kind onto their own status codes and envelopes; the string
+//! form is part of Roster's public contract and never changes meaning.
+
+use crate::store::{StoreError, UniqueKey};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What sort of failure a code is; surfaces map it onto a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is malformed or out of range.
+    Invalid,
+    /// No credential, or one that is not valid.
+    Unauthenticated,
+    /// The caller may not do this.
+    Forbidden,
+    /// The record does not exist (or is not visible to the caller).
+    NotFound,
+    /// The change collides with the state of another record.
+    Conflict,
+    /// Something failed on Roster's side; the detail is logged, never shown.
+    Internal,
+}
+
+macro_rules! codes {
+    ($($variant:ident => $text:literal, $kind:ident;)*) => {
+        /// Stable error codes of the core.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code as it appears in responses.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text),* }
+            }
+
+            pub fn kind(self) -> ErrorKind {
+                match self { $(Code::$variant => ErrorKind::$kind),* }
+            }
+        }
+    };
+}
+
+codes! {
+    FieldRequired => "field_required", Invalid;
+    FieldTooLong => "field_too_long", Invalid;
+    InvalidField => "invalid_field", Invalid;
+    InvalidEmail => "invalid_email", Invalid;
+    UnknownRole => "unknown_role", Invalid;
+    InvalidStatus => "invalid_status", Invalid;
+    InvalidStatusTransition => "invalid_status_transition", Invalid;
+    InvalidAttributes => "invalid_attributes", Invalid;
+    InvalidLimit => "invalid_limit", Invalid;
+    InvalidCursor => "invalid_cursor", Invalid;
+    InvalidWorkspaceName => "invalid_workspace_name", Invalid;
+    InvalidSecretKey => "invalid_secret_key", Invalid;
+    InvalidApiKey => "invalid_api_key", Unauthenticated;
+    ExternalIdRetired => "external_id_retired", Forbidden;
+    UserNotFound => "user_not_found", NotFound;
+    WorkspaceNotFound => "workspace_not_found", NotFound;
+    EmailTaken => "email_taken", Conflict;
+    ExternalIdTaken => "external_id_taken", Conflict;
+    WorkspaceNameTaken => "workspace_name_taken", Conflict;
+    ConcurrentUpdate => "concurrent_update", Conflict;
+    StoreUnavailable => "store_unavailable", Internal;
+    Internal => "internal_error", Internal;
+}
+
+/// A failed core operation.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+    /// The input field at fault, where there is one.
+    pub field: Option<&'static str>,
+    #[source]
+    source: Option<StoreError>,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            source: None,
+        }
+    }
+
+    /// An error about one input field.
+    pub fn field(code: Code, field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            ..Self::new(code, message)
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.code.kind()
+    }
+
+    pub fn user_not_found() -> Self {
+        Self::new(Code::UserNotFound, "No user with this id exists.")
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        let (code, field, message) = match &err {
+            StoreError::Unique(UniqueKey::UserEmail) => (
+                Code::EmailTaken,
+                Some("email"),
+                "A user with this email already exists.",
+            ),
+            StoreError::Unique(UniqueKey::UserExternalId) => (
+                Code::ExternalIdTaken,
+                Some("external_id"),
+                "A user with this external_id already exists.",
+            ),
+            StoreError::Unique(UniqueKey::WorkspaceName) => (
+                Code::WorkspaceNameTaken,
+                Some("name"),
+                "A workspace with this name already exists.",
+            ),
+            StoreError::Unique(UniqueKey::Other) | StoreError::Backend(_) => {
+                (Code::Internal, None, "An internal error occurred.")
+            }
+            StoreError::Unavailable(_) => (
+                Code::StoreUnavailable,
+                None,
+                "The database is unavailable; try again later.",
+            ),
+        };
+        Self {
+            code,
+            message: message.to_owned(),
+            field,
+            source: Some(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "duplicate code {text}");
+            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+    }
+
+    #[test]
+    fn unique_violations_become_conflicts() {
+        let err = Error::from(StoreError::Unique(UniqueKey::UserEmail));
+        assert_eq!(err.code, Code::EmailTaken);
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert_eq!(err.field, Some("email"));
+    }
+}

@@ -1,0 +1,302 @@
+//! The operations every surface calls. Each takes the caller's workspace, checks its input,
+//! and goes through the store.
+
+use std::sync::Arc;
+
+use crate::error::{Code, Error, Result};
+use crate::ids;
+use crate::keys::{self, ApiKey, IssuedKey};
+use crate::listing::{Cursor, Page, UserFilter, UserListRequest};
+use crate::store::{Store, StoreError, UniqueKey, UpdateOutcome};
+use crate::user::{NewUser, User, UserPatch};
+use crate::workspace::{self, Workspace, DEFAULT_ROLES, DEFAULT_WORKSPACE};
+use crate::{Clock, Random};
+
+/// Who asks for a change. The audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A request authenticated with a secret key.
+    ApiKey { key_id: String },
+    /// An operator at the CLI, with direct access to the database.
+    Operator,
+    /// Roster itself (bootstrap, background work).
+    System,
+}
+
+/// How often an update is retried when another writer changed the user in between.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// One page of users and where the next starts.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// What the first start of an installation made.
+#[derive(Debug, Clone)]
+pub struct Bootstrapped {
+    pub workspace: Workspace,
+    pub key: IssuedKey,
+}
+
+/// The core: operations over a store, with an injected clock and source of randomness.
+#[derive(Clone)]
+pub struct Roster {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+}
+
+impl Roster {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> Self {
+        Self {
+            store,
+            clock,
+            random,
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Check that the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// On an empty installation, create the `default` workspace and its first admin key
+    /// (`supplied_secret` if given, else a random one). Returns `None` when the installation
+    /// was already set up; safe to call from several nodes starting at once.
+    pub async fn bootstrap(&self, supplied_secret: Option<&str>) -> Result<Option<Bootstrapped>> {
+        if let Some(secret) = supplied_secret {
+            keys::validate_supplied_secret(secret)?;
+        }
+        let workspace = self.new_workspace(DEFAULT_WORKSPACE.to_owned());
+        let secret = supplied_secret
+            .map(str::to_owned)
+            .unwrap_or_else(|| keys::new_secret(self.random.as_ref()));
+        let key = keys::key_for_secret(
+            &secret,
+            0,
+            "bootstrap admin key",
+            self.clock.now(),
+            self.random.as_ref(),
+        );
+        if !self.store.bootstrap(&workspace, &key).await? {
+            return Ok(None);
+        }
+        // The store assigned the workspace's key; read both back as stored.
+        let workspace = self.find_workspace(&workspace.id).await?;
+        let key = ApiKey {
+            workspace_key: workspace.key,
+            ..key
+        };
+        Ok(Some(Bootstrapped {
+            workspace,
+            key: IssuedKey { key, secret },
+        }))
+    }
+
+    pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        let mut workspace = self.new_workspace(workspace::validate_name(name)?);
+        workspace.key = self.store.insert_workspace(&workspace).await?;
+        Ok(workspace)
+    }
+
+    pub async fn list_workspaces(&self) -> Result<Vec<Workspace>> {
+        Ok(self.store.list_workspaces().await?)
+    }
+
+    /// A workspace by public id or name.
+    pub async fn find_workspace(&self, id_or_name: &str) -> Result<Workspace> {
+        self.store
+            .find_workspace(id_or_name.trim())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    Code::WorkspaceNotFound,
+                    format!("No workspace has the id or name '{}'.", id_or_name.trim()),
+                )
+            })
+    }
+
+    /// Make a new admin key for `workspace`; its secret is returned once.
+    pub async fn create_api_key(&self, workspace: &Workspace, name: &str) -> Result<IssuedKey> {
+        let secret = keys::new_secret(self.random.as_ref());
+        let key = keys::key_for_secret(
+            &secret,
+            workspace.key,
+            name,
+            self.clock.now(),
+            self.random.as_ref(),
+        );
+        self.store.insert_api_key(&key).await?;
+        Ok(IssuedKey { key, secret })
+    }
+
+    /// The key and workspace a presented secret belongs to. Unknown, revoked and expired
+    /// keys all fail the same way.
+    pub async fn authenticate(&self, secret: &str) -> Result<(ApiKey, Workspace)> {
+        let invalid = || {
+            Error::new(
+                Code::InvalidApiKey,
+                "The provided API key is invalid or has been revoked.",
+            )
+        };
+        if !secret.starts_with(keys::SECRET_PREFIX) || secret.len() > 256 {
+            return Err(invalid());
+        }
+        let hash = keys::hash_secret(secret);
+        match self.store.find_api_key(&hash).await? {
+            Some((key, workspace)) if !key.is_expired(self.clock.now()) => Ok((key, workspace)),
+            _ => Err(invalid()),
+        }
+    }
+
+    pub async fn create_user(
+        &self,
+        workspace: &Workspace,
+        _actor: &Actor,
+        input: NewUser,
+    ) -> Result<User> {
+        let valid = input.validate(workspace)?;
+        let now = self.clock.now();
+        let mut user = User {
+            key: 0,
+            id: ids::new_id("usr", self.random.as_ref()),
+            uuid: ids::new_uuid(self.random.as_ref()),
+            workspace_key: workspace.key,
+            external_id: valid.external_id,
+            email: valid.email,
+            name: valid.name,
+            given_name: valid.given_name,
+            family_name: valid.family_name,
+            role: valid.role,
+            status: valid.status,
+            attributes: valid.attributes,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            version: 1,
+        };
+        match self.store.insert_user(&user).await {
+            Ok(key) => {
+                user.key = key;
+                Ok(user)
+            }
+            Err(err) => Err(self.explain_conflict(workspace, &user, err).await),
+        }
+    }
+
+    /// A user that is not soft-deleted.
+    pub async fn get_user(&self, workspace: &Workspace, id: &str) -> Result<User> {
+        match self.store.get_user(workspace.key, id).await? {
+            Some(user) if !user.is_deleted() => Ok(user),
+            _ => Err(Error::user_not_found()),
+        }
+    }
+
+    pub async fn list_users(
+        &self,
+        workspace: &Workspace,
+        filter: &UserFilter,
+        page: &Page,
+    ) -> Result<UserPage> {
+        let request = UserListRequest::build(workspace, filter, page)?;
+        let mut users = self.store.list_users(&request).await?;
+        let size = request.page_size();
+        let next_cursor = if users.len() > size {
+            users.truncate(size);
+            users.last().map(|last| request.cursor_after(last.key))
+        } else {
+            None
+        };
+        Ok(UserPage { users, next_cursor })
+    }
+
+    /// Apply a partial update. Concurrent updates of the same user do not lose each other's
+    /// fields: the write is conditional on the version read, and retried on a conflict.
+    pub async fn update_user(
+        &self,
+        workspace: &Workspace,
+        _actor: &Actor,
+        id: &str,
+        patch: &UserPatch,
+    ) -> Result<User> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut user = self.get_user(workspace, id).await?;
+            if !patch.apply(workspace, &mut user)? {
+                return Ok(user);
+            }
+            let expected = user.version;
+            user.version += 1;
+            user.updated_at = self.clock.now();
+            match self.store.update_user(&user, expected).await {
+                Ok(UpdateOutcome::Updated) => return Ok(user),
+                Ok(UpdateOutcome::VersionConflict) => continue,
+                Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
+                Err(err) => return Err(self.explain_conflict(workspace, &user, err).await),
+            }
+        }
+        Err(Error::new(
+            Code::ConcurrentUpdate,
+            "The user kept changing while this update was applied; try again.",
+        ))
+    }
+
+    /// Soft-delete a user: it leaves lists and reads, keeps its external id.
+    pub async fn delete_user(&self, workspace: &Workspace, _actor: &Actor, id: &str) -> Result<()> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut user = self.get_user(workspace, id).await?;
+            let expected = user.version;
+            let now = self.clock.now();
+            user.version += 1;
+            user.updated_at = now;
+            user.deleted_at = Some(now);
+            match self.store.update_user(&user, expected).await? {
+                UpdateOutcome::Updated => return Ok(()),
+                UpdateOutcome::VersionConflict => continue,
+                UpdateOutcome::Missing => return Err(Error::user_not_found()),
+            }
+        }
+        Err(Error::new(
+            Code::ConcurrentUpdate,
+            "The user kept changing while it was deleted; try again.",
+        ))
+    }
+
+    fn new_workspace(&self, name: String) -> Workspace {
+        Workspace {
+            key: 0,
+            id: ids::new_id("ws", self.random.as_ref()),
+            name,
+            roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+            created_at: self.clock.now(),
+        }
+    }
+
+    /// Turn a store error into the core's; an external id held by a soft-deleted user is
+    /// retired (seed 000: re-creating it is forbidden), not merely taken.
+    async fn explain_conflict(&self, workspace: &Workspace, user: &User, err: StoreError) -> Error {
+        if let (StoreError::Unique(UniqueKey::UserExternalId), Some(external_id)) =
+            (&err, user.external_id.as_deref())
+        {
+            if let Ok(Some(holder)) = self
+                .store
+                .find_user_by_external_id(workspace.key, external_id)
+                .await
+            {
+                if holder.is_deleted() {
+                    return Error::field(
+                        Code::ExternalIdRetired,
+                        "external_id",
+                        "This external_id belonged to a deleted user and cannot be reused; restore that user or choose another external_id.",
+                    );
+                }
+            }
+        }
+        Error::from(err)
+    }
+}

@@ -1,0 +1,102 @@
+//! The persistence boundary. Each backend (SQLite, PostgreSQL) implements [`Store`] and
+//! passes the shared conformance suite; the core never sees SQL.
+
+use async_trait::async_trait;
+
+use crate::keys::ApiKey;
+use crate::listing::UserListRequest;
+use crate::user::User;
+use crate::workspace::Workspace;
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// Email, unique per workspace among users not soft-deleted.
+    UserEmail,
+    /// External id, unique per workspace, soft-deleted users included.
+    UserExternalId,
+    WorkspaceName,
+    /// Any other unique index; a bug if it ever reaches a caller.
+    Other,
+}
+
+/// A failed store call. Database errors are never turned into `None`: a missing row is
+/// `Ok(None)`, a failure is an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0:?}")]
+    Unique(UniqueKey),
+    /// The database could not be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// What a conditional user update found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated,
+    /// The row's version was not the expected one: someone else changed it first.
+    VersionConflict,
+    /// No such (live) row.
+    Missing,
+}
+
+/// The storage of one Roster installation.
+///
+/// Users are always addressed within a workspace (`workspace_key`); no method reads or
+/// writes across workspaces except those that list workspaces themselves.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Apply pending schema migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Check that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// On an empty installation, create `workspace` and its first key in one transaction and
+    /// return true; if any workspace exists already, change nothing and return false.
+    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError>;
+
+    /// Insert a workspace; its `key` is assigned by the store and returned.
+    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError>;
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+
+    /// The workspace whose public id or name is `id_or_name`.
+    async fn find_workspace(&self, id_or_name: &str) -> Result<Option<Workspace>, StoreError>;
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+
+    /// The unrevoked key with this secret hash, with its workspace.
+    async fn find_api_key(
+        &self,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<(ApiKey, Workspace)>, StoreError>;
+
+    /// Insert a user; its integer `key` is assigned by the store and returned.
+    async fn insert_user(&self, user: &User) -> Result<i64, StoreError>;
+
+    /// A user by public id, soft-deleted ones included.
+    async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError>;
+
+    /// A user by external id, soft-deleted ones included.
+    async fn find_user_by_external_id(
+        &self,
+        workspace_key: i64,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Up to `request.limit` users matching the filter, newest first, strictly after the
+    /// cursor.
+    async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError>;
+
+    /// Write every mutable field of `user` if the stored row still has version
+    /// `expected_version`; the stored version becomes `user.version`.
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+    ) -> Result<UpdateOutcome, StoreError>;
+}

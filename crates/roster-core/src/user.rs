@@ -1,0 +1,407 @@
+//! Users: their fields, their statuses and the rules every surface's input goes through.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::attributes::{self, Attributes};
+use crate::error::{Code, Error, Result};
+use crate::workspace::Workspace;
+
+pub const MAX_NAME_CHARS: usize = 256;
+pub const MAX_PART_NAME_CHARS: usize = 128;
+/// RFC 5321's limit on a forward path, less the angle brackets.
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
+
+/// Where a user is in its lifecycle (seed 002's words). Soft deletion is separate:
+/// `deleted_at` is set on a user of any status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// Created with an invitation that has not been accepted.
+    Invited,
+    Active,
+    /// Deactivated: cannot sign in by any means.
+    Inactive,
+}
+
+impl UserStatus {
+    pub const ALL: [UserStatus; 3] = [Self::Invited, Self::Active, Self::Inactive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| {
+                Error::field(
+                    Code::InvalidStatus,
+                    "status",
+                    format!("Unknown status '{}'; use invited, active or inactive.", truncate(text, 32)),
+                )
+            })
+    }
+
+    /// An administrator may activate or deactivate any user; nobody can send a user back to
+    /// `invited` (that is what a new invitation is for).
+    pub fn can_become(self, next: UserStatus) -> bool {
+        self == next || next != UserStatus::Invited
+    }
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Integer id, assigned by the store (seeds 003 and 004 show it as `id`).
+    pub key: i64,
+    /// Public id, `usr_…`.
+    pub id: String,
+    /// Seed 000/001's `humanId` is its simple hex form, seed 004's `uuid` its hyphenated one.
+    pub uuid: uuid::Uuid,
+    pub workspace_key: i64,
+    pub external_id: Option<String>,
+    /// As given, trimmed. Matching uses [`email_key`].
+    pub email: String,
+    pub name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub role: String,
+    pub status: UserStatus,
+    pub attributes: Attributes,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Bumped on every write, for optimistic concurrency.
+    pub version: i64,
+}
+
+impl User {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// The key the store enforces email uniqueness on and matches `email` filters with.
+    pub fn email_key(&self) -> String {
+        email_key(&self.email)
+    }
+}
+
+/// A new user as a surface received it. Every field is optional here so that a missing
+/// required field gets the same `field_required` error from every surface.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    /// True (the default) starts the user `invited`; false starts it `active`.
+    pub send_invitation: Option<bool>,
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub attributes: Option<Value>,
+}
+
+/// The valid fields of a new user.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidNewUser {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub status: UserStatus,
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub attributes: Attributes,
+}
+
+impl NewUser {
+    pub(crate) fn validate(self, workspace: &Workspace) -> Result<ValidNewUser> {
+        let name = required("name", self.name)?;
+        let email = required("email", self.email)?;
+        let role = required("role", self.role)?;
+        Ok(ValidNewUser {
+            name: validate_name(&name)?,
+            email: validate_email(&email)?,
+            role: validate_role(workspace, &role)?,
+            status: if self.send_invitation.unwrap_or(true) {
+                UserStatus::Invited
+            } else {
+                UserStatus::Active
+            },
+            external_id: self.external_id.as_deref().map(validate_external_id).transpose()?,
+            given_name: validate_part_name("given_name", self.given_name.as_deref())?,
+            family_name: validate_part_name("family_name", self.family_name.as_deref())?,
+            attributes: match self.attributes {
+                None | Some(Value::Null) => Attributes::new(),
+                Some(value) => attributes::validate(value)?,
+            },
+        })
+    }
+}
+
+/// A partial update. For each field: `None` leaves it alone; for the nullable ones
+/// `Some(None)` clears it. `attributes` is a JSON Merge Patch.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub role: Option<Option<String>>,
+    pub status: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub attributes: Option<Value>,
+}
+
+impl UserPatch {
+    /// Apply the patch to `user`, validating each field as creation does. Returns whether
+    /// anything changed.
+    pub(crate) fn apply(&self, workspace: &Workspace, user: &mut User) -> Result<bool> {
+        let before = user.clone();
+        if let Some(name) = &self.name {
+            user.name = validate_name(&required("name", name.clone())?)?;
+        }
+        if let Some(email) = &self.email {
+            user.email = validate_email(&required("email", email.clone())?)?;
+        }
+        if let Some(role) = &self.role {
+            user.role = validate_role(workspace, &required("role", role.clone())?)?;
+        }
+        if let Some(status) = &self.status {
+            let next = UserStatus::parse(&required("status", status.clone())?)?;
+            if !user.status.can_become(next) {
+                return Err(Error::field(
+                    Code::InvalidStatusTransition,
+                    "status",
+                    format!(
+                        "A user cannot go from {} to {}; send a new invitation instead.",
+                        user.status.as_str(),
+                        next.as_str()
+                    ),
+                ));
+            }
+            user.status = next;
+        }
+        if let Some(external_id) = &self.external_id {
+            user.external_id = external_id
+                .as_deref()
+                .map(validate_external_id)
+                .transpose()?;
+        }
+        if let Some(given_name) = &self.given_name {
+            user.given_name = validate_part_name("given_name", given_name.as_deref())?;
+        }
+        if let Some(family_name) = &self.family_name {
+            user.family_name = validate_part_name("family_name", family_name.as_deref())?;
+        }
+        match &self.attributes {
+            None => {}
+            Some(Value::Null) => user.attributes = Attributes::new(),
+            Some(patch) => user.attributes = attributes::merge(&user.attributes, patch.clone())?,
+        }
+        Ok(*user != before)
+    }
+}
+
+/// The lower-cased form emails are matched and kept unique by.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn required(field: &'static str, value: Option<String>) -> Result<String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(Error::field(
+            Code::FieldRequired,
+            field,
+            format!("{field} is required."),
+        )),
+    }
+}
+
+fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<String> {
+    let value = value.trim();
+    if value.chars().count() > max_chars {
+        return Err(Error::field(
+            Code::FieldTooLong,
+            field,
+            format!("{field} may be at most {max_chars} characters."),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::field(
+            Code::InvalidField,
+            field,
+            format!("{field} may not contain control characters."),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn validate_name(name: &str) -> Result<String> {
+    check_text("name", name, MAX_NAME_CHARS)
+}
+
+fn validate_part_name(field: &'static str, value: Option<&str>) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => check_text(field, v, MAX_PART_NAME_CHARS).map(Some),
+    }
+}
+
+/// Emails are trimmed, must be a valid address (RFC 5322 addr-spec, as the `email_address`
+/// crate reads it) with a dotted domain, and at most 254 characters.
+pub fn validate_email(email: &str) -> Result<String> {
+    let email = email.trim();
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(Error::field(
+            Code::FieldTooLong,
+            "email",
+            format!("email may be at most {MAX_EMAIL_CHARS} characters."),
+        ));
+    }
+    let dotted_domain = email
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| {
+            domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        });
+    let plain = !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if plain && dotted_domain && email_address::EmailAddress::is_valid(email) {
+        Ok(email.to_owned())
+    } else {
+        Err(Error::field(
+            Code::InvalidEmail,
+            "email",
+            format!("'{}' is not a valid email address.", truncate(email, 64)),
+        ))
+    }
+}
+
+pub fn validate_role(workspace: &Workspace, role: &str) -> Result<String> {
+    let role = role.trim();
+    if workspace.has_role(role) {
+        Ok(role.to_owned())
+    } else {
+        Err(Error::field(
+            Code::UnknownRole,
+            "role",
+            format!(
+                "Unknown role '{}'; this workspace's roles are: {}.",
+                truncate(role, 32),
+                workspace.roles.join(", ")
+            ),
+        ))
+    }
+}
+
+pub fn validate_external_id(external_id: &str) -> Result<String> {
+    let value = check_text("external_id", external_id, MAX_EXTERNAL_ID_CHARS)?;
+    if value.is_empty() {
+        return Err(Error::field(
+            Code::InvalidField,
+            "external_id",
+            "external_id may not be empty; omit it or send null.",
+        ));
+    }
+    Ok(value)
+}
+
+fn truncate(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            key: 1,
+            id: "ws_1".into(),
+            name: "default".into(),
+            roles: vec!["admin".into(), "editor".into(), "viewer".into()],
+            created_at: Utc::now(),
+        }
+    }
+
+    fn new_user() -> NewUser {
+        NewUser {
+            name: Some("Alex Morgan".into()),
+            email: Some("  Alex@Company.io ".into()),
+            role: Some("editor".into()),
+            ..NewUser::default()
+        }
+    }
+
+    #[test]
+    fn create_trims_and_defaults_to_invited() {
+        let valid = new_user().validate(&workspace()).unwrap();
+        assert_eq!(valid.email, "Alex@Company.io");
+        assert_eq!(email_key(&valid.email), "alex@company.io");
+        assert_eq!(valid.status, UserStatus::Invited);
+        let no_invite = NewUser {
+            send_invitation: Some(false),
+            ..new_user()
+        };
+        assert_eq!(no_invite.validate(&workspace()).unwrap().status, UserStatus::Active);
+    }
+
+    #[test]
+    fn required_fields_are_named() {
+        for (field, input) in [
+            ("name", NewUser { name: None, ..new_user() }),
+            ("email", NewUser { email: Some("  ".into()), ..new_user() }),
+            ("role", NewUser { role: None, ..new_user() }),
+        ] {
+            let err = input.validate(&workspace()).unwrap_err();
+            assert_eq!((err.code, err.field), (Code::FieldRequired, Some(field)));
+        }
+    }
+
+    #[test]
+    fn bad_emails_are_refused() {
+        for bad in ["plain", "a@b", "a@@b.com", "a b@c.com", "@c.com", "a@c.com.", "a@.c.com"] {
+            assert_eq!(validate_email(bad).unwrap_err().code, Code::InvalidEmail, "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(validate_email(&long).unwrap_err().code, Code::FieldTooLong);
+        assert!(validate_email("jane.doe+tag@sub.example.co.uk").is_ok());
+    }
+
+    #[test]
+    fn unknown_roles_and_long_fields_are_refused() {
+        let err = NewUser { role: Some("owner".into()), ..new_user() }
+            .validate(&workspace())
+            .unwrap_err();
+        assert_eq!(err.code, Code::UnknownRole);
+        let err = NewUser { name: Some("x".repeat(MAX_NAME_CHARS + 1)), ..new_user() }
+            .validate(&workspace())
+            .unwrap_err();
+        assert_eq!(err.code, Code::FieldTooLong);
+        let err = NewUser { external_id: Some("x".repeat(MAX_EXTERNAL_ID_CHARS + 1)), ..new_user() }
+            .validate(&workspace())
+            .unwrap_err();
+        assert_eq!((err.code, err.field), (Code::FieldTooLong, Some("external_id")));
+        let err = NewUser { given_name: Some("a\u{0}b".into()), ..new_user() }
+            .validate(&workspace())
+            .unwrap_err();
+        assert_eq!((err.code, err.field), (Code::InvalidField, Some("given_name")));
+    }
+
+    #[test]
+    fn status_never_goes_back_to_invited() {
+        assert!(UserStatus::Invited.can_become(UserStatus::Active));
+        assert!(UserStatus::Active.can_become(UserStatus::Inactive));
+        assert!(UserStatus::Inactive.can_become(UserStatus::Active));
+        assert!(!UserStatus::Active.can_become(UserStatus::Invited));
+        assert!(UserStatus::Invited.can_become(UserStatus::Invited));
+    }
+}
