@@ -116,6 +116,21 @@ impl UserListRequest {
         }
     }
 
+    /// `search` as a LIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
+    /// `\\` (the escape character both SQL backends use).
+    pub fn like_pattern(search: &str) -> String {
+        let mut out = String::with_capacity(search.len() + 2);
+        out.push('%');
+        for c in search.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('%');
+        out
+    }
+
     fn fingerprint(&self) -> [u8; 8] {
         let mut hash = Sha256::new();
         for part in [
@@ -241,6 +256,11 @@ mod tests {
         let page = Page { cursor: Some(token), ..Default::default() };
         let err = UserListRequest::build(&workspace(), &other, &page).unwrap_err();
         assert_eq!(err.code, Code::InvalidCursor);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(UserListRequest::like_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
     }
 
     #[test]

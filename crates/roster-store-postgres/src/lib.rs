@@ -1,1 +1,186 @@
+//! Roster's scale-out store: PostgreSQL, shared by any number of stateless nodes.
+//!
+//! Uniqueness and optimistic versions are enforced by the database, so nodes need no
+//! coordination of their own; nothing here assumes it is the only writer.
 
+mod error;
+mod rows;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use roster_core::keys::ApiKey;
+use roster_core::store::{Store, StoreError, UniqueKey, UpdateOutcome};
+use roster_core::{User, UserListRequest, Workspace};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use error::db_error;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connect to `url` (`postgres://…`). Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?
+            .application_name("roster");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        // Two nodes starting on an empty database race here; the workspace name's unique
+        // constraint lets exactly one of them win.
+        let workspace_pk = match rows::insert_workspace(&mut tx, workspace).await {
+            Err(StoreError::Unique(UniqueKey::WorkspaceName)) => return Ok(false),
+            other => other?,
+        };
+        rows::insert_api_key(&mut tx, key, workspace_pk).await?;
+        match tx.commit().await.map_err(db_error) {
+            Err(StoreError::Unique(UniqueKey::WorkspaceName)) => Ok(false),
+            other => other.map(|()| true),
+        }
+    }
+
+    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let pk = rows::insert_workspace(&mut tx, workspace).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM workspaces ORDER BY pk")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::workspace).collect()
+    }
+
+    async fn find_workspace(&self, id_or_name: &str) -> Result<Option<Workspace>, StoreError> {
+        sqlx::query("SELECT * FROM workspaces WHERE id = $1 OR name = $1")
+            .bind(id_or_name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::workspace)
+            .transpose()
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn find_api_key(
+        &self,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<(ApiKey, Workspace)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id AS key_id, k.workspace_pk, k.name AS key_name, k.prefix, k.secret_hash,
+                    k.scopes, k.created_at AS key_created_at, k.expires_at, w.*
+             FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
+             WHERE k.secret_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(&secret_hash[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        match row {
+            Some(row) => Ok(Some((rows::api_key(&row)?, rows::workspace(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn insert_user(&self, user: &User) -> Result<i64, StoreError> {
+        users::insert(&self.pool, user).await
+    }
+
+    async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND id = $2")
+            .bind(workspace_key)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        workspace_key: i64,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND external_id = $2")
+            .bind(workspace_key)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
+        let rows = users::list_query(request)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+    ) -> Result<UpdateOutcome, StoreError> {
+        users::update(&self.pool, user, expected_version).await
+    }
+}

@@ -1,1 +1,213 @@
+//! Roster's embedded store: one SQLite file in WAL mode.
+//!
+//! Writes go through a pool of exactly one connection and every write transaction starts
+//! with `BEGIN IMMEDIATE`, so writers queue in-process instead of failing with SQLITE_BUSY,
+//! and another process on the same file (the CLI next to a running server) waits on the busy
+//! timeout. Reads use a separate pool of read-only connections that WAL lets run beside the
+//! writer.
 
+mod error;
+mod rows;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use roster_core::keys::ApiKey;
+use roster_core::store::{Store, StoreError, UpdateOutcome};
+use roster_core::{User, UserListRequest, Workspace};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use error::db_error;
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) the database at `url` (`sqlite://PATH` or `sqlite:PATH`).
+    /// Does not migrate; call [`Store::migrate`].
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT * 3)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        let readers = std::thread::available_parallelism()
+            .map(|n| n.get() as u32 * 2)
+            .unwrap_or(4)
+            .max(4);
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_error)?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        let workspace_pk = rows::insert_workspace(&mut tx, workspace).await?;
+        rows::insert_api_key(&mut tx, key, workspace_pk).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pk = rows::insert_workspace(&mut tx, workspace).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM workspaces ORDER BY pk")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::workspace).collect()
+    }
+
+    async fn find_workspace(&self, id_or_name: &str) -> Result<Option<Workspace>, StoreError> {
+        sqlx::query("SELECT * FROM workspaces WHERE id = ?1 OR name = ?1")
+            .bind(id_or_name)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::workspace)
+            .transpose()
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn find_api_key(
+        &self,
+        secret_hash: &[u8; 32],
+    ) -> Result<Option<(ApiKey, Workspace)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id AS key_id, k.workspace_pk, k.name AS key_name, k.prefix, k.secret_hash,
+                    k.scopes, k.created_at AS key_created_at, k.expires_at, w.*
+             FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
+             WHERE k.secret_hash = ?1 AND k.revoked_at IS NULL",
+        )
+        .bind(&secret_hash[..])
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_error)?;
+        match row {
+            Some(row) => Ok(Some((rows::api_key(&row)?, rows::workspace(&row)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn insert_user(&self, user: &User) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let pk = users::insert(&mut tx, user).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
+    }
+
+    async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE workspace_pk = ?1 AND id = ?2")
+            .bind(workspace_key)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        workspace_key: i64,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE workspace_pk = ?1 AND external_id = ?2")
+            .bind(workspace_key)
+            .bind(external_id)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
+        let rows = users::list_query(request)
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = users::update(&mut tx, user, expected_version).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+}

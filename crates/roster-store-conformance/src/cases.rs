@@ -1,0 +1,386 @@
+//! The conformance cases. Each takes a fresh, migrated store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use roster_core::keys::{self, ApiKey};
+use roster_core::store::{StoreError, UniqueKey, UpdateOutcome};
+use roster_core::{Store, User, UserListRequest, UserStatus, Workspace};
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + Duration::microseconds(123_456)
+}
+
+fn workspace(name: &str) -> Workspace {
+    Workspace {
+        key: 0,
+        id: format!("ws_{name}"),
+        name: name.to_owned(),
+        roles: vec!["admin".into(), "editor".into(), "viewer".into()],
+        created_at: t0(),
+    }
+}
+
+async fn add_workspace(store: &Arc<dyn Store>, name: &str) -> Workspace {
+    let mut ws = workspace(name);
+    ws.key = store.insert_workspace(&ws).await.unwrap();
+    ws
+}
+
+fn key(workspace_key: i64, secret: &str) -> ApiKey {
+    ApiKey {
+        id: format!("key_{}", &secret[secret.len() - 6..]),
+        workspace_key,
+        name: "test".into(),
+        prefix: secret[..12].to_owned(),
+        secret_hash: keys::hash_secret(secret),
+        scopes: vec!["admin".into()],
+        created_at: t0(),
+        expires_at: None,
+    }
+}
+
+fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
+    User {
+        key: 0,
+        id: format!("usr_{}_{n}", ws.name),
+        uuid: uuid::Uuid::from_u128(u128::from(n) + (u128::try_from(ws.key).unwrap() << 64)),
+        workspace_key: ws.key,
+        external_id: None,
+        email: email.to_owned(),
+        name: name.to_owned(),
+        given_name: None,
+        family_name: None,
+        role: "viewer".into(),
+        status: UserStatus::Active,
+        attributes: Default::default(),
+        created_at: t0() + Duration::seconds(i64::from(n)),
+        updated_at: t0() + Duration::seconds(i64::from(n)),
+        deleted_at: None,
+        version: 1,
+    }
+}
+
+async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
+    user.key = store.insert_user(&user).await.unwrap();
+    user
+}
+
+fn list(ws: &Workspace) -> UserListRequest {
+    UserListRequest {
+        workspace_key: ws.key,
+        role: None,
+        status: None,
+        search: None,
+        email_key: None,
+        include_deleted: false,
+        before_key: None,
+        limit: 100,
+    }
+}
+
+async fn names(store: &Arc<dyn Store>, request: &UserListRequest) -> Vec<String> {
+    store
+        .list_users(request)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect()
+}
+
+pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+pub async fn bootstrap_happens_once(store: Arc<dyn Store>) {
+    let secret = "sk_live_0123456789012345678901234567890123456789abc";
+    assert!(store.bootstrap(&workspace("default"), &key(0, secret)).await.unwrap());
+    let other = "sk_live_9999999999999999999999999999999999999999xyz";
+    assert!(!store.bootstrap(&workspace("second"), &key(0, other)).await.unwrap());
+    let all = store.list_workspaces().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "default");
+    let (found, ws) = store.find_api_key(&keys::hash_secret(secret)).await.unwrap().unwrap();
+    assert_eq!(ws, all[0]);
+    assert_eq!(found.workspace_key, ws.key);
+    assert!(store.find_api_key(&keys::hash_secret(other)).await.unwrap().is_none());
+}
+
+pub async fn workspaces_are_found_by_id_or_name(store: Arc<dyn Store>) {
+    let a = add_workspace(&store, "acme").await;
+    let b = add_workspace(&store, "globex").await;
+    assert_ne!(a.key, b.key);
+    assert_eq!(store.find_workspace("acme").await.unwrap().unwrap(), a);
+    assert_eq!(store.find_workspace(&b.id).await.unwrap().unwrap(), b);
+    assert!(store.find_workspace("initech").await.unwrap().is_none());
+    assert_eq!(store.list_workspaces().await.unwrap(), vec![a, b]);
+}
+
+pub async fn workspace_names_are_unique(store: Arc<dyn Store>) {
+    add_workspace(&store, "acme").await;
+    let mut again = workspace("acme");
+    again.id = "ws_other".into();
+    let err = store.insert_workspace(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unique(UniqueKey::WorkspaceName)), "{err:?}");
+}
+
+pub async fn api_keys_are_found_by_hash_only(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let secret = "sk_live_abcdefabcdefabcdefabcdefabcdefabcdefabcdef123";
+    let mut stored = key(ws.key, secret);
+    stored.expires_at = Some(t0() + Duration::days(1));
+    store.insert_api_key(&stored).await.unwrap();
+    let (found, found_ws) = store.find_api_key(&keys::hash_secret(secret)).await.unwrap().unwrap();
+    assert_eq!(found, stored);
+    assert_eq!(found_ws, ws);
+    let near_miss = format!("{}4", &secret[..secret.len() - 1]);
+    assert!(store.find_api_key(&keys::hash_secret(&near_miss)).await.unwrap().is_none());
+}
+
+pub async fn users_round_trip(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut full = user(&ws, 1, "Jane Cooper", "Jane@Example.com");
+    full.external_id = Some("ext-1".into());
+    full.given_name = Some("Jane".into());
+    full.family_name = Some("Cooper".into());
+    full.role = "admin".into();
+    full.status = UserStatus::Invited;
+    full.attributes = json!({"plan": "pro", "seats": [1, 2], "nested": {"ok": true}})
+        .as_object()
+        .unwrap()
+        .clone();
+    let full = insert(&store, full).await;
+    assert!(full.key > 0);
+    assert_eq!(store.get_user(ws.key, &full.id).await.unwrap().unwrap(), full);
+    let by_external = store.find_user_by_external_id(ws.key, "ext-1").await.unwrap().unwrap();
+    assert_eq!(by_external, full);
+    let second = insert(&store, user(&ws, 2, "Bob", "bob@example.com")).await;
+    assert!(second.key > full.key, "keys grow");
+    assert!(store.get_user(ws.key, "usr_missing").await.unwrap().is_none());
+}
+
+pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    let first = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
+    let err = store
+        .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unique(UniqueKey::UserEmail)), "{err:?}");
+    insert(&store, user(&other, 3, "Jane Elsewhere", "jane@example.com")).await;
+    // Once the first is soft-deleted, the address is free again.
+    let mut deleted = first.clone();
+    deleted.deleted_at = Some(t0());
+    deleted.version = 2;
+    assert_eq!(store.update_user(&deleted, 1).await.unwrap(), UpdateOutcome::Updated);
+    insert(&store, user(&ws, 4, "Jane Returns", "jane@example.com")).await;
+    // An update onto a taken address is refused too.
+    let bob = insert(&store, user(&ws, 5, "Bob", "bob@example.com")).await;
+    let mut clash = bob.clone();
+    clash.email = "Jane@Example.com".into();
+    clash.version = 2;
+    let err = store.update_user(&clash, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unique(UniqueKey::UserEmail)), "{err:?}");
+}
+
+pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut first = user(&ws, 1, "Jane", "jane@example.com");
+    first.external_id = Some("ext-1".into());
+    let first = insert(&store, first).await;
+    // Users without an external id do not collide with each other.
+    insert(&store, user(&ws, 2, "A", "a@example.com")).await;
+    insert(&store, user(&ws, 3, "B", "b@example.com")).await;
+    let mut deleted = first.clone();
+    deleted.deleted_at = Some(t0());
+    deleted.version = 2;
+    store.update_user(&deleted, 1).await.unwrap();
+    let mut again = user(&ws, 4, "Jane Again", "jane2@example.com");
+    again.external_id = Some("ext-1".into());
+    let err = store.insert_user(&again).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unique(UniqueKey::UserExternalId)), "{err:?}");
+    let holder = store.find_user_by_external_id(ws.key, "ext-1").await.unwrap().unwrap();
+    assert!(holder.deleted_at.is_some());
+}
+
+pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let stored = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
+    let mut changed = stored.clone();
+    changed.name = "Jane Cooper".into();
+    changed.role = "editor".into();
+    changed.status = UserStatus::Inactive;
+    changed.given_name = Some("Jane".into());
+    changed.external_id = Some("x-1".into());
+    changed.attributes = json!({"a": 1}).as_object().unwrap().clone();
+    changed.updated_at = t0() + Duration::days(1);
+    changed.version = 2;
+    assert_eq!(store.update_user(&changed, 1).await.unwrap(), UpdateOutcome::Updated);
+    assert_eq!(store.get_user(ws.key, &stored.id).await.unwrap().unwrap(), changed);
+    let mut stale = stored.clone();
+    stale.name = "Stale".into();
+    stale.version = 2;
+    assert_eq!(store.update_user(&stale, 1).await.unwrap(), UpdateOutcome::VersionConflict);
+    assert_eq!(store.get_user(ws.key, &stored.id).await.unwrap().unwrap().name, "Jane Cooper");
+    let mut ghost = stored;
+    ghost.key += 1000;
+    assert_eq!(store.update_user(&ghost, 1).await.unwrap(), UpdateOutcome::Missing);
+}
+
+pub async fn lists_are_newest_first_and_paginate(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut made = Vec::new();
+    for n in 0..7 {
+        made.push(insert(&store, user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"))).await);
+    }
+    let mut request = list(&ws);
+    request.limit = 3;
+    let page = store.list_users(&request).await.unwrap();
+    assert_eq!(page.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["U6", "U5", "U4"]);
+    request.before_key = Some(page[2].key);
+    // A user created between pages does not shift the next page.
+    insert(&store, user(&ws, 99, "Late", "late@example.com")).await;
+    assert_eq!(names(&store, &request).await, ["U3", "U2", "U1"]);
+    request.before_key = Some(made[1].key);
+    assert_eq!(names(&store, &request).await, ["U0"]);
+}
+
+pub async fn lists_filter_by_role_status_and_email(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    for (n, role, status) in [
+        (1, "admin", UserStatus::Active),
+        (2, "admin", UserStatus::Inactive),
+        (3, "editor", UserStatus::Active),
+        (4, "viewer", UserStatus::Invited),
+        (5, "admin", UserStatus::Active),
+    ] {
+        let mut u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        u.role = role.into();
+        u.status = status;
+        insert(&store, u).await;
+    }
+    let mut request = list(&ws);
+    request.role = Some("admin".into());
+    assert_eq!(names(&store, &request).await, ["U5", "U2", "U1"]);
+    request.status = Some(UserStatus::Active);
+    assert_eq!(names(&store, &request).await, ["U5", "U1"]);
+    request.role = None;
+    assert_eq!(names(&store, &request).await, ["U5", "U3", "U1"]);
+    request.status = Some(UserStatus::Invited);
+    assert_eq!(names(&store, &request).await, ["U4"]);
+    let mut by_email = list(&ws);
+    by_email.email_key = Some("u3@example.com".into());
+    assert_eq!(names(&store, &by_email).await, ["U3"]);
+    by_email.email_key = Some("u3@example".into());
+    assert!(names(&store, &by_email).await.is_empty());
+}
+
+pub async fn search_matches_substrings_of_name_or_email(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    insert(&store, user(&ws, 1, "Jane Cooper", "jane@example.com")).await;
+    insert(&store, user(&ws, 2, "Bob Stone", "bob.cooperman@corp.io")).await;
+    insert(&store, user(&ws, 3, "Zoë Ünal", "zoe@example.org")).await;
+    insert(&store, user(&ws, 4, "100% Real_Name", "literal@example.net")).await;
+    let search = |text: &str| {
+        let mut request = list(&ws);
+        request.search = Some(text.to_owned());
+        request
+    };
+    assert_eq!(names(&store, &search("COOPER")).await, ["Bob Stone", "Jane Cooper"]);
+    assert_eq!(names(&store, &search("corp.i")).await, ["Bob Stone"]);
+    assert_eq!(names(&store, &search("ünal")).await, ["Zoë Ünal"]);
+    // Short searches take another path; they must mean the same thing.
+    assert_eq!(names(&store, &search("bo")).await, ["Bob Stone"]);
+    assert_eq!(names(&store, &search("e")).await.len(), 4);
+    // LIKE and FTS syntax is taken literally.
+    assert_eq!(names(&store, &search("0%")).await, ["100% Real_Name"]);
+    assert_eq!(names(&store, &search("l_N")).await, ["100% Real_Name"]);
+    assert!(names(&store, &search("l%N")).await.is_empty());
+    assert!(names(&store, &search("\"jane\" OR x")).await.is_empty());
+    assert!(names(&store, &search("nobody-here")).await.is_empty());
+    // Search combines with other filters and pagination.
+    let mut request = search("example");
+    request.limit = 1;
+    let first = store.list_users(&request).await.unwrap();
+    assert_eq!(first[0].name, "100% Real_Name");
+    request.before_key = Some(first[0].key);
+    request.limit = 10;
+    assert_eq!(names(&store, &request).await, ["Zoë Ünal", "Jane Cooper"]);
+}
+
+pub async fn search_follows_renames(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let jane = insert(&store, user(&ws, 1, "Jane Cooper", "jane@example.com")).await;
+    let mut renamed = jane.clone();
+    renamed.name = "Janet Smithers".into();
+    renamed.email = "janet@smithers.io".into();
+    renamed.version = 2;
+    store.update_user(&renamed, 1).await.unwrap();
+    let mut request = list(&ws);
+    request.search = Some("cooper".into());
+    assert!(names(&store, &request).await.is_empty());
+    request.search = Some("smither".into());
+    assert_eq!(names(&store, &request).await, ["Janet Smithers"]);
+}
+
+pub async fn lists_hide_deleted_users(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let jane = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
+    insert(&store, user(&ws, 2, "Bob", "bob@example.com")).await;
+    let mut deleted = jane.clone();
+    deleted.deleted_at = Some(t0());
+    deleted.version = 2;
+    store.update_user(&deleted, 1).await.unwrap();
+    assert_eq!(names(&store, &list(&ws)).await, ["Bob"]);
+    let mut request = list(&ws);
+    request.search = Some("jane".into());
+    assert!(names(&store, &request).await.is_empty());
+    request.include_deleted = true;
+    assert_eq!(names(&store, &request).await, ["Jane"]);
+    let stored = store.get_user(ws.key, &jane.id).await.unwrap().unwrap();
+    assert_eq!(stored.deleted_at, Some(t0()));
+}
+
+pub async fn workspaces_are_isolated(store: Arc<dyn Store>) {
+    let a = add_workspace(&store, "acme").await;
+    let b = add_workspace(&store, "globex").await;
+    let mut jane = user(&a, 1, "Jane", "jane@example.com");
+    jane.external_id = Some("shared".into());
+    let jane = insert(&store, jane).await;
+    let mut bob = user(&b, 2, "Bob", "bob@example.com");
+    bob.external_id = Some("shared".into());
+    insert(&store, bob).await;
+    assert_eq!(names(&store, &list(&a)).await, ["Jane"]);
+    assert_eq!(names(&store, &list(&b)).await, ["Bob"]);
+    assert!(store.get_user(b.key, &jane.id).await.unwrap().is_none());
+    let mut hijack = jane.clone();
+    hijack.workspace_key = b.key;
+    hijack.name = "Hijacked".into();
+    hijack.version = 2;
+    assert_eq!(store.update_user(&hijack, 1).await.unwrap(), UpdateOutcome::Missing);
+    assert_eq!(store.get_user(a.key, &jane.id).await.unwrap().unwrap().name, "Jane");
+    let mut request = list(&b);
+    request.search = Some("jane".into());
+    assert!(names(&store, &request).await.is_empty());
+}
+
+pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut tasks = Vec::new();
+    for n in 0..64u32 {
+        let store = store.clone();
+        let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        tasks.push(tokio::spawn(async move { store.insert_user(&u).await }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut request = list(&ws);
+    request.limit = 100;
+    assert_eq!(store.list_users(&request).await.unwrap().len(), 64);
+}

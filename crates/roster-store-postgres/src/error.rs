@@ -1,0 +1,20 @@
+//! PostgreSQL errors in the store's terms.
+
+use roster_core::store::{StoreError, UniqueKey};
+
+pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Unique(match db.constraint() {
+                Some("users_email_key") => UniqueKey::UserEmail,
+                Some("users_external_id") => UniqueKey::UserExternalId,
+                Some("workspaces_name_key") => UniqueKey::WorkspaceName,
+                _ => UniqueKey::Other,
+            })
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(err.to_string())
+        }
+        _ => StoreError::Backend(err.to_string()),
+    }
+}

@@ -1,0 +1,106 @@
+//! Rows to domain values and back.
+
+use chrono::{DateTime, Utc};
+use roster_core::keys::ApiKey;
+use roster_core::store::StoreError;
+use roster_core::{User, UserStatus, Workspace};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::error::db_error;
+
+fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(column).map_err(db_error)
+}
+
+pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
+    Ok(Workspace {
+        key: get(row, "pk")?,
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        roles: get::<Json<Vec<String>>>(row, "roles")?.0,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
+    let hash: Vec<u8> = get(row, "secret_hash")?;
+    Ok(ApiKey {
+        id: get(row, "key_id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        name: get(row, "key_name")?,
+        prefix: get(row, "prefix")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
+        scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
+        created_at: get(row, "key_created_at")?,
+        expires_at: get::<Option<DateTime<Utc>>>(row, "expires_at")?,
+    })
+}
+
+pub(crate) fn user(row: &PgRow) -> Result<User, StoreError> {
+    let status: String = get(row, "status")?;
+    Ok(User {
+        key: get(row, "pk")?,
+        id: get(row, "id")?,
+        uuid: get(row, "uuid")?,
+        workspace_key: get(row, "workspace_pk")?,
+        external_id: get(row, "external_id")?,
+        email: get(row, "email")?,
+        name: get(row, "name")?,
+        given_name: get(row, "given_name")?,
+        family_name: get(row, "family_name")?,
+        role: get(row, "role")?,
+        status: UserStatus::parse(&status)
+            .map_err(|_| StoreError::Backend(format!("stored status is unknown: {status}")))?,
+        attributes: get::<Json<roster_core::attributes::Attributes>>(row, "attributes")?.0,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        deleted_at: get(row, "deleted_at")?,
+        version: get(row, "version")?,
+    })
+}
+
+pub(crate) async fn insert_workspace(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace: &Workspace,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO workspaces (id, name, roles, created_at) VALUES ($1, $2, $3, $4) RETURNING pk",
+    )
+    .bind(&workspace.id)
+    .bind(&workspace.name)
+    .bind(Json(&workspace.roles))
+    .bind(workspace.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)
+}
+
+pub(crate) async fn insert_api_key(
+    tx: &mut Transaction<'static, Postgres>,
+    key: &ApiKey,
+    workspace_pk: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&key.id)
+    .bind(workspace_pk)
+    .bind(&key.name)
+    .bind(&key.prefix)
+    .bind(&key.secret_hash[..])
+    .bind(Json(&key.scopes))
+    .bind(key.created_at)
+    .bind(key.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(db_error)
+}

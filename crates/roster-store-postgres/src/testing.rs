@@ -1,0 +1,94 @@
+//! Test support: a fresh, migrated database per test on the server named by
+//! `ROSTER_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//!
+//! When the server cannot be reached, tests skip with a printed reason on a developer's
+//! machine, and fail in CI (`CI` set) or when `ROSTER_TEST_REQUIRE_POSTGRES=1`.
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::PostgresStore;
+use roster_core::Store;
+
+pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database made for one test; [`FreshDatabase::drop_database`] removes it.
+pub struct FreshDatabase {
+    pub store: PostgresStore,
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+/// True when a missing PostgreSQL must fail the test run rather than skip.
+pub fn postgres_required() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    set("CI") || set("ROSTER_TEST_REQUIRE_POSTGRES")
+}
+
+/// Create and migrate a new database, or `None` (after printing why) when PostgreSQL is not
+/// reachable and not required.
+///
+/// # Panics
+/// When PostgreSQL is required but unreachable, or when it answers but refuses the set-up.
+#[allow(clippy::panic, reason = "test support: failing loudly is the point")]
+pub async fn fresh_database() -> Option<FreshDatabase> {
+    let admin_url =
+        std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+    let mut admin = match PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(err) if !postgres_required() => {
+            eprintln!("skipping PostgreSQL test: cannot connect to {admin_url}: {err}");
+            return None;
+        }
+        Err(err) => panic!("PostgreSQL is required (CI) but {admin_url} is unreachable: {err}"),
+    };
+    let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+    if let Err(err) = admin.execute(format!("CREATE DATABASE {name}").as_str()).await {
+        panic!("cannot create test database {name}: {err}");
+    }
+    let _ = admin.close().await;
+    let url = with_database(&admin_url, &name);
+    let store = match PostgresStore::connect(&url).await {
+        Ok(store) => store,
+        Err(err) => panic!("cannot connect to test database {name}: {err}"),
+    };
+    if let Err(err) = store.migrate().await {
+        panic!("cannot migrate test database {name}: {err}");
+    }
+    Some(FreshDatabase {
+        store,
+        url,
+        admin_url,
+        name,
+    })
+}
+
+impl FreshDatabase {
+    /// Close the store and drop the database.
+    pub async fn drop_database(self) {
+        self.store.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = admin
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}

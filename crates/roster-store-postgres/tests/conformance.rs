@@ -1,0 +1,14 @@
+//! The store conformance suite on PostgreSQL, one fresh database per case.
+
+use std::sync::Arc;
+
+use roster_store_conformance::Fixture;
+use roster_store_postgres::testing::fresh_database;
+
+async fn fresh() -> Option<Fixture> {
+    let db = fresh_database().await?;
+    let store = Arc::new(db.store.clone());
+    Some(Fixture::new(store, db.drop_database()))
+}
+
+roster_store_conformance::suite!(fresh);

@@ -1,0 +1,126 @@
+//! Rows to domain values and back.
+
+use chrono::{DateTime, Utc};
+use roster_core::keys::ApiKey;
+use roster_core::store::StoreError;
+use roster_core::{User, UserStatus, Workspace};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::error::db_error;
+
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Backend(format!("stored time out of range: {micros}")))
+}
+
+fn get<'r, T>(row: &'r SqliteRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(column).map_err(db_error)
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("stored {column} is not valid JSON: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace, StoreError> {
+    Ok(Workspace {
+        key: get(row, "pk")?,
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        roles: json(&get::<String>(row, "roles")?, "roles")?,
+        created_at: time(get(row, "created_at")?)?,
+    })
+}
+
+pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+    let hash: Vec<u8> = get(row, "secret_hash")?;
+    Ok(ApiKey {
+        id: get(row, "key_id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        name: get(row, "key_name")?,
+        prefix: get(row, "prefix")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
+        scopes: json(&get::<String>(row, "scopes")?, "scopes")?,
+        created_at: time(get(row, "key_created_at")?)?,
+        expires_at: get::<Option<i64>>(row, "expires_at")?.map(time).transpose()?,
+    })
+}
+
+pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let status: String = get(row, "status")?;
+    let uuid: String = get(row, "uuid")?;
+    Ok(User {
+        key: get(row, "pk")?,
+        id: get(row, "id")?,
+        uuid: uuid
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("stored uuid is invalid: {e}")))?,
+        workspace_key: get(row, "workspace_pk")?,
+        external_id: get(row, "external_id")?,
+        email: get(row, "email")?,
+        name: get(row, "name")?,
+        given_name: get(row, "given_name")?,
+        family_name: get(row, "family_name")?,
+        role: get(row, "role")?,
+        status: UserStatus::parse(&status)
+            .map_err(|_| StoreError::Backend(format!("stored status is unknown: {status}")))?,
+        attributes: json(&get::<String>(row, "attributes")?, "attributes")?,
+        created_at: time(get(row, "created_at")?)?,
+        updated_at: time(get(row, "updated_at")?)?,
+        deleted_at: get::<Option<i64>>(row, "deleted_at")?.map(time).transpose()?,
+        version: get(row, "version")?,
+    })
+}
+
+pub(crate) async fn insert_workspace(
+    tx: &mut Transaction<'static, Sqlite>,
+    workspace: &Workspace,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO workspaces (id, name, roles, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING pk",
+    )
+    .bind(&workspace.id)
+    .bind(&workspace.name)
+    .bind(to_json(&workspace.roles)?)
+    .bind(micros(workspace.created_at))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)
+}
+
+pub(crate) async fn insert_api_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &ApiKey,
+    workspace_pk: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(&key.id)
+    .bind(workspace_pk)
+    .bind(&key.name)
+    .bind(&key.prefix)
+    .bind(&key.secret_hash[..])
+    .bind(to_json(&key.scopes)?)
+    .bind(micros(key.created_at))
+    .bind(key.expires_at.map(micros))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(db_error)
+}

@@ -1,0 +1,135 @@
+//! User writes and the list query.
+
+use roster_core::store::{StoreError, UpdateOutcome};
+use roster_core::{User, UserListRequest};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use crate::error::db_error;
+use crate::rows::{micros, to_json};
+
+/// Searches shorter than a trigram cannot use the FTS index and fall back to a scan.
+const TRIGRAM: usize = 3;
+
+pub(crate) async fn insert(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &User,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
+                            given_name, family_name, role, status, attributes,
+                            created_at, updated_at, deleted_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         RETURNING pk",
+    )
+    .bind(&user.id)
+    .bind(user.uuid.to_string())
+    .bind(user.workspace_key)
+    .bind(&user.external_id)
+    .bind(&user.email)
+    .bind(user.email_key())
+    .bind(&user.name)
+    .bind(&user.given_name)
+    .bind(&user.family_name)
+    .bind(&user.role)
+    .bind(user.status.as_str())
+    .bind(to_json(&user.attributes)?)
+    .bind(micros(user.created_at))
+    .bind(micros(user.updated_at))
+    .bind(user.deleted_at.map(micros))
+    .bind(user.version)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)
+}
+
+pub(crate) async fn update(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &User,
+    expected_version: i64,
+) -> Result<UpdateOutcome, StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
+                          given_name = ?5, family_name = ?6, role = ?7, status = ?8,
+                          attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12
+         WHERE workspace_pk = ?13 AND pk = ?14 AND version = ?15",
+    )
+    .bind(&user.external_id)
+    .bind(&user.email)
+    .bind(user.email_key())
+    .bind(&user.name)
+    .bind(&user.given_name)
+    .bind(&user.family_name)
+    .bind(&user.role)
+    .bind(user.status.as_str())
+    .bind(to_json(&user.attributes)?)
+    .bind(micros(user.updated_at))
+    .bind(user.deleted_at.map(micros))
+    .bind(user.version)
+    .bind(user.workspace_key)
+    .bind(user.key)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if done.rows_affected() == 1 {
+        return Ok(UpdateOutcome::Updated);
+    }
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+            .bind(user.workspace_key)
+            .bind(user.key)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    Ok(match exists {
+        Some(_) => UpdateOutcome::VersionConflict,
+        None => UpdateOutcome::Missing,
+    })
+}
+
+/// Newest first, after the cursor. A search of three or more characters walks the trigram
+/// index in descending rowid order, so the page ends as soon as `limit` rows match.
+pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Sqlite> {
+    let fts = request
+        .search
+        .as_ref()
+        .filter(|s| s.chars().count() >= TRIGRAM)
+        .cloned();
+    let mut q = QueryBuilder::new("");
+    if let Some(search) = &fts {
+        q.push("SELECT u.* FROM users_search s JOIN users u ON u.pk = s.rowid WHERE users_search MATCH ");
+        q.push_bind(format!("\"{}\"", search.replace('"', "\"\"")));
+        q.push(" AND u.workspace_pk = ");
+    } else {
+        q.push("SELECT u.* FROM users u WHERE u.workspace_pk = ");
+    }
+    q.push_bind(request.workspace_key);
+    if !request.include_deleted {
+        q.push(" AND u.deleted_at IS NULL");
+    }
+    if let Some(role) = &request.role {
+        q.push(" AND u.role = ").push_bind(role.clone());
+    }
+    if let Some(status) = request.status {
+        q.push(" AND u.status = ").push_bind(status.as_str());
+    }
+    if let Some(email_key) = &request.email_key {
+        q.push(" AND u.email_key = ").push_bind(email_key.clone());
+    }
+    if let (Some(search), None) = (&request.search, &fts) {
+        let pattern = UserListRequest::like_pattern(search);
+        q.push(" AND (u.name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR u.email LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    let order_column = if fts.is_some() { "s.rowid" } else { "u.pk" };
+    if let Some(before) = request.before_key {
+        q.push(format_args!(" AND {order_column} < ")).push_bind(before);
+    }
+    q.push(format_args!(" ORDER BY {order_column} DESC LIMIT "))
+        .push_bind(i64::from(request.limit));
+    q
+}
+
