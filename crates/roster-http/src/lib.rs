@@ -1,1 +1,51 @@
+//! Roster's HTTP surfaces over one core.
+//!
+//! [`router`] serves every surface on one port. Each surface is a module that maps its own
+//! authentication, ids, field names and envelopes onto [`roster_core::Roster`] operations:
+//! [`native`] is seed 002's `/v1` API; later dialects become sibling modules.
+//! Cross-cutting pieces live beside them: request ids and access logs ([`request_id`]),
+//! credentials ([`auth`]), body and query extraction ([`extract`]) and the error envelope
+//! ([`error`]).
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod health;
+pub mod native;
+pub mod openapi;
+pub mod request_id;
+pub mod time;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use roster_core::Roster;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use error::ApiError;
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub roster: Roster,
+}
+
+/// The whole HTTP surface: every route, the error envelope for unknown routes and methods,
+/// body limits, request ids and access logs.
+pub fn router(roster: Roster) -> Router {
+    let state = AppState { roster };
+    Router::new()
+        .merge(native::routes())
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}

@@ -1,0 +1,220 @@
+//! The native error envelope (seed 002):
+//! `{"error": {"code", "message", "status", "request_id"}}`, plus `field` when one input
+//! field is at fault.
+//!
+//! Core errors keep their codes ([`roster_core::Code`]) and get their status from their
+//! kind. The codes only HTTP can produce are in [`HttpCode`], the one table of them.
+//! Internal failures are logged with their detail and answered with a bare 500.
+
+use std::any::Any;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use roster_core::ErrorKind;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+macro_rules! http_codes {
+    ($($variant:ident => $text:literal, $status:ident, $message:literal;)*) => {
+        /// Error codes produced by the HTTP layer itself.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum HttpCode { $($variant),* }
+
+        impl HttpCode {
+            pub const ALL: &'static [HttpCode] = &[$(HttpCode::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(HttpCode::$variant => $text),* }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(HttpCode::$variant => StatusCode::$status),* }
+            }
+
+            /// The message used when no more specific one is given.
+            pub fn message(self) -> &'static str {
+                match self { $(HttpCode::$variant => $message),* }
+            }
+        }
+    };
+}
+
+http_codes! {
+    MissingApiKey => "missing_api_key", UNAUTHORIZED,
+        "No API key was provided; send it as 'Authorization: Bearer sk_live_...'.";
+    InvalidApiKey => "invalid_api_key", UNAUTHORIZED,
+        "The provided API key is invalid or has been revoked.";
+    InvalidJson => "invalid_json", BAD_REQUEST,
+        "The request body is not valid JSON.";
+    InvalidBody => "invalid_body", BAD_REQUEST,
+        "The request body does not have the expected fields and types.";
+    InvalidParameter => "invalid_parameter", BAD_REQUEST,
+        "A query parameter is malformed.";
+    PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE,
+        "The request body is too large.";
+    RouteNotFound => "route_not_found", NOT_FOUND,
+        "No route matches this path.";
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED,
+        "This route does not accept this method.";
+    InternalError => "internal_error", INTERNAL_SERVER_ERROR,
+        "An internal error occurred; try again later.";
+    ServiceUnavailable => "service_unavailable", SERVICE_UNAVAILABLE,
+        "The service is temporarily unavailable; try again later.";
+}
+
+/// An error on its way to becoming a response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code.
+    #[schema(example = "invalid_api_key")]
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// The request's id, as in the `X-Request-Id` header.
+    pub request_id: String,
+    /// The input field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn http(code: HttpCode) -> Self {
+        Self {
+            status: code.status(),
+            code: code.as_str(),
+            message: code.message().to_owned(),
+            field: None,
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<HttpCode> for ApiError {
+    fn from(code: HttpCode) -> Self {
+        Self::http(code)
+    }
+}
+
+impl From<roster_core::Error> for ApiError {
+    fn from(err: roster_core::Error) -> Self {
+        let status = match err.kind() {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Internal => {
+                tracing::error!(code = err.code.as_str(), error = ?err, "request failed");
+                let code = if err.code == roster_core::Code::StoreUnavailable {
+                    HttpCode::ServiceUnavailable
+                } else {
+                    HttpCode::InternalError
+                };
+                return Self::http(code);
+            }
+        };
+        Self {
+            status,
+            code: err.code.as_str(),
+            message: err.message,
+            field: err.field,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+                status: self.status.as_u16(),
+                request_id: request_id::current().unwrap_or_default(),
+                field: self.field,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
+            );
+        }
+        response
+    }
+}
+
+pub async fn route_not_found() -> ApiError {
+    HttpCode::RouteNotFound.into()
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    HttpCode::MethodNotAllowed.into()
+}
+
+/// A panic in a handler is a bug: log it and answer a plain 500 in the envelope.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = detail, "handler panicked");
+    ApiError::http(HttpCode::InternalError).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_codes_do_not_reuse_core_codes_differently() {
+        for code in HttpCode::ALL {
+            let clash = roster_core::Code::ALL
+                .iter()
+                .find(|c| c.as_str() == code.as_str());
+            // A shared code must mean the same thing: only invalid_api_key is shared, as 401.
+            if let Some(core) = clash {
+                assert_eq!(core.kind(), ErrorKind::Unauthenticated, "{}", code.as_str());
+                assert_eq!(code.status(), StatusCode::UNAUTHORIZED);
+            }
+        }
+    }
+
+    #[test]
+    fn unauthenticated_responses_carry_a_challenge() {
+        let response = ApiError::http(HttpCode::MissingApiKey).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    }
+}

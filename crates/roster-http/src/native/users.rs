@@ -1,0 +1,326 @@
+//! `/v1/users`: list, create, read, update and soft-delete users.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use roster_core::{ids, NewUser, Page, User, UserFilter, UserPatch};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{JsonBody, QueryParams};
+use crate::AppState;
+
+/// A user as the native API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    #[schema(example = "usr_2x9k3m4n5p")]
+    pub id: String,
+    #[schema(example = "Jane Cooper")]
+    pub name: String,
+    #[schema(example = "jane@example.com")]
+    pub email: String,
+    #[schema(example = "admin")]
+    pub role: String,
+    /// `invited`, `active` or `inactive`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    #[schema(value_type = Object)]
+    pub attributes: Value,
+    #[serde(serialize_with = "crate::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2024-11-15T08:30:00Z")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            status: user.status.as_str(),
+            external_id: user.external_id,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            attributes: Value::Object(user.attributes),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub data: Vec<UserBody>,
+    pub meta: ListMeta,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListMeta {
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Number of records (default 20, max 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// One of the workspace's roles (default `admin`, `editor`, `viewer`).
+    pub role: Option<String>,
+    /// `invited`, `active` or `inactive`.
+    pub status: Option<String>,
+    /// Case-insensitive substring of name or email.
+    pub search: Option<String>,
+    /// Alias of `search`.
+    pub q: Option<String>,
+    /// Exact email address (case-insensitive).
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Full name. Required.
+    #[schema(example = "Alex Morgan")]
+    pub name: Option<String>,
+    /// A valid email address, unique in the workspace. Required.
+    #[schema(example = "alex@company.io")]
+    pub email: Option<String>,
+    /// One of the workspace's roles. Required.
+    #[schema(example = "editor")]
+    pub role: Option<String>,
+    /// Default true: the user starts `invited`; false starts it `active`.
+    pub send_invitation: Option<bool>,
+    /// Your own id for the user, unique in the workspace.
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// A JSON object of at most 16 KiB.
+    #[schema(value_type = Object)]
+    pub attributes: Option<Value>,
+}
+
+/// A partial update: absent fields are left alone; `null` clears the optional ones;
+/// `attributes` is merged (RFC 7396 JSON Merge Patch; a null value removes a key).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Option<String>>,
+    /// `active` or `inactive` (an `invited` user may be activated).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub family_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present_value")]
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<Value>,
+}
+
+/// A field that is present (possibly null) deserializes to `Some`; absent ones take the
+/// `default` of `None`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Ids that cannot be a user's are answered without a database round trip.
+fn check_id(id: &str) -> Result<(), ApiError> {
+    if ids::is_well_formed("usr", id) {
+        Ok(())
+    } else {
+        Err(roster_core::Error::user_not_found().into())
+    }
+}
+
+/// List users, newest first.
+#[utoipa::path(
+    get, path = "/v1/users", tag = "users",
+    params(ListParams),
+    responses(
+        (status = 200, body = UserList),
+        (status = 400, body = ErrorEnvelope, description = "Invalid parameters or cursor"),
+        (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Json<UserList>, ApiError> {
+    let filter = UserFilter {
+        role: params.role,
+        status: params.status,
+        search: params.search.or(params.q),
+        email: params.email,
+    };
+    let page = Page {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let page = state
+        .roster
+        .list_users(&caller.workspace, &filter, &page)
+        .await?;
+    let next_cursor = page.next_cursor.map(|c| c.encode());
+    Ok(Json(UserList {
+        data: page.users.into_iter().map(UserBody::from).collect(),
+        meta: ListMeta {
+            has_more: next_cursor.is_some(),
+            next_cursor,
+        },
+    }))
+}
+
+/// Create a user. It starts `invited` unless `send_invitation` is false.
+#[utoipa::path(
+    post, path = "/v1/users", tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, body = UserBody),
+        (status = 400, body = ErrorEnvelope, description = "Invalid input"),
+        (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "external_id belonged to a deleted user"),
+        (status = 409, body = ErrorEnvelope, description = "Email or external_id taken"),
+        (status = 413, body = ErrorEnvelope, description = "Body too large"),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let input = NewUser {
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        send_invitation: body.send_invitation,
+        external_id: body.external_id,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        attributes: body.attributes,
+    };
+    let user = state
+        .roster
+        .create_user(&caller.workspace, &caller.actor(), input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserBody::from(user))))
+}
+
+/// Read one user.
+#[utoipa::path(
+    get, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "The user's id, usr_…")),
+    responses(
+        (status = 200, body = UserBody),
+        (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 404, body = ErrorEnvelope, description = "No such user"),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<UserBody>, ApiError> {
+    check_id(&id)?;
+    let user = state.roster.get_user(&caller.workspace, &id).await?;
+    Ok(Json(user.into()))
+}
+
+/// Update some of a user's fields.
+#[utoipa::path(
+    patch, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "The user's id, usr_…")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, body = UserBody),
+        (status = 400, body = ErrorEnvelope, description = "Invalid input"),
+        (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 404, body = ErrorEnvelope, description = "No such user"),
+        (status = 409, body = ErrorEnvelope, description = "Email or external_id taken"),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateUser>,
+) -> Result<Json<UserBody>, ApiError> {
+    check_id(&id)?;
+    let patch = UserPatch {
+        name: body.name,
+        email: body.email,
+        role: body.role,
+        status: body.status,
+        external_id: body.external_id,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        attributes: body.attributes,
+    };
+    let user = state
+        .roster
+        .update_user(&caller.workspace, &caller.actor(), &id, &patch)
+        .await?;
+    Ok(Json(user.into()))
+}
+
+/// Soft-delete a user: it leaves lists and reads; its external id stays reserved.
+#[utoipa::path(
+    delete, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "The user's id, usr_…")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 404, body = ErrorEnvelope, description = "No such user"),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    check_id(&id)?;
+    state
+        .roster
+        .delete_user(&caller.workspace, &caller.actor(), &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
