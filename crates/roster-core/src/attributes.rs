@@ -73,7 +73,9 @@ fn check(map: &Attributes) -> Result<()> {
             "attributes may nest at most {MAX_DEPTH} levels deep."
         )));
     }
-    let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(map)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_BYTES {
         return Err(invalid(format!(
             "attributes may take at most {MAX_BYTES} bytes as JSON; these take {size}."
@@ -127,7 +129,14 @@ mod tests {
     #[test]
     fn merge_follows_rfc_7396() {
         let current = validate(json!({"a": 1, "b": {"c": 2, "d": 3}})).unwrap();
-        let merged = merge(&current, json!({"a": null, "b": {"c": null, "e": 4}, "f": [1]})).unwrap();
-        assert_eq!(Value::Object(merged), json!({"b": {"d": 3, "e": 4}, "f": [1]}));
+        let merged = merge(
+            &current,
+            json!({"a": null, "b": {"c": null, "e": 4}, "f": [1]}),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(merged),
+            json!({"b": {"d": 3, "e": 4}, "f": [1]})
+        );
     }
 }

@@ -34,7 +34,9 @@ pub fn is_well_formed(prefix: &str, id: &str) -> bool {
         .is_some_and(|rest| {
             !rest.is_empty()
                 && rest.len() <= 64
-                && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 

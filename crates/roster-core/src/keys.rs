@@ -117,7 +117,12 @@ mod tests {
 
     #[test]
     fn weak_or_foreign_secrets_are_refused() {
-        for bad in ["", "sk_live_short", "pk_live_0123456789012345678901234567890123456789012", "sk_live_has space in it but is long enough to pass the len"] {
+        for bad in [
+            "",
+            "sk_live_short",
+            "pk_live_0123456789012345678901234567890123456789012",
+            "sk_live_has space in it but is long enough to pass the len",
+        ] {
             assert!(validate_supplied_secret(bad).is_err(), "{bad}");
         }
     }

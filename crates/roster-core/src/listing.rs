@@ -69,9 +69,14 @@ impl UserListRequest {
         let role = non_empty(&filter.role)
             .map(|role| validate_role(workspace, role))
             .transpose()?;
-        let status = non_empty(&filter.status).map(UserStatus::parse).transpose()?;
+        let status = non_empty(&filter.status)
+            .map(UserStatus::parse)
+            .transpose()?;
         let search = non_empty(&filter.search).map(str::to_owned);
-        if search.as_ref().is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
+        if search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
+        {
             return Err(Error::field(
                 Code::FieldTooLong,
                 "search",
@@ -231,11 +236,17 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_under_same_filters() {
-        let filter = UserFilter { role: Some("admin".into()), ..Default::default() };
+        let filter = UserFilter {
+            role: Some("admin".into()),
+            ..Default::default()
+        };
         let first = UserListRequest::build(&workspace(), &filter, &Page::default()).unwrap();
         assert_eq!(first.limit, DEFAULT_LIMIT + 1);
         let token = first.cursor_after(42).encode();
-        let page = Page { limit: Some(5), cursor: Some(token) };
+        let page = Page {
+            limit: Some(5),
+            cursor: Some(token),
+        };
         let next = UserListRequest::build(&workspace(), &filter, &page).unwrap();
         assert_eq!(next.before_key, Some(42));
         assert_eq!(next.page_size(), 5);
@@ -243,17 +254,32 @@ mod tests {
 
     #[test]
     fn tampered_or_foreign_cursors_are_refused() {
-        let request = UserListRequest::build(&workspace(), &UserFilter::default(), &Page::default()).unwrap();
+        let request =
+            UserListRequest::build(&workspace(), &UserFilter::default(), &Page::default()).unwrap();
         let token = request.cursor_after(42).encode();
         let mut tampered = token.clone().into_bytes();
         tampered[4] = if tampered[4] == b'A' { b'B' } else { b'A' };
-        for bad in [String::from_utf8(tampered).unwrap(), "eyJpZCI6ICJ1c3Jf".into(), "!!".into()] {
-            let page = Page { cursor: Some(bad), ..Default::default() };
-            let err = UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
+        for bad in [
+            String::from_utf8(tampered).unwrap(),
+            "eyJpZCI6ICJ1c3Jf".into(),
+            "!!".into(),
+        ] {
+            let page = Page {
+                cursor: Some(bad),
+                ..Default::default()
+            };
+            let err =
+                UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
             assert_eq!(err.code, Code::InvalidCursor);
         }
-        let other = UserFilter { status: Some("active".into()), ..Default::default() };
-        let page = Page { cursor: Some(token), ..Default::default() };
+        let other = UserFilter {
+            status: Some("active".into()),
+            ..Default::default()
+        };
+        let page = Page {
+            cursor: Some(token),
+            ..Default::default()
+        };
         let err = UserListRequest::build(&workspace(), &other, &page).unwrap_err();
         assert_eq!(err.code, Code::InvalidCursor);
     }
@@ -266,21 +292,39 @@ mod tests {
     #[test]
     fn limits_and_filters_are_checked() {
         for limit in [0, MAX_LIMIT + 1] {
-            let page = Page { limit: Some(limit), ..Default::default() };
-            let err = UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
+            let page = Page {
+                limit: Some(limit),
+                ..Default::default()
+            };
+            let err =
+                UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
             assert_eq!(err.code, Code::InvalidLimit);
         }
-        let bad_role = UserFilter { role: Some("editor".into()), ..Default::default() };
+        let bad_role = UserFilter {
+            role: Some("editor".into()),
+            ..Default::default()
+        };
         assert_eq!(
-            UserListRequest::build(&workspace(), &bad_role, &Page::default()).unwrap_err().code,
+            UserListRequest::build(&workspace(), &bad_role, &Page::default())
+                .unwrap_err()
+                .code,
             Code::UnknownRole
         );
-        let bad_status = UserFilter { status: Some("deleted".into()), ..Default::default() };
+        let bad_status = UserFilter {
+            status: Some("deleted".into()),
+            ..Default::default()
+        };
         assert_eq!(
-            UserListRequest::build(&workspace(), &bad_status, &Page::default()).unwrap_err().code,
+            UserListRequest::build(&workspace(), &bad_status, &Page::default())
+                .unwrap_err()
+                .code,
             Code::InvalidStatus
         );
-        let email = UserFilter { email: Some(" Jane@Example.com ".into()), search: Some("  ".into()), ..Default::default() };
+        let email = UserFilter {
+            email: Some(" Jane@Example.com ".into()),
+            search: Some("  ".into()),
+            ..Default::default()
+        };
         let request = UserListRequest::build(&workspace(), &email, &Page::default()).unwrap();
         assert_eq!(request.email_key.as_deref(), Some("jane@example.com"));
         assert_eq!(request.search, None);

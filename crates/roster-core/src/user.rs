@@ -45,7 +45,10 @@ impl UserStatus {
                 Error::field(
                     Code::InvalidStatus,
                     "status",
-                    format!("Unknown status '{}'; use invited, active or inactive.", truncate(text, 32)),
+                    format!(
+                        "Unknown status '{}'; use invited, active or inactive.",
+                        truncate(text, 32)
+                    ),
                 )
             })
     }
@@ -136,7 +139,11 @@ impl NewUser {
             } else {
                 UserStatus::Active
             },
-            external_id: self.external_id.as_deref().map(validate_external_id).transpose()?,
+            external_id: self
+                .external_id
+                .as_deref()
+                .map(validate_external_id)
+                .transpose()?,
             given_name: validate_part_name("given_name", self.given_name.as_deref())?,
             family_name: validate_part_name("family_name", self.family_name.as_deref())?,
             attributes: match self.attributes {
@@ -268,11 +275,9 @@ pub fn validate_email(email: &str) -> Result<String> {
             format!("email may be at most {MAX_EMAIL_CHARS} characters."),
         ));
     }
-    let dotted_domain = email
-        .rsplit_once('@')
-        .is_some_and(|(_, domain)| {
-            domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        });
+    let dotted_domain = email.rsplit_once('@').is_some_and(|(_, domain)| {
+        domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    });
     let plain = !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if plain && dotted_domain && email_address::EmailAddress::is_valid(email) {
         Ok(email.to_owned())
@@ -351,15 +356,36 @@ mod tests {
             send_invitation: Some(false),
             ..new_user()
         };
-        assert_eq!(no_invite.validate(&workspace()).unwrap().status, UserStatus::Active);
+        assert_eq!(
+            no_invite.validate(&workspace()).unwrap().status,
+            UserStatus::Active
+        );
     }
 
     #[test]
     fn required_fields_are_named() {
         for (field, input) in [
-            ("name", NewUser { name: None, ..new_user() }),
-            ("email", NewUser { email: Some("  ".into()), ..new_user() }),
-            ("role", NewUser { role: None, ..new_user() }),
+            (
+                "name",
+                NewUser {
+                    name: None,
+                    ..new_user()
+                },
+            ),
+            (
+                "email",
+                NewUser {
+                    email: Some("  ".into()),
+                    ..new_user()
+                },
+            ),
+            (
+                "role",
+                NewUser {
+                    role: None,
+                    ..new_user()
+                },
+            ),
         ] {
             let err = input.validate(&workspace()).unwrap_err();
             assert_eq!((err.code, err.field), (Code::FieldRequired, Some(field)));
@@ -368,8 +394,20 @@ mod tests {
 
     #[test]
     fn bad_emails_are_refused() {
-        for bad in ["plain", "a@b", "a@@b.com", "a b@c.com", "@c.com", "a@c.com.", "a@.c.com"] {
-            assert_eq!(validate_email(bad).unwrap_err().code, Code::InvalidEmail, "{bad}");
+        for bad in [
+            "plain",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@c.com",
+            "a@c.com.",
+            "a@.c.com",
+        ] {
+            assert_eq!(
+                validate_email(bad).unwrap_err().code,
+                Code::InvalidEmail,
+                "{bad}"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(validate_email(&long).unwrap_err().code, Code::FieldTooLong);
@@ -378,22 +416,40 @@ mod tests {
 
     #[test]
     fn unknown_roles_and_long_fields_are_refused() {
-        let err = NewUser { role: Some("owner".into()), ..new_user() }
-            .validate(&workspace())
-            .unwrap_err();
+        let err = NewUser {
+            role: Some("owner".into()),
+            ..new_user()
+        }
+        .validate(&workspace())
+        .unwrap_err();
         assert_eq!(err.code, Code::UnknownRole);
-        let err = NewUser { name: Some("x".repeat(MAX_NAME_CHARS + 1)), ..new_user() }
-            .validate(&workspace())
-            .unwrap_err();
+        let err = NewUser {
+            name: Some("x".repeat(MAX_NAME_CHARS + 1)),
+            ..new_user()
+        }
+        .validate(&workspace())
+        .unwrap_err();
         assert_eq!(err.code, Code::FieldTooLong);
-        let err = NewUser { external_id: Some("x".repeat(MAX_EXTERNAL_ID_CHARS + 1)), ..new_user() }
-            .validate(&workspace())
-            .unwrap_err();
-        assert_eq!((err.code, err.field), (Code::FieldTooLong, Some("external_id")));
-        let err = NewUser { given_name: Some("a\u{0}b".into()), ..new_user() }
-            .validate(&workspace())
-            .unwrap_err();
-        assert_eq!((err.code, err.field), (Code::InvalidField, Some("given_name")));
+        let err = NewUser {
+            external_id: Some("x".repeat(MAX_EXTERNAL_ID_CHARS + 1)),
+            ..new_user()
+        }
+        .validate(&workspace())
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.field),
+            (Code::FieldTooLong, Some("external_id"))
+        );
+        let err = NewUser {
+            given_name: Some("a\u{0}b".into()),
+            ..new_user()
+        }
+        .validate(&workspace())
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.field),
+            (Code::InvalidField, Some("given_name"))
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ mod tests {
     fn names_are_slugs() {
         assert_eq!(validate_name(" acme-2 ").unwrap(), "acme-2");
         for bad in ["", "Acme", "-acme", "a b", &"a".repeat(65)] {
-            assert_eq!(validate_name(bad).unwrap_err().code, Code::InvalidWorkspaceName);
+            assert_eq!(
+                validate_name(bad).unwrap_err().code,
+                Code::InvalidWorkspaceName
+            );
         }
     }
 }

@@ -34,7 +34,9 @@ pub fn presented_secret(header: &str) -> Option<String> {
         return Some(rest.to_owned());
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         return match decoded.split_once(':') {
             Some((user, "")) => Some(user.to_owned()),
@@ -67,16 +69,30 @@ mod tests {
 
     #[test]
     fn bearer_and_blank_password_basic_are_accepted() {
-        assert_eq!(presented_secret("Bearer sk_live_x").as_deref(), Some("sk_live_x"));
-        assert_eq!(presented_secret("bearer  sk_live_x ").as_deref(), Some("sk_live_x"));
+        assert_eq!(
+            presented_secret("Bearer sk_live_x").as_deref(),
+            Some("sk_live_x")
+        );
+        assert_eq!(
+            presented_secret("bearer  sk_live_x ").as_deref(),
+            Some("sk_live_x")
+        );
         let basic = base64::engine::general_purpose::STANDARD.encode("sk_live_x:");
-        assert_eq!(presented_secret(&format!("Basic {basic}")).as_deref(), Some("sk_live_x"));
+        assert_eq!(
+            presented_secret(&format!("Basic {basic}")).as_deref(),
+            Some("sk_live_x")
+        );
     }
 
     #[test]
     fn other_forms_are_refused() {
         let with_password = base64::engine::general_purpose::STANDARD.encode("sk_live_x:pw");
-        for bad in ["sk_live_x", "Token sk_live_x", "Basic !!!", &format!("Basic {with_password}")] {
+        for bad in [
+            "sk_live_x",
+            "Token sk_live_x",
+            "Basic !!!",
+            &format!("Basic {with_password}"),
+        ] {
             assert_eq!(presented_secret(bad), None, "{bad}");
         }
     }

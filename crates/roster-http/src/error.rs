@@ -125,24 +125,31 @@ impl From<HttpCode> for ApiError {
     }
 }
 
+/// The status of each kind of core error.
+pub fn kind_status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<roster_core::Error> for ApiError {
     fn from(err: roster_core::Error) -> Self {
-        let status = match err.kind() {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Internal => {
-                tracing::error!(code = err.code.as_str(), error = ?err, "request failed");
-                let code = if err.code == roster_core::Code::StoreUnavailable {
-                    HttpCode::ServiceUnavailable
-                } else {
-                    HttpCode::InternalError
-                };
-                return Self::http(code);
-            }
-        };
+        if err.kind() == ErrorKind::Internal {
+            // The detail goes to the log only.
+            tracing::error!(code = err.code.as_str(), error = ?err, "request failed");
+            let code = if err.code == roster_core::Code::StoreUnavailable {
+                HttpCode::ServiceUnavailable
+            } else {
+                HttpCode::InternalError
+            };
+            return Self::http(code);
+        }
+        let status = kind_status(err.kind());
         Self {
             status,
             code: err.code.as_str(),
@@ -203,10 +210,9 @@ mod tests {
             let clash = roster_core::Code::ALL
                 .iter()
                 .find(|c| c.as_str() == code.as_str());
-            // A shared code must mean the same thing: only invalid_api_key is shared, as 401.
+            // A code both layers use must get the same status from both.
             if let Some(core) = clash {
-                assert_eq!(core.kind(), ErrorKind::Unauthenticated, "{}", code.as_str());
-                assert_eq!(code.status(), StatusCode::UNAUTHORIZED);
+                assert_eq!(kind_status(core.kind()), code.status(), "{}", code.as_str());
             }
         }
     }

@@ -54,7 +54,8 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::http(code).with_message(message)
     })?;
     deserializer.end().map_err(|err| {
-        ApiError::http(HttpCode::InvalidJson).with_message(format!("{}: {err}", HttpCode::InvalidJson.message()))
+        ApiError::http(HttpCode::InvalidJson)
+            .with_message(format!("{}: {err}", HttpCode::InvalidJson.message()))
     })?;
     Ok(value)
 }
@@ -72,11 +73,21 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
             .map(QueryParams)
             .map_err(|err| {
-                ApiError::http(HttpCode::InvalidParameter)
-                    .with_message(format!("Invalid query parameters: {err}"))
+                let path = err.path().to_string();
+                let message = if path == "." {
+                    format!("Invalid query parameters: {}", err.into_inner())
+                } else {
+                    format!(
+                        "Invalid value for query parameter '{path}': {}",
+                        err.into_inner()
+                    )
+                };
+                ApiError::http(HttpCode::InvalidParameter).with_message(message)
             })
     }
 }

@@ -98,16 +98,30 @@ pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
 
 pub async fn bootstrap_happens_once(store: Arc<dyn Store>) {
     let secret = "sk_live_0123456789012345678901234567890123456789abc";
-    assert!(store.bootstrap(&workspace("default"), &key(0, secret)).await.unwrap());
+    assert!(store
+        .bootstrap(&workspace("default"), &key(0, secret))
+        .await
+        .unwrap());
     let other = "sk_live_9999999999999999999999999999999999999999xyz";
-    assert!(!store.bootstrap(&workspace("second"), &key(0, other)).await.unwrap());
+    assert!(!store
+        .bootstrap(&workspace("second"), &key(0, other))
+        .await
+        .unwrap());
     let all = store.list_workspaces().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name, "default");
-    let (found, ws) = store.find_api_key(&keys::hash_secret(secret)).await.unwrap().unwrap();
+    let (found, ws) = store
+        .find_api_key(&keys::hash_secret(secret))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ws, all[0]);
     assert_eq!(found.workspace_key, ws.key);
-    assert!(store.find_api_key(&keys::hash_secret(other)).await.unwrap().is_none());
+    assert!(store
+        .find_api_key(&keys::hash_secret(other))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn workspaces_are_found_by_id_or_name(store: Arc<dyn Store>) {
@@ -125,7 +139,10 @@ pub async fn workspace_names_are_unique(store: Arc<dyn Store>) {
     let mut again = workspace("acme");
     again.id = "ws_other".into();
     let err = store.insert_workspace(&again).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unique(UniqueKey::WorkspaceName)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Unique(UniqueKey::WorkspaceName)),
+        "{err:?}"
+    );
 }
 
 pub async fn api_keys_are_found_by_hash_only(store: Arc<dyn Store>) {
@@ -134,11 +151,19 @@ pub async fn api_keys_are_found_by_hash_only(store: Arc<dyn Store>) {
     let mut stored = key(ws.key, secret);
     stored.expires_at = Some(t0() + Duration::days(1));
     store.insert_api_key(&stored).await.unwrap();
-    let (found, found_ws) = store.find_api_key(&keys::hash_secret(secret)).await.unwrap().unwrap();
+    let (found, found_ws) = store
+        .find_api_key(&keys::hash_secret(secret))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, stored);
     assert_eq!(found_ws, ws);
     let near_miss = format!("{}4", &secret[..secret.len() - 1]);
-    assert!(store.find_api_key(&keys::hash_secret(&near_miss)).await.unwrap().is_none());
+    assert!(store
+        .find_api_key(&keys::hash_secret(&near_miss))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn users_round_trip(store: Arc<dyn Store>) {
@@ -155,12 +180,23 @@ pub async fn users_round_trip(store: Arc<dyn Store>) {
         .clone();
     let full = insert(&store, full).await;
     assert!(full.key > 0);
-    assert_eq!(store.get_user(ws.key, &full.id).await.unwrap().unwrap(), full);
-    let by_external = store.find_user_by_external_id(ws.key, "ext-1").await.unwrap().unwrap();
+    assert_eq!(
+        store.get_user(ws.key, &full.id).await.unwrap().unwrap(),
+        full
+    );
+    let by_external = store
+        .find_user_by_external_id(ws.key, "ext-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_external, full);
     let second = insert(&store, user(&ws, 2, "Bob", "bob@example.com")).await;
     assert!(second.key > full.key, "keys grow");
-    assert!(store.get_user(ws.key, "usr_missing").await.unwrap().is_none());
+    assert!(store
+        .get_user(ws.key, "usr_missing")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Store>) {
@@ -171,13 +207,23 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
         .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unique(UniqueKey::UserEmail)), "{err:?}");
-    insert(&store, user(&other, 3, "Jane Elsewhere", "jane@example.com")).await;
+    assert!(
+        matches!(err, StoreError::Unique(UniqueKey::UserEmail)),
+        "{err:?}"
+    );
+    insert(
+        &store,
+        user(&other, 3, "Jane Elsewhere", "jane@example.com"),
+    )
+    .await;
     // Once the first is soft-deleted, the address is free again.
     let mut deleted = first.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    assert_eq!(store.update_user(&deleted, 1).await.unwrap(), UpdateOutcome::Updated);
+    assert_eq!(
+        store.update_user(&deleted, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
     insert(&store, user(&ws, 4, "Jane Returns", "jane@example.com")).await;
     // An update onto a taken address is refused too.
     let bob = insert(&store, user(&ws, 5, "Bob", "bob@example.com")).await;
@@ -185,7 +231,10 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     clash.email = "Jane@Example.com".into();
     clash.version = 2;
     let err = store.update_user(&clash, 1).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unique(UniqueKey::UserEmail)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Unique(UniqueKey::UserEmail)),
+        "{err:?}"
+    );
 }
 
 pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
@@ -203,8 +252,15 @@ pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
     let mut again = user(&ws, 4, "Jane Again", "jane2@example.com");
     again.external_id = Some("ext-1".into());
     let err = store.insert_user(&again).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unique(UniqueKey::UserExternalId)), "{err:?}");
-    let holder = store.find_user_by_external_id(ws.key, "ext-1").await.unwrap().unwrap();
+    assert!(
+        matches!(err, StoreError::Unique(UniqueKey::UserExternalId)),
+        "{err:?}"
+    );
+    let holder = store
+        .find_user_by_external_id(ws.key, "ext-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(holder.deleted_at.is_some());
 }
 
@@ -220,28 +276,57 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     changed.attributes = json!({"a": 1}).as_object().unwrap().clone();
     changed.updated_at = t0() + Duration::days(1);
     changed.version = 2;
-    assert_eq!(store.update_user(&changed, 1).await.unwrap(), UpdateOutcome::Updated);
-    assert_eq!(store.get_user(ws.key, &stored.id).await.unwrap().unwrap(), changed);
+    assert_eq!(
+        store.update_user(&changed, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(
+        store.get_user(ws.key, &stored.id).await.unwrap().unwrap(),
+        changed
+    );
     let mut stale = stored.clone();
     stale.name = "Stale".into();
     stale.version = 2;
-    assert_eq!(store.update_user(&stale, 1).await.unwrap(), UpdateOutcome::VersionConflict);
-    assert_eq!(store.get_user(ws.key, &stored.id).await.unwrap().unwrap().name, "Jane Cooper");
+    assert_eq!(
+        store.update_user(&stale, 1).await.unwrap(),
+        UpdateOutcome::VersionConflict
+    );
+    assert_eq!(
+        store
+            .get_user(ws.key, &stored.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Jane Cooper"
+    );
     let mut ghost = stored;
     ghost.key += 1000;
-    assert_eq!(store.update_user(&ghost, 1).await.unwrap(), UpdateOutcome::Missing);
+    assert_eq!(
+        store.update_user(&ghost, 1).await.unwrap(),
+        UpdateOutcome::Missing
+    );
 }
 
 pub async fn lists_are_newest_first_and_paginate(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let mut made = Vec::new();
     for n in 0..7 {
-        made.push(insert(&store, user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"))).await);
+        made.push(
+            insert(
+                &store,
+                user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com")),
+            )
+            .await,
+        );
     }
     let mut request = list(&ws);
     request.limit = 3;
     let page = store.list_users(&request).await.unwrap();
-    assert_eq!(page.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["U6", "U5", "U4"]);
+    assert_eq!(
+        page.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["U6", "U5", "U4"]
+    );
     request.before_key = Some(page[2].key);
     // A user created between pages does not shift the next page.
     insert(&store, user(&ws, 99, "Late", "late@example.com")).await;
@@ -285,13 +370,20 @@ pub async fn search_matches_substrings_of_name_or_email(store: Arc<dyn Store>) {
     insert(&store, user(&ws, 1, "Jane Cooper", "jane@example.com")).await;
     insert(&store, user(&ws, 2, "Bob Stone", "bob.cooperman@corp.io")).await;
     insert(&store, user(&ws, 3, "Zoë Ünal", "zoe@example.org")).await;
-    insert(&store, user(&ws, 4, "100% Real_Name", "literal@example.net")).await;
+    insert(
+        &store,
+        user(&ws, 4, "100% Real_Name", "literal@example.net"),
+    )
+    .await;
     let search = |text: &str| {
         let mut request = list(&ws);
         request.search = Some(text.to_owned());
         request
     };
-    assert_eq!(names(&store, &search("COOPER")).await, ["Bob Stone", "Jane Cooper"]);
+    assert_eq!(
+        names(&store, &search("COOPER")).await,
+        ["Bob Stone", "Jane Cooper"]
+    );
     assert_eq!(names(&store, &search("corp.i")).await, ["Bob Stone"]);
     assert_eq!(names(&store, &search("ünal")).await, ["Zoë Ünal"]);
     // Short searches take another path; they must mean the same thing.
@@ -362,8 +454,14 @@ pub async fn workspaces_are_isolated(store: Arc<dyn Store>) {
     hijack.workspace_key = b.key;
     hijack.name = "Hijacked".into();
     hijack.version = 2;
-    assert_eq!(store.update_user(&hijack, 1).await.unwrap(), UpdateOutcome::Missing);
-    assert_eq!(store.get_user(a.key, &jane.id).await.unwrap().unwrap().name, "Jane");
+    assert_eq!(
+        store.update_user(&hijack, 1).await.unwrap(),
+        UpdateOutcome::Missing
+    );
+    assert_eq!(
+        store.get_user(a.key, &jane.id).await.unwrap().unwrap().name,
+        "Jane"
+    );
     let mut request = list(&b);
     request.search = Some("jane".into());
     assert!(names(&store, &request).await.is_empty());

@@ -21,7 +21,8 @@ pub struct FreshDatabase {
 
 /// True when a missing PostgreSQL must fail the test run rather than skip.
 pub fn postgres_required() -> bool {
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let set =
+        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
     set("CI") || set("ROSTER_TEST_REQUIRE_POSTGRES")
 }
 
@@ -43,7 +44,10 @@ pub async fn fresh_database() -> Option<FreshDatabase> {
         Err(err) => panic!("PostgreSQL is required (CI) but {admin_url} is unreachable: {err}"),
     };
     let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
-    if let Err(err) = admin.execute(format!("CREATE DATABASE {name}").as_str()).await {
+    if let Err(err) = admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+    {
         panic!("cannot create test database {name}: {err}");
     }
     let _ = admin.close().await;

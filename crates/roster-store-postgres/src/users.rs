@@ -113,4 +113,3 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
         .push_bind(i64::from(request.limit));
     q
 }
-

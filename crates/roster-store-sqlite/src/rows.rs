@@ -56,7 +56,9 @@ pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
             .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
         scopes: json(&get::<String>(row, "scopes")?, "scopes")?,
         created_at: time(get(row, "key_created_at")?)?,
-        expires_at: get::<Option<i64>>(row, "expires_at")?.map(time).transpose()?,
+        expires_at: get::<Option<i64>>(row, "expires_at")?
+            .map(time)
+            .transpose()?,
     })
 }
 
@@ -81,7 +83,9 @@ pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
         attributes: json(&get::<String>(row, "attributes")?, "attributes")?,
         created_at: time(get(row, "created_at")?)?,
         updated_at: time(get(row, "updated_at")?)?,
-        deleted_at: get::<Option<i64>>(row, "deleted_at")?.map(time).transpose()?,
+        deleted_at: get::<Option<i64>>(row, "deleted_at")?
+            .map(time)
+            .transpose()?,
         version: get(row, "version")?,
     })
 }

@@ -126,10 +126,10 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Sql
     }
     let order_column = if fts.is_some() { "s.rowid" } else { "u.pk" };
     if let Some(before) = request.before_key {
-        q.push(format_args!(" AND {order_column} < ")).push_bind(before);
+        q.push(format_args!(" AND {order_column} < "))
+            .push_bind(before);
     }
     q.push(format_args!(" ORDER BY {order_column} DESC LIMIT "))
         .push_bind(i64::from(request.limit));
     q
 }
-

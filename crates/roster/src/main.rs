@@ -1,1 +1,21 @@
-fn main() {}
+//! `roster`: the server and the operator CLI, one binary.
+
+mod cli;
+mod commands;
+mod serve;
+mod store;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_logging(&cli.global);
+    match commands::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
