@@ -1,4 +1,10 @@
 //! The native Users API (seed 002) through the real router, on a fresh SQLite store per test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
 
 use std::sync::Arc;
 
@@ -95,7 +101,7 @@ impl App {
             "name": format!("User {n}"),
             "email": format!("user{n}@example.com"),
             "role": role,
-            "send_invitation": n % 2 == 0,
+            "send_invitation": n.is_multiple_of(2),
         }))
         .await
     }

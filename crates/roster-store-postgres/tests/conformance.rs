@@ -1,4 +1,10 @@
 //! The store conformance suite on PostgreSQL, one fresh database per case.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
 
 use std::sync::Arc;
 
