@@ -24,7 +24,7 @@ pub enum Actor {
 }
 
 /// How often an update is retried when another writer changed the user in between.
-const UPDATE_ATTEMPTS: usize = 5;
+const UPDATE_ATTEMPTS: usize = 16;
 
 /// One page of users and where the next starts.
 #[derive(Debug, Clone)]

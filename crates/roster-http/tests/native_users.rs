@@ -22,6 +22,7 @@ use tower::ServiceExt;
 struct App {
     router: Router,
     roster: Roster,
+    clock: Arc<ManualClock>,
     key: String,
     _dir: tempfile::TempDir,
 }
@@ -37,16 +38,18 @@ async fn app() -> App {
     let url = format!("sqlite://{}", dir.path().join("roster.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap());
+    let start = Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
     let roster = Roster::new(
         Arc::new(store),
-        Arc::new(clock),
+        clock.clone(),
         Arc::new(SeededRandom::new(42)),
     );
     let made = roster.bootstrap(None).await.unwrap().unwrap();
     App {
         router: roster_http::router(roster.clone()),
         roster,
+        clock,
         key: made.key.secret,
         _dir: dir,
     }
@@ -476,6 +479,53 @@ async fn patch_changes_only_what_it_names() {
         .call(Method::PATCH, &uri, Some(json!({"status": "invited"})))
         .await;
     assert_error(&back, StatusCode::BAD_REQUEST, "invalid_status_transition");
+}
+
+#[tokio::test]
+async fn patch_moves_updated_at_only() {
+    let app = app().await;
+    let jane = app
+        .create(json!({"name": "Jane", "email": "jane@example.com", "role": "viewer"}))
+        .await;
+    let uri = format!("/v1/users/{}", jane["id"].as_str().unwrap());
+    app.clock.advance(chrono::Duration::minutes(90));
+    let updated = app
+        .call(Method::PATCH, &uri, Some(json!({"name": "Jane C"})))
+        .await
+        .body;
+    assert_eq!(updated["created_at"], "2024-11-15T08:30:00Z");
+    assert_eq!(updated["updated_at"], "2024-11-15T10:00:00Z");
+    // A patch that changes nothing does not touch updated_at.
+    app.clock.advance(chrono::Duration::minutes(1));
+    let same = app
+        .call(Method::PATCH, &uri, Some(json!({"name": "Jane C"})))
+        .await
+        .body;
+    assert_eq!(same["updated_at"], "2024-11-15T10:00:00Z");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_of_one_user_lose_nothing() {
+    let app = Arc::new(app().await);
+    let jane = app
+        .create(json!({"name": "Jane", "email": "jane@example.com", "role": "viewer"}))
+        .await;
+    let uri = format!("/v1/users/{}", jane["id"].as_str().unwrap());
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let (app, uri) = (app.clone(), uri.clone());
+        tasks.push(tokio::spawn(async move {
+            let patch = json!({"attributes": {format!("k{n}"): n}});
+            app.call(Method::PATCH, &uri, Some(patch)).await.status
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::OK);
+    }
+    let attributes = app.call(Method::GET, &uri, None).await.body["attributes"].clone();
+    let expected: serde_json::Map<String, Value> =
+        (0..8).map(|n| (format!("k{n}"), json!(n))).collect();
+    assert_eq!(attributes, Value::Object(expected));
 }
 
 #[tokio::test]

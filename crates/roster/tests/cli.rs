@@ -1,0 +1,286 @@
+//! The `roster` binary as an operator runs it: `serve` in a child process spoken to over
+//! loopback HTTP, and the CLI commands against the same database.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roster");
+const SECRET: &str = "sk_live_testtesttesttesttesttesttesttesttesttestxyz";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn roster(database_url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ROSTER_") || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command.env("ROSTER_DATABASE_URL", database_url);
+    command
+}
+
+fn run_json(database_url: &str, args: &[&str]) -> Value {
+    let output = roster(database_url).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+struct Server {
+    child: Child,
+    address: String,
+    /// Everything the server printed before it said where it listens.
+    banner: String,
+}
+
+impl Server {
+    fn start(database_url: &str, bootstrap: Option<&str>) -> Self {
+        let mut command = roster(database_url);
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        if let Some(secret) = bootstrap {
+            command.env("ROSTER_BOOTSTRAP_SECRET_KEY", secret);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = String::new();
+        loop {
+            let line = rx
+                .recv_timeout(WAIT)
+                .expect("server did not say where it listens");
+            if let Some(address) = line.strip_prefix("Roster listening on http://") {
+                return Self {
+                    child,
+                    address: address.to_owned(),
+                    banner,
+                };
+            }
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+    }
+
+    /// One HTTP/1.1 exchange; returns the status and the JSON body (null when empty).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(body).unwrap()
+        };
+        (status, body)
+    }
+
+    /// SIGTERM, and the exit status once the server has drained.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(self.child.wait());
+        });
+        rx.recv_timeout(WAIT)
+            .expect("server did not stop on SIGTERM")
+            .unwrap()
+    }
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("roster.db").display())
+}
+
+#[test]
+fn serve_bootstraps_once_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, Some(SECRET));
+    assert!(
+        server.banner.contains(SECRET),
+        "the first start prints the admin key: {}",
+        server.banner
+    );
+    assert_eq!(
+        server.request("GET", "/healthz", None, None),
+        (200, json!({"status": "ok"}))
+    );
+    assert_eq!(server.request("GET", "/readyz", None, None).0, 200);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/users",
+        Some(SECRET),
+        Some(json!({"name": "Alex Morgan", "email": "alex@company.io", "role": "editor"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request("GET", "/v1/users", Some(SECRET), None);
+    assert_eq!(
+        (status, body["data"][0]["email"].clone()),
+        (200, json!("alex@company.io"))
+    );
+    assert!(server.terminate().success());
+
+    // A second start finds the installation set up: no new workspace, no key printed.
+    let server = Server::start(&url, None);
+    assert!(!server.banner.contains("sk_live_"), "{}", server.banner);
+    let (status, body) = server.request("GET", "/v1/users", Some(SECRET), None);
+    assert_eq!(
+        (status, body["data"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
+    assert!(server.terminate().success());
+    let workspaces = run_json(&url, &["workspaces", "list", "--json"]);
+    assert_eq!(workspaces.as_array().unwrap().len(), 1);
+    assert_eq!(workspaces[0]["name"], "default");
+}
+
+#[test]
+fn cli_keys_work_against_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, None);
+    let acme = run_json(&url, &["workspaces", "create", "acme", "--json"]);
+    assert_eq!(acme["name"], "acme");
+    assert!(acme["id"].as_str().unwrap().starts_with("ws_"));
+    let listed = run_json(&url, &["workspaces", "list", "--json"]);
+    let names: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("default"), json!("acme")]);
+    // By name, and by id.
+    let by_name = run_json(&url, &["keys", "create", "--workspace", "acme", "--json"]);
+    let by_id = run_json(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--workspace",
+            acme["id"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    let default_key = run_json(&url, &["keys", "create", "--json"]);
+    for key in [&by_name, &by_id, &default_key] {
+        assert!(key["id"].as_str().unwrap().starts_with("key_"));
+        assert!(key["secret"].as_str().unwrap().starts_with("sk_live_"));
+    }
+    let acme_secret = by_name["secret"].as_str().unwrap();
+    let user = json!({"name": "A", "email": "a@acme.io", "role": "admin"});
+    assert_eq!(
+        server
+            .request("POST", "/v1/users", Some(acme_secret), Some(user))
+            .0,
+        201
+    );
+    // The default workspace's key does not see acme's user.
+    let (_, body) = server.request("GET", "/v1/users", default_key["secret"].as_str(), None);
+    assert_eq!(body["data"], json!([]));
+    let (_, body) = server.request("GET", "/v1/users", by_id["secret"].as_str(), None);
+    assert_eq!(body["data"][0]["email"], "a@acme.io");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn cli_reports_bad_input_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let cases: [(&[&str], &str); 4] = [
+        (&["keys", "create", "--workspace", "nope", "--json"], "nope"),
+        (&["workspaces", "create", "Not A Slug"], "Workspace names"),
+        (&["serve", "--listen", "nowhere"], "invalid"),
+        (
+            &["migrate", "--database-url", "mysql://x"],
+            "unsupported database URL",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = roster(&url).args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let weak = roster(&url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ROSTER_BOOTSTRAP_SECRET_KEY", "sk_live_short")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("sk_live_"));
+    let migrate = roster(&url).arg("migrate").output().unwrap();
+    assert!(migrate.status.success());
+}
+
+#[test]
+fn serve_runs_on_postgres() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(db) = runtime.block_on(roster_store_postgres::testing::fresh_database()) else {
+        return;
+    };
+    let server = Server::start(&db.url, Some(SECRET));
+    assert!(server.banner.contains(SECRET));
+    let user = json!({"name": "Pat", "email": "pat@example.com", "role": "viewer", "send_invitation": false});
+    let (status, created) = server.request("POST", "/v1/users", Some(SECRET), Some(user));
+    assert_eq!(status, 201, "{created}");
+    let (status, body) = server.request(
+        "GET",
+        "/v1/users?search=PAT&status=active",
+        Some(SECRET),
+        None,
+    );
+    assert_eq!(
+        (status, body["data"][0]["id"].clone()),
+        (200, created["id"].clone())
+    );
+    assert!(server.terminate().success());
+    runtime.block_on(db.drop_database());
+}
