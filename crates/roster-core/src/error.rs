@@ -58,6 +58,7 @@ codes! {
     InvalidAttributes => "invalid_attributes", Invalid;
     InvalidLimit => "invalid_limit", Invalid;
     InvalidCursor => "invalid_cursor", Invalid;
+    SearchTooShort => "search_too_short", Invalid;
     InvalidWorkspaceName => "invalid_workspace_name", Invalid;
     InvalidSecretKey => "invalid_secret_key", Invalid;
     InvalidApiKey => "invalid_api_key", Unauthenticated;

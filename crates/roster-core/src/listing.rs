@@ -16,6 +16,9 @@ use crate::workspace::Workspace;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// Searches are trigram-indexed, so a search needs three characters to use the index; a
+/// shorter one would scan every user, and is refused instead.
+pub const MIN_SEARCH_CHARS: usize = 3;
 pub const MAX_SEARCH_CHARS: usize = 128;
 
 const CURSOR_VERSION: u8 = 1;
@@ -73,14 +76,19 @@ impl UserListRequest {
             .map(UserStatus::parse)
             .transpose()?;
         let search = non_empty(&filter.search).map(str::to_owned);
-        if search
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
-        {
+        let search_chars = search.as_ref().map_or(0, |s| s.chars().count());
+        if search_chars > MAX_SEARCH_CHARS {
             return Err(Error::field(
                 Code::FieldTooLong,
                 "search",
                 format!("search may be at most {MAX_SEARCH_CHARS} characters."),
+            ));
+        }
+        if (1..MIN_SEARCH_CHARS).contains(&search_chars) {
+            return Err(Error::field(
+                Code::SearchTooShort,
+                "search",
+                format!("search needs at least {MIN_SEARCH_CHARS} characters."),
             ));
         }
         let email_key = non_empty(&filter.email).map(email_key);
@@ -309,6 +317,16 @@ mod tests {
                 .unwrap_err()
                 .code,
             Code::UnknownRole
+        );
+        let short = UserFilter {
+            search: Some(" ab ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            UserListRequest::build(&workspace(), &short, &Page::default())
+                .unwrap_err()
+                .code,
+            Code::SearchTooShort
         );
         let bad_status = UserFilter {
             status: Some("deleted".into()),

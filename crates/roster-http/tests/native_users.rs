@@ -781,6 +781,8 @@ async fn list_rejects_bad_parameters() {
         ("role=owner".to_owned(), "unknown_role"),
         ("status=deleted".to_owned(), "invalid_status"),
         ("search=".to_owned() + &"x".repeat(200), "field_too_long"),
+        ("search=ab".to_owned(), "search_too_short"),
+        ("q=m%C3%BC".to_owned(), "search_too_short"),
         (format!("cursor={tampered}"), "invalid_cursor"),
         ("cursor=eyJpZCI6ICJ1c3Jf".to_owned(), "invalid_cursor"),
         (format!("cursor={cursor}&role=admin"), "invalid_cursor"),
