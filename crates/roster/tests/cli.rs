@@ -41,7 +41,8 @@ fn run_json(database_url: &str, args: &[&str]) -> Value {
 }
 
 struct Server {
-    child: Child,
+    /// `None` once terminated; a server still running when dropped (a failed test) is killed.
+    child: Option<Child>,
     address: String,
     /// Everything the server printed before it said where it listens.
     banner: String,
@@ -54,12 +55,17 @@ impl Server {
         if let Some(secret) = bootstrap {
             command.env("ROSTER_BOOTSTRAP_SECRET_KEY", secret);
         }
-        let mut child = command
+        let child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let mut server = Self {
+            child: Some(child),
+            address: String::new(),
+            banner: String::new(),
+        };
+        let stdout = server.child.as_mut().and_then(|c| c.stdout.take()).unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -68,20 +74,16 @@ impl Server {
                 }
             }
         });
-        let mut banner = String::new();
         loop {
             let line = rx
                 .recv_timeout(WAIT)
                 .expect("server did not say where it listens");
             if let Some(address) = line.strip_prefix("Roster listening on http://") {
-                return Self {
-                    child,
-                    address: address.to_owned(),
-                    banner,
-                };
+                server.address = address.to_owned();
+                return server;
             }
-            banner.push_str(&line);
-            banner.push('\n');
+            server.banner.push_str(&line);
+            server.banner.push('\n');
         }
     }
 
@@ -119,18 +121,28 @@ impl Server {
 
     /// SIGTERM, and the exit status once the server has drained.
     fn terminate(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
         let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(self.child.wait());
+            let _ = tx.send(child.wait());
         });
         rx.recv_timeout(WAIT)
             .expect("server did not stop on SIGTERM")
             .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
