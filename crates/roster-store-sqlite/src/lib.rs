@@ -70,6 +70,25 @@ impl SqliteStore {
             .await
             .map_err(db_error)
     }
+
+    /// The user of `workspace_key` whose unique `column` (`id` or `external_id`) is `value`.
+    async fn user_where(
+        &self,
+        column: &'static str,
+        workspace_key: i64,
+        value: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT * FROM users WHERE workspace_pk = ?1 AND {column} = ?2");
+        sqlx::query(&sql)
+            .bind(workspace_key)
+            .bind(value)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
 }
 
 #[async_trait]
@@ -164,15 +183,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE workspace_pk = ?1 AND id = ?2")
-            .bind(workspace_key)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        self.user_where("id", workspace_key, id).await
     }
 
     async fn find_user_by_external_id(
@@ -180,15 +191,8 @@ impl Store for SqliteStore {
         workspace_key: i64,
         external_id: &str,
     ) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE workspace_pk = ?1 AND external_id = ?2")
-            .bind(workspace_key)
-            .bind(external_id)
-            .fetch_optional(&self.reader)
+        self.user_where("external_id", workspace_key, external_id)
             .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
     }
 
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
