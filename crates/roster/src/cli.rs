@@ -25,6 +25,7 @@ pub struct Global {
         long,
         env = "ROSTER_DATABASE_URL",
         default_value = "sqlite://roster.db",
+        hide_env_values = true,
         global = true
     )]
     pub database_url: String,
