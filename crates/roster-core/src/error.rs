@@ -21,6 +21,8 @@ pub enum ErrorKind {
     NotFound,
     /// The change collides with the state of another record.
     Conflict,
+    /// The caller has used up its request budget for now.
+    RateLimited,
     /// Something failed on Roster's side; the detail is logged, never shown.
     Internal,
 }
@@ -61,9 +63,27 @@ codes! {
     SearchTooShort => "search_too_short", Invalid;
     InvalidWorkspaceName => "invalid_workspace_name", Invalid;
     InvalidSecretKey => "invalid_secret_key", Invalid;
+    UnknownScope => "unknown_scope", Invalid;
+    InvalidRateLimit => "invalid_rate_limit", Invalid;
+    InvalidExpiry => "invalid_expiry", Invalid;
+    InvalidTokenRequest => "invalid_token_request", Invalid;
     InvalidApiKey => "invalid_api_key", Unauthenticated;
+    InvalidClientCredentials => "invalid_client_credentials", Unauthenticated;
+    InvalidToken => "invalid_token", Unauthenticated;
+    TokenExpired => "token_expired", Unauthenticated;
+    MissingScopeUsersRead => "missing_scope_users_read", Forbidden;
+    MissingScopeUsersWrite => "missing_scope_users_write", Forbidden;
+    MissingScopeAuditRead => "missing_scope_audit_read", Forbidden;
+    MissingScopeCredentialsManage => "missing_scope_credentials_manage", Forbidden;
+    MissingScopeAdmin => "missing_scope_admin", Forbidden;
+    ScopeNotDelegable => "scope_not_delegable", Forbidden;
+    AdminApiDisabled => "admin_api_disabled", Forbidden;
+    OperatorWorkspaceRequired => "operator_workspace_required", Forbidden;
+    RateLimited => "rate_limited", RateLimited;
     ExternalIdRetired => "external_id_retired", Forbidden;
     UserNotFound => "user_not_found", NotFound;
+    ApiKeyNotFound => "api_key_not_found", NotFound;
+    ApiClientNotFound => "api_client_not_found", NotFound;
     WorkspaceNotFound => "workspace_not_found", NotFound;
     EmailTaken => "email_taken", Conflict;
     ExternalIdTaken => "external_id_taken", Conflict;

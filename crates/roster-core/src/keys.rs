@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Code, Error, Result};
 use crate::ids;
+use crate::scopes::{self, Scope};
 use crate::Random;
 
 pub const SECRET_PREFIX: &str = "sk_live_";
@@ -17,8 +18,9 @@ const SECRET_BYTES: usize = 32;
 /// How many characters of the secret are kept in clear, to recognise a key in lists.
 const DISPLAY_PREFIX_LEN: usize = 12;
 
-/// The scope that allows everything. Finer scopes come with key management.
-pub const SCOPE_ADMIN: &str = "admin";
+/// The most requests per minute a credential may be given.
+pub const MAX_RATE_LIMIT_PER_MINUTE: u32 = 1_000_000;
+const MAX_NAME_CHARS: usize = 100;
 
 /// A stored secret key (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +32,13 @@ pub struct ApiKey {
     /// The first characters of the secret, for recognising it.
     pub prefix: String,
     pub secret_hash: [u8; 32],
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Overrides the workspace's limit when set.
+    pub rate_limit_per_minute: Option<u32>,
+    /// When the key last authenticated a request (kept to within a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
@@ -82,23 +88,87 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// What a caller asks for when making a key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// The checked parts of a [`KeyRequest`].
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+impl KeyRequest {
+    pub fn validate(self, now: DateTime<Utc>) -> Result<KeySpec> {
+        Ok(KeySpec {
+            name: validate_credential_name(self.name.as_deref())?,
+            scopes: scopes::parse_all(&self.scopes)?,
+            expires_at: match self.expires_at {
+                Some(at) if at <= now => {
+                    return Err(Error::field(
+                        Code::InvalidExpiry,
+                        "expires_at",
+                        "expires_at must be in the future.",
+                    ))
+                }
+                other => other,
+            },
+            rate_limit_per_minute: validate_rate_limit(self.rate_limit_per_minute)?,
+        })
+    }
+}
+
+/// Names label credentials in lists: at most 100 characters, no control characters.
+pub fn validate_credential_name(name: Option<&str>) -> Result<String> {
+    let name = name.map(str::trim).unwrap_or_default();
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::field(
+            Code::InvalidField,
+            "name",
+            format!("name may be at most {MAX_NAME_CHARS} characters, without control characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn validate_rate_limit(limit: Option<u32>) -> Result<Option<u32>> {
+    match limit {
+        Some(n) if n == 0 || n > MAX_RATE_LIMIT_PER_MINUTE => Err(Error::field(
+            Code::InvalidRateLimit,
+            "rate_limit_per_minute",
+            format!("rate_limit_per_minute must be between 1 and {MAX_RATE_LIMIT_PER_MINUTE}."),
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Build the stored record for `secret`.
 pub fn key_for_secret(
     secret: &str,
     workspace_key: i64,
-    name: &str,
+    spec: KeySpec,
     now: DateTime<Utc>,
     random: &dyn Random,
 ) -> ApiKey {
     ApiKey {
         id: ids::new_id("key", random),
         workspace_key,
-        name: name.to_owned(),
+        name: spec.name,
         prefix: secret.chars().take(DISPLAY_PREFIX_LEN).collect(),
         secret_hash: hash_secret(secret),
-        scopes: vec![SCOPE_ADMIN.to_owned()],
+        scopes: spec.scopes,
         created_at: now,
-        expires_at: None,
+        expires_at: spec.expires_at,
+        rate_limit_per_minute: spec.rate_limit_per_minute,
+        last_used_at: None,
     }
 }
 
@@ -125,6 +195,38 @@ mod tests {
         ] {
             assert!(validate_supplied_secret(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn key_requests_are_checked() {
+        let now = chrono::Utc::now();
+        let ok = KeyRequest {
+            name: Some(" ci ".into()),
+            scopes: vec!["users:read".into()],
+            expires_at: Some(now + chrono::Duration::days(1)),
+            rate_limit_per_minute: Some(60),
+        };
+        assert_eq!(ok.clone().validate(now).unwrap().name, "ci");
+        let past = KeyRequest {
+            expires_at: Some(now),
+            ..ok.clone()
+        };
+        assert_eq!(past.validate(now).unwrap_err().code, Code::InvalidExpiry);
+        let zero = KeyRequest {
+            rate_limit_per_minute: Some(0),
+            ..ok.clone()
+        };
+        assert_eq!(zero.validate(now).unwrap_err().code, Code::InvalidRateLimit);
+        let none = KeyRequest {
+            scopes: vec![],
+            ..ok.clone()
+        };
+        assert_eq!(none.validate(now).unwrap_err().code, Code::UnknownScope);
+        let long = KeyRequest {
+            name: Some("x".repeat(101)),
+            ..ok
+        };
+        assert_eq!(long.validate(now).unwrap_err().code, Code::InvalidField);
     }
 
     #[test]

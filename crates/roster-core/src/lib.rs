@@ -6,24 +6,35 @@
 //! implements; time and randomness come in through [`Clock`] and [`Random`] so tests can pin
 //! them.
 
+pub mod access;
 pub mod attributes;
+pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod listing;
+pub mod principal;
 pub mod random;
+pub mod ratelimit;
 pub mod roster;
+pub mod scopes;
+pub mod signing;
 pub mod store;
 pub mod user;
 pub mod workspace;
 
+pub use access::{Config, IssuedToken, TokenRequest};
+pub use clients::{ApiClient, ClientPatch, ClientRequest, IssuedClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Code, Error, ErrorKind, Result};
-pub use keys::{ApiKey, IssuedKey};
+pub use keys::{ApiKey, IssuedKey, KeyRequest};
 pub use listing::{Cursor, Page, UserFilter, UserListRequest};
+pub use principal::{Credential, Principal};
 pub use random::{OsRandom, Random, SeededRandom};
+pub use ratelimit::{MemoryRateLimiter, RateDecision, RateLimiter};
 pub use roster::{Actor, Roster};
+pub use scopes::Scope;
 pub use store::{Store, StoreError, UniqueKey};
 pub use user::{NewUser, User, UserPatch, UserStatus};
 pub use workspace::Workspace;

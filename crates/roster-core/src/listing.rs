@@ -239,6 +239,8 @@ mod tests {
             name: "default".into(),
             roles: vec!["admin".into(), "viewer".into()],
             created_at: Utc::now(),
+            is_operator: false,
+            rate_limit_per_minute: None,
         }
     }
 

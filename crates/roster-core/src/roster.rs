@@ -1,12 +1,15 @@
 //! The operations every surface calls. Each takes the caller's workspace, checks its input,
 //! and goes through the store.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+use crate::access::{AuthCaches, Config, LoadedKeyRing};
 use crate::error::{Code, Error, Result};
 use crate::ids;
-use crate::keys::{self, ApiKey, IssuedKey};
+use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
 use crate::listing::{Cursor, Page, UserFilter, UserListRequest};
+use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
+use crate::scopes::Scope;
 use crate::store::{Store, StoreError, UniqueKey, UpdateOutcome};
 use crate::user::{NewUser, User, UserPatch};
 use crate::workspace::{self, Workspace, DEFAULT_ROLES, DEFAULT_WORKSPACE};
@@ -17,10 +20,22 @@ use crate::{Clock, Random};
 pub enum Actor {
     /// A request authenticated with a secret key.
     ApiKey { key_id: String },
+    /// A request authenticated with a client token.
+    ApiClient { client_id: String },
     /// An operator at the CLI, with direct access to the database.
     Operator,
     /// Roster itself (bootstrap, background work).
     System,
+}
+
+/// A key with every scope and no expiry or limit of its own.
+pub(crate) fn admin_spec(name: &str) -> KeySpec {
+    KeySpec {
+        name: name.to_owned(),
+        scopes: vec![Scope::Admin],
+        expires_at: None,
+        rate_limit_per_minute: None,
+    }
 }
 
 /// How often an update is retried when another writer changed the user in between.
@@ -43,18 +58,43 @@ pub struct Bootstrapped {
 /// The core: operations over a store, with an injected clock and source of randomness.
 #[derive(Clone)]
 pub struct Roster {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
+    pub(crate) config: Arc<Config>,
+    pub(crate) limiter: Arc<dyn RateLimiter>,
+    pub(crate) caches: AuthCaches,
+    pub(crate) keyring: Arc<RwLock<Option<LoadedKeyRing>>>,
 }
 
 impl Roster {
+    /// A core with the default [`Config`] and per-node rate limits.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> Self {
+        let config = Config::default();
         Self {
             store,
             clock,
             random,
+            caches: AuthCaches::new(config.auth_cache_ttl),
+            config: Arc::new(config),
+            limiter: Arc::new(MemoryRateLimiter::default()),
+            keyring: Arc::new(RwLock::new(None)),
         }
+    }
+
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.caches = AuthCaches::new(config.auth_cache_ttl);
+        self.config = Arc::new(config);
+        self
+    }
+
+    pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -73,14 +113,17 @@ impl Roster {
         if let Some(secret) = supplied_secret {
             keys::validate_supplied_secret(secret)?;
         }
-        let workspace = self.new_workspace(DEFAULT_WORKSPACE.to_owned());
+        let workspace = Workspace {
+            is_operator: true,
+            ..self.new_workspace(DEFAULT_WORKSPACE.to_owned())
+        };
         let secret = supplied_secret
             .map(str::to_owned)
             .unwrap_or_else(|| keys::new_secret(self.random.as_ref()));
         let key = keys::key_for_secret(
             &secret,
             0,
-            "bootstrap admin key",
+            admin_spec("bootstrap admin key"),
             self.clock.now(),
             self.random.as_ref(),
         );
@@ -120,39 +163,6 @@ impl Roster {
                     format!("No workspace has the id or name '{}'.", id_or_name.trim()),
                 )
             })
-    }
-
-    /// Make a new admin key for `workspace`; its secret is returned once.
-    pub async fn create_api_key(&self, workspace: &Workspace, name: &str) -> Result<IssuedKey> {
-        let secret = keys::new_secret(self.random.as_ref());
-        let key = keys::key_for_secret(
-            &secret,
-            workspace.key,
-            name,
-            self.clock.now(),
-            self.random.as_ref(),
-        );
-        self.store.insert_api_key(&key).await?;
-        Ok(IssuedKey { key, secret })
-    }
-
-    /// The key and workspace a presented secret belongs to. Unknown, revoked and expired
-    /// keys all fail the same way.
-    pub async fn authenticate(&self, secret: &str) -> Result<(ApiKey, Workspace)> {
-        let invalid = || {
-            Error::new(
-                Code::InvalidApiKey,
-                "The provided API key is invalid or has been revoked.",
-            )
-        };
-        if !secret.starts_with(keys::SECRET_PREFIX) || secret.len() > 256 {
-            return Err(invalid());
-        }
-        let hash = keys::hash_secret(secret);
-        match self.store.find_api_key(&hash).await? {
-            Some((key, workspace)) if !key.is_expired(self.clock.now()) => Ok((key, workspace)),
-            _ => Err(invalid()),
-        }
     }
 
     pub async fn create_user(
@@ -267,13 +277,15 @@ impl Roster {
         ))
     }
 
-    fn new_workspace(&self, name: String) -> Workspace {
+    pub(crate) fn new_workspace(&self, name: String) -> Workspace {
         Workspace {
             key: 0,
             id: ids::new_id("ws", self.random.as_ref()),
             name,
             roles: DEFAULT_ROLES.iter().map(|r| (*r).to_owned()).collect(),
             created_at: self.clock.now(),
+            is_operator: false,
+            rate_limit_per_minute: None,
         }
     }
 

@@ -3,8 +3,12 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
+use crate::clients::ApiClient;
 use crate::keys::ApiKey;
 use crate::listing::UserListRequest;
+use crate::signing::SigningKey;
 use crate::user::User;
 use crate::workspace::Workspace;
 
@@ -74,6 +78,61 @@ pub trait Store: Send + Sync + 'static {
         &self,
         secret_hash: &[u8; 32],
     ) -> Result<Option<(ApiKey, Workspace)>, StoreError>;
+
+    /// The workspace's unrevoked keys, oldest first.
+    async fn list_api_keys(&self, workspace_key: i64) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Revoke the workspace's key `id`; returns it if it was live.
+    async fn revoke_api_key(
+        &self,
+        workspace_key: i64,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Record that key `id` authenticated a request at `at`.
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    async fn insert_api_client(&self, client: &ApiClient) -> Result<(), StoreError>;
+
+    /// The unrevoked client `client_id`, with its workspace.
+    async fn find_api_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(ApiClient, Workspace)>, StoreError>;
+
+    /// The workspace's unrevoked clients, oldest first.
+    async fn list_api_clients(&self, workspace_key: i64) -> Result<Vec<ApiClient>, StoreError>;
+
+    /// Write the mutable fields (name, scopes, admin API flag, rate limit) of an unrevoked
+    /// client of its workspace; false if there is none.
+    async fn update_api_client(&self, client: &ApiClient) -> Result<bool, StoreError>;
+
+    /// Revoke the workspace's client; false if there was no live one.
+    async fn revoke_api_client(
+        &self,
+        workspace_key: i64,
+        client_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Change a workspace's default rate limit.
+    async fn set_workspace_rate_limit(
+        &self,
+        workspace_key: i64,
+        per_minute: Option<u32>,
+    ) -> Result<(), StoreError>;
+
+    /// Every signing key, retired ones included.
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+
+    /// Add `key` and, in the same transaction, set `retire_others_at` as the retirement time
+    /// of every other key that has none.
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKey,
+        retire_others_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Insert a user; its integer `key` is assigned by the store and returned.
     async fn insert_user(&self, user: &User) -> Result<i64, StoreError>;

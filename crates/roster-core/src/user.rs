@@ -334,6 +334,8 @@ mod tests {
             name: "default".into(),
             roles: vec!["admin".into(), "editor".into(), "viewer".into()],
             created_at: Utc::now(),
+            is_operator: false,
+            rate_limit_per_minute: None,
         }
     }
 

@@ -23,6 +23,11 @@ pub struct Workspace {
     /// The role names users of this workspace may have.
     pub roles: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The operator workspace's admin keys may manage all workspaces.
+    pub is_operator: bool,
+    /// Requests per minute per credential, unless a credential sets its own; `None` is the
+    /// server's default.
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 impl Workspace {

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use roster_core::keys::{self, ApiKey};
+use roster_core::signing::SigningKey;
 use roster_core::store::{StoreError, UniqueKey, UpdateOutcome};
-use roster_core::{Store, User, UserListRequest, UserStatus, Workspace};
+use roster_core::{ApiClient, Scope, Store, User, UserListRequest, UserStatus, Workspace};
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
@@ -19,6 +20,8 @@ fn workspace(name: &str) -> Workspace {
         name: name.to_owned(),
         roles: vec!["admin".into(), "editor".into(), "viewer".into()],
         created_at: t0(),
+        is_operator: false,
+        rate_limit_per_minute: None,
     }
 }
 
@@ -35,9 +38,11 @@ fn key(workspace_key: i64, secret: &str) -> ApiKey {
         name: "test".into(),
         prefix: secret[..12].to_owned(),
         secret_hash: keys::hash_secret(secret),
-        scopes: vec!["admin".into()],
+        scopes: vec![Scope::Admin],
         created_at: t0(),
         expires_at: None,
+        rate_limit_per_minute: None,
+        last_used_at: None,
     }
 }
 
@@ -485,4 +490,208 @@ pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
     let mut request = list(&ws);
     request.limit = 100;
     assert_eq!(store.list_users(&request).await.unwrap().len(), 64);
+}
+
+pub async fn workspace_settings_round_trip(store: Arc<dyn Store>) {
+    let mut operator = workspace("default");
+    operator.is_operator = true;
+    operator.rate_limit_per_minute = Some(5_000);
+    operator.key = store.insert_workspace(&operator).await.unwrap();
+    assert_eq!(
+        store.find_workspace("default").await.unwrap().unwrap(),
+        operator
+    );
+    store
+        .set_workspace_rate_limit(operator.key, Some(42))
+        .await
+        .unwrap();
+    let found = store.find_workspace("default").await.unwrap().unwrap();
+    assert_eq!(found.rate_limit_per_minute, Some(42));
+    store
+        .set_workspace_rate_limit(operator.key, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_workspace("default")
+            .await
+            .unwrap()
+            .unwrap()
+            .rate_limit_per_minute,
+        None
+    );
+}
+
+pub async fn keys_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    let first_secret = "sk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa111";
+    let mut first = key(ws.key, first_secret);
+    first.scopes = vec![Scope::UsersRead, Scope::AuditRead];
+    first.rate_limit_per_minute = Some(60);
+    first.expires_at = Some(t0() + Duration::days(30));
+    store.insert_api_key(&first).await.unwrap();
+    let mut second = key(
+        ws.key,
+        "sk_live_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb222",
+    );
+    second.created_at = t0() + Duration::seconds(1);
+    store.insert_api_key(&second).await.unwrap();
+    store
+        .insert_api_key(&key(
+            other.key,
+            "sk_live_ccccccccccccccccccccccccccccccccccccccccccc333",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_api_keys(ws.key).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    store
+        .touch_api_key(&first.id, t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    let (touched, _) = store
+        .find_api_key(&keys::hash_secret(first_secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.last_used_at, Some(t0() + Duration::hours(1)));
+
+    // Another workspace cannot revoke it; its own can, once.
+    assert!(store
+        .revoke_api_key(other.key, &first.id, t0())
+        .await
+        .unwrap()
+        .is_none());
+    let revoked = store
+        .revoke_api_key(ws.key, &first.id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.secret_hash, first.secret_hash);
+    assert!(store
+        .revoke_api_key(ws.key, &first.id, t0())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .find_api_key(&keys::hash_secret(first_secret))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.list_api_keys(ws.key).await.unwrap(), vec![second]);
+}
+
+fn client(ws: &Workspace, n: u8) -> ApiClient {
+    ApiClient {
+        client_id: format!("{n:02x}").repeat(20),
+        workspace_key: ws.key,
+        name: format!("client {n}"),
+        secret_hash: [n; 32],
+        scopes: vec![Scope::UsersRead, Scope::UsersWrite],
+        admin_api_enabled: false,
+        rate_limit_per_minute: None,
+        created_at: t0() + Duration::seconds(i64::from(n)),
+    }
+}
+
+pub async fn clients_are_found_updated_and_revoked(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    let a = client(&ws, 1);
+    let b = client(&ws, 2);
+    store.insert_api_client(&a).await.unwrap();
+    store.insert_api_client(&b).await.unwrap();
+    store.insert_api_client(&client(&other, 3)).await.unwrap();
+    assert_eq!(
+        store.find_api_client(&a.client_id).await.unwrap().unwrap(),
+        (a.clone(), ws.clone())
+    );
+    assert_eq!(
+        store.list_api_clients(ws.key).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+
+    let mut changed = a.clone();
+    changed.name = "renamed".into();
+    changed.scopes = vec![Scope::Admin];
+    changed.admin_api_enabled = true;
+    changed.rate_limit_per_minute = Some(10);
+    assert!(store.update_api_client(&changed).await.unwrap());
+    assert_eq!(
+        store
+            .find_api_client(&a.client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        changed
+    );
+    let mut hijack = changed.clone();
+    hijack.workspace_key = other.key;
+    assert!(!store.update_api_client(&hijack).await.unwrap());
+
+    assert!(!store
+        .revoke_api_client(other.key, &a.client_id, t0())
+        .await
+        .unwrap());
+    assert!(store
+        .revoke_api_client(ws.key, &a.client_id, t0())
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_api_client(ws.key, &a.client_id, t0())
+        .await
+        .unwrap());
+    assert!(store.find_api_client(&a.client_id).await.unwrap().is_none());
+    assert!(!store.update_api_client(&changed).await.unwrap());
+    assert_eq!(store.list_api_clients(ws.key).await.unwrap(), vec![b]);
+}
+
+fn signing_key(kid: &str, at: DateTime<Utc>) -> SigningKey {
+    SigningKey {
+        kid: kid.to_owned(),
+        private_pem: format!("-----BEGIN PRIVATE KEY-----\n{kid}\n-----END PRIVATE KEY-----\n"),
+        modulus: format!("n-{kid}"),
+        exponent: "AQAB".into(),
+        created_at: at,
+        retires_at: None,
+    }
+}
+
+pub async fn signing_keys_rotate(store: Arc<dyn Store>) {
+    assert!(store.list_signing_keys().await.unwrap().is_empty());
+    let first = signing_key("k1", t0());
+    store
+        .rotate_signing_key(&first, t0() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_signing_keys().await.unwrap(),
+        vec![first.clone()]
+    );
+    let second = signing_key("k2", t0() + Duration::hours(1));
+    let retire_at = t0() + Duration::hours(25);
+    store.rotate_signing_key(&second, retire_at).await.unwrap();
+    let retired = SigningKey {
+        retires_at: Some(retire_at),
+        ..first
+    };
+    assert_eq!(
+        store.list_signing_keys().await.unwrap(),
+        vec![retired.clone(), second.clone()]
+    );
+    // A later rotation does not move an earlier retirement.
+    let third = signing_key("k3", t0() + Duration::hours(2));
+    store
+        .rotate_signing_key(&third, t0() + Duration::hours(26))
+        .await
+        .unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    assert_eq!(keys[0], retired);
+    assert_eq!(keys[1].retires_at, Some(t0() + Duration::hours(26)));
+    assert_eq!(keys[2], third);
 }

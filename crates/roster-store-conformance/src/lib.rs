@@ -56,7 +56,11 @@ macro_rules! suite {
             search_follows_renames,
             lists_hide_deleted_users,
             workspaces_are_isolated,
-            concurrent_writes_all_succeed
+            concurrent_writes_all_succeed,
+            workspace_settings_round_trip,
+            keys_are_listed_touched_and_revoked,
+            clients_are_found_updated_and_revoked,
+            signing_keys_rotate
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use roster_core::keys::ApiKey;
+use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
+use roster_core::ApiClient;
 use roster_core::{User, UserStatus, Workspace};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -17,6 +19,20 @@ where
     row.try_get(column).map_err(db_error)
 }
 
+/// Rate limits are `u32` in the domain and BIGINT here.
+fn limit(row: &PgRow, column: &str) -> Result<Option<u32>, StoreError> {
+    get::<Option<i64>>(row, column)?
+        .map(|n| {
+            u32::try_from(n)
+                .map_err(|_| StoreError::Backend(format!("stored {column} out of range: {n}")))
+        })
+        .transpose()
+}
+
+pub(crate) fn limit_param(limit: Option<u32>) -> Option<i64> {
+    limit.map(i64::from)
+}
+
 pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
     Ok(Workspace {
         key: get(row, "pk")?,
@@ -24,6 +40,8 @@ pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
         name: get(row, "name")?,
         roles: get::<Json<Vec<String>>>(row, "roles")?.0,
         created_at: get(row, "created_at")?,
+        is_operator: get(row, "is_operator")?,
+        rate_limit_per_minute: limit(row, "rate_limit_per_minute")?,
     })
 }
 
@@ -37,9 +55,38 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
         secret_hash: hash
             .try_into()
             .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
-        scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
+        scopes: get::<Json<Vec<roster_core::Scope>>>(row, "scopes")?.0,
         created_at: get(row, "key_created_at")?,
         expires_at: get::<Option<DateTime<Utc>>>(row, "expires_at")?,
+        rate_limit_per_minute: limit(row, "key_rate_limit")?,
+        last_used_at: get(row, "last_used_at")?,
+    })
+}
+
+pub(crate) fn api_client(row: &PgRow) -> Result<ApiClient, StoreError> {
+    let hash: Vec<u8> = get(row, "secret_hash")?;
+    Ok(ApiClient {
+        client_id: get(row, "client_id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        name: get(row, "client_name")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
+        scopes: get::<Json<Vec<roster_core::Scope>>>(row, "scopes")?.0,
+        admin_api_enabled: get(row, "admin_api_enabled")?,
+        rate_limit_per_minute: limit(row, "client_rate_limit")?,
+        created_at: get(row, "client_created_at")?,
+    })
+}
+
+pub(crate) fn signing_key(row: &PgRow) -> Result<SigningKey, StoreError> {
+    Ok(SigningKey {
+        kid: get(row, "kid")?,
+        private_pem: get(row, "private_pem")?,
+        modulus: get(row, "modulus")?,
+        exponent: get(row, "exponent")?,
+        created_at: get(row, "created_at")?,
+        retires_at: get(row, "retires_at")?,
     })
 }
 
@@ -71,12 +118,15 @@ pub(crate) async fn insert_workspace(
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO workspaces (id, name, roles, created_at) VALUES ($1, $2, $3, $4) RETURNING pk",
+        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk",
     )
     .bind(&workspace.id)
     .bind(&workspace.name)
     .bind(Json(&workspace.roles))
     .bind(workspace.created_at)
+    .bind(workspace.is_operator)
+    .bind(limit_param(workspace.rate_limit_per_minute))
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)
@@ -88,8 +138,9 @@ pub(crate) async fn insert_api_key(
     workspace_pk: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at,
+                               expires_at, rate_limit_per_minute)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&key.id)
     .bind(workspace_pk)
@@ -99,6 +150,7 @@ pub(crate) async fn insert_api_key(
     .bind(Json(&key.scopes))
     .bind(key.created_at)
     .bind(key.expires_at)
+    .bind(limit_param(key.rate_limit_per_minute))
     .execute(&mut **tx)
     .await
     .map(|_| ())

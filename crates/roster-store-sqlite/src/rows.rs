@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use roster_core::keys::ApiKey;
+use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
+use roster_core::ApiClient;
 use roster_core::{User, UserStatus, Workspace};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -13,7 +15,7 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
-fn time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| StoreError::Backend(format!("stored time out of range: {micros}")))
 }
@@ -41,6 +43,8 @@ pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace, StoreError> {
         name: get(row, "name")?,
         roles: json(&get::<String>(row, "roles")?, "roles")?,
         created_at: time(get(row, "created_at")?)?,
+        is_operator: get(row, "is_operator")?,
+        rate_limit_per_minute: get(row, "rate_limit_per_minute")?,
     })
 }
 
@@ -57,6 +61,39 @@ pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
         scopes: json(&get::<String>(row, "scopes")?, "scopes")?,
         created_at: time(get(row, "key_created_at")?)?,
         expires_at: get::<Option<i64>>(row, "expires_at")?
+            .map(time)
+            .transpose()?,
+        rate_limit_per_minute: get(row, "key_rate_limit")?,
+        last_used_at: get::<Option<i64>>(row, "last_used_at")?
+            .map(time)
+            .transpose()?,
+    })
+}
+
+pub(crate) fn api_client(row: &SqliteRow) -> Result<ApiClient, StoreError> {
+    let hash: Vec<u8> = get(row, "secret_hash")?;
+    Ok(ApiClient {
+        client_id: get(row, "client_id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        name: get(row, "client_name")?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
+        scopes: json(&get::<String>(row, "scopes")?, "scopes")?,
+        admin_api_enabled: get(row, "admin_api_enabled")?,
+        rate_limit_per_minute: get(row, "client_rate_limit")?,
+        created_at: time(get(row, "client_created_at")?)?,
+    })
+}
+
+pub(crate) fn signing_key(row: &SqliteRow) -> Result<SigningKey, StoreError> {
+    Ok(SigningKey {
+        kid: get(row, "kid")?,
+        private_pem: get(row, "private_pem")?,
+        modulus: get(row, "modulus")?,
+        exponent: get(row, "exponent")?,
+        created_at: time(get(row, "created_at")?)?,
+        retires_at: get::<Option<i64>>(row, "retires_at")?
             .map(time)
             .transpose()?,
     })
@@ -95,12 +132,15 @@ pub(crate) async fn insert_workspace(
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO workspaces (id, name, roles, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING pk",
+        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING pk",
     )
     .bind(&workspace.id)
     .bind(&workspace.name)
     .bind(to_json(&workspace.roles)?)
     .bind(micros(workspace.created_at))
+    .bind(workspace.is_operator)
+    .bind(workspace.rate_limit_per_minute)
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)
@@ -112,8 +152,9 @@ pub(crate) async fn insert_api_key(
     workspace_pk: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at,
+                               expires_at, rate_limit_per_minute)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .bind(&key.id)
     .bind(workspace_pk)
@@ -123,6 +164,7 @@ pub(crate) async fn insert_api_key(
     .bind(to_json(&key.scopes)?)
     .bind(micros(key.created_at))
     .bind(key.expires_at.map(micros))
+    .bind(key.rate_limit_per_minute)
     .execute(&mut **tx)
     .await
     .map(|_| ())
