@@ -92,7 +92,8 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 #[derive(Debug, Clone, Default)]
 pub struct KeyRequest {
     pub name: Option<String>,
-    pub scopes: Vec<String>,
+    /// Required: a key's powers are always chosen, never defaulted.
+    pub scopes: Option<Vec<String>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub rate_limit_per_minute: Option<u32>,
 }
@@ -110,7 +111,16 @@ impl KeyRequest {
     pub fn validate(self, now: DateTime<Utc>) -> Result<KeySpec> {
         Ok(KeySpec {
             name: validate_credential_name(self.name.as_deref())?,
-            scopes: scopes::parse_all(&self.scopes)?,
+            scopes: match &self.scopes {
+                Some(names) => scopes::parse_all(names)?,
+                None => {
+                    return Err(Error::field(
+                        Code::FieldRequired,
+                        "scopes",
+                        "scopes is required.",
+                    ))
+                }
+            },
             expires_at: match self.expires_at {
                 Some(at) if at <= now => {
                     return Err(Error::field(
@@ -202,7 +212,7 @@ mod tests {
         let now = chrono::Utc::now();
         let ok = KeyRequest {
             name: Some(" ci ".into()),
-            scopes: vec!["users:read".into()],
+            scopes: Some(vec!["users:read".into()]),
             expires_at: Some(now + chrono::Duration::days(1)),
             rate_limit_per_minute: Some(60),
         };
@@ -218,10 +228,15 @@ mod tests {
         };
         assert_eq!(zero.validate(now).unwrap_err().code, Code::InvalidRateLimit);
         let none = KeyRequest {
-            scopes: vec![],
+            scopes: Some(vec![]),
             ..ok.clone()
         };
         assert_eq!(none.validate(now).unwrap_err().code, Code::UnknownScope);
+        let missing = KeyRequest {
+            scopes: None,
+            ..ok.clone()
+        };
+        assert_eq!(missing.validate(now).unwrap_err().code, Code::FieldRequired);
         let long = KeyRequest {
             name: Some("x".repeat(101)),
             ..ok

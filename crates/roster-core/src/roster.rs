@@ -97,6 +97,11 @@ impl Roster {
         &self.config
     }
 
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }

@@ -1,35 +1,57 @@
-//! Secret-key authentication for the native API: `Authorization: Bearer sk_live_…`, or HTTP
-//! Basic with the key as user name and a blank password (as seed 001 does it).
+//! Credentials on the native API: `Authorization: Bearer <secret key or client token>`, or
+//! HTTP Basic with the secret key as user name and a blank password (as seed 001 does it).
+//!
+//! [`middleware`] authenticates, takes one request from the caller's rate budget, and puts
+//! the [`Caller`] in the request for handlers; every authenticated response carries
+//! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (UNIX time), and a
+//! refused one also `Retry-After` (seconds).
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
 use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use roster_core::{Actor, ApiKey, Workspace};
+use roster_core::{Code, Principal, RateDecision};
 
 use crate::error::{ApiError, HttpCode};
 use crate::AppState;
 
-/// The authenticated caller of a request: a key and the workspace it is bound to.
+/// The authenticated caller, as handlers receive it.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub key: ApiKey,
-    pub workspace: Workspace,
-}
+pub struct Caller(pub Principal);
 
-impl Caller {
-    pub fn actor(&self) -> Actor {
-        Actor::ApiKey {
-            key_id: self.key.id.clone(),
-        }
+impl std::ops::Deref for Caller {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
     }
 }
 
-/// The secret presented in an `Authorization` header value, if it is a Bearer or Basic
-/// credential in a form Roster accepts.
-pub fn presented_secret(header: &str) -> Option<String> {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Only reachable on a route mounted without the middleware: a bug, not bad input.
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            tracing::error!(
+                path = parts.uri.path(),
+                "route needs a caller but has no auth middleware"
+            );
+            ApiError::http(HttpCode::InternalError)
+        })
+    }
+}
+
+/// The credential presented in an `Authorization` header value, if it is a Bearer or
+/// Basic credential in a form Roster accepts.
+pub fn presented_credential(header: &str) -> Option<String> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     let rest = rest.trim();
+    if rest.is_empty() {
+        return None;
+    }
     if scheme.eq_ignore_ascii_case("bearer") {
         return Some(rest.to_owned());
     }
@@ -39,28 +61,75 @@ pub fn presented_secret(header: &str) -> Option<String> {
             .ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         return match decoded.split_once(':') {
-            Some((user, "")) => Some(user.to_owned()),
+            Some((user, "")) if !user.is_empty() => Some(user.to_owned()),
             _ => None,
         };
     }
     None
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(header) = headers.get(AUTHORIZATION) else {
+        return Err(HttpCode::MissingApiKey.into());
+    };
+    let credential = header
+        .to_str()
+        .ok()
+        .and_then(presented_credential)
+        .ok_or(HttpCode::InvalidApiKey)?;
+    Ok(state.roster.authenticate(&credential).await?)
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Err(HttpCode::MissingApiKey.into());
-        };
-        let secret = header
-            .to_str()
-            .ok()
-            .and_then(presented_secret)
-            .ok_or(HttpCode::InvalidApiKey)?;
-        let (key, workspace) = state.roster.authenticate(&secret).await?;
-        Ok(Caller { key, workspace })
-    }
+fn rate_headers(decision: &RateDecision, now_unix: i64) -> [(&'static str, HeaderValue); 3] {
+    let reset = now_unix
+        + i64::try_from(decision.reset_after.as_secs()).unwrap_or(i64::MAX / 2)
+        + i64::from(decision.reset_after.subsec_nanos() > 0);
+    [
+        ("x-ratelimit-limit", HeaderValue::from(decision.limit)),
+        (
+            "x-ratelimit-remaining",
+            HeaderValue::from(decision.remaining),
+        ),
+        ("x-ratelimit-reset", HeaderValue::from(reset)),
+    ]
+}
+
+/// Authenticate, rate-limit, and hand the caller to the handler.
+pub async fn middleware(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match authenticate(&state, request.headers()).await {
+        Ok(principal) => principal,
+        Err(err) => return err.into_response(),
+    };
+    let decision = state.roster.admit(&principal).await;
+    let headers = rate_headers(&decision, state.roster.now().timestamp());
+    let mut response = if decision.allowed {
+        request.extensions_mut().insert(Caller(principal));
+        next.run(request).await
+    } else {
+        let retry = decision
+            .retry_after
+            .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+        let mut refused = ApiError::from(roster_core::Error::new(
+            Code::RateLimited,
+            format!(
+                "Rate limit of {} requests per minute exceeded; retry in {retry} s.",
+                decision.limit
+            ),
+        ))
+        .into_response();
+        refused
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry));
+        refused
+    };
+    response
+        .headers_mut()
+        .extend(headers.map(|(name, value)| (axum::http::HeaderName::from_static(name), value)));
+    response
 }
 
 #[cfg(test)]
@@ -70,30 +139,46 @@ mod tests {
     #[test]
     fn bearer_and_blank_password_basic_are_accepted() {
         assert_eq!(
-            presented_secret("Bearer sk_live_x").as_deref(),
+            presented_credential("Bearer sk_live_x").as_deref(),
             Some("sk_live_x")
         );
         assert_eq!(
-            presented_secret("bearer  sk_live_x ").as_deref(),
+            presented_credential("bearer  sk_live_x ").as_deref(),
             Some("sk_live_x")
         );
         let basic = base64::engine::general_purpose::STANDARD.encode("sk_live_x:");
         assert_eq!(
-            presented_secret(&format!("Basic {basic}")).as_deref(),
+            presented_credential(&format!("Basic {basic}")).as_deref(),
             Some("sk_live_x")
         );
     }
 
     #[test]
     fn other_forms_are_refused() {
-        let with_password = base64::engine::general_purpose::STANDARD.encode("sk_live_x:pw");
+        let encode = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         for bad in [
-            "sk_live_x",
-            "Token sk_live_x",
-            "Basic !!!",
-            &format!("Basic {with_password}"),
+            "sk_live_x".to_owned(),
+            "Token sk_live_x".to_owned(),
+            "Bearer ".to_owned(),
+            "Basic !!!".to_owned(),
+            format!("Basic {}", encode("sk_live_x:pw")),
+            format!("Basic {}", encode(":")),
+            format!("Basic {}", encode("no-colon")),
         ] {
-            assert_eq!(presented_secret(bad), None, "{bad}");
+            assert_eq!(presented_credential(&bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn reset_is_rounded_up_to_whole_seconds() {
+        let decision = RateDecision {
+            allowed: true,
+            limit: 10,
+            remaining: 9,
+            reset_after: std::time::Duration::from_millis(6_001),
+            retry_after: None,
+        };
+        let headers = rate_headers(&decision, 1_000);
+        assert_eq!(headers[2].1, HeaderValue::from(1_007));
     }
 }

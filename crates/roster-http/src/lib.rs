@@ -38,7 +38,7 @@ pub struct AppState {
 pub fn router(roster: Roster) -> Router {
     let state = AppState { roster };
     Router::new()
-        .merge(native::routes())
+        .merge(native::routes(state.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))

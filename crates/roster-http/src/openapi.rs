@@ -7,21 +7,36 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorEnvelope};
-use crate::native::users;
+use crate::native::{api_clients, api_keys, client_tokens, users, workspaces};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Roster",
-        description = "Roster's native admin API (seed 002). Authenticate with a secret key: `Authorization: Bearer sk_live_…`.",
+        description = "Roster's native admin API (seed 002). Authenticate with a secret key (`Authorization: Bearer sk_live_…`) or a client token from `POST /v1/admin/token`. Every authenticated response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset.",
     ),
-    paths(users::list, users::create, users::get, users::update, users::delete),
+    paths(
+        users::list, users::create, users::get, users::update, users::delete,
+        api_keys::list, api_keys::create, api_keys::revoke,
+        api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
+        client_tokens::issue, client_tokens::jwks,
+        workspaces::list, workspaces::create, workspaces::update,
+    ),
     components(schemas(
         users::UserBody, users::UserList, users::ListMeta, users::CreateUser, users::UpdateUser,
+        api_keys::ApiKeyBody, api_keys::CreatedApiKey, api_keys::ApiKeyList, api_keys::CreateApiKey,
+        api_clients::ApiClientBody, api_clients::CreatedApiClient, api_clients::ApiClientList,
+        api_clients::CreateApiClient, api_clients::UpdateApiClient,
+        client_tokens::TokenRequestBody, client_tokens::TokenResponse,
+        workspaces::WorkspaceBody, workspaces::WorkspaceList, workspaces::CreateWorkspace, workspaces::UpdateWorkspace,
         ErrorEnvelope, ErrorBody
     )),
     modifiers(&SecuritySchemes),
-    tags((name = "users", description = "Users of the caller's workspace")),
+    tags(
+        (name = "users", description = "Users of the caller's workspace"),
+        (name = "credentials", description = "Secret keys, API clients and client tokens"),
+        (name = "workspaces", description = "Workspaces (operator workspace admins only)"),
+    ),
 )]
 pub struct ApiDoc;
 

@@ -6,121 +6,15 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
 use base64::Engine;
-use chrono::{TimeZone, Utc};
-use http_body_util::BodyExt;
-use roster_core::{ManualClock, Roster, SeededRandom, Store};
-use roster_store_sqlite::SqliteStore;
+use common::{app, assert_error, Reply};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-struct App {
-    router: Router,
-    roster: Roster,
-    clock: Arc<ManualClock>,
-    key: String,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("roster.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    let start = Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap();
-    let clock = Arc::new(ManualClock::new(start));
-    let roster = Roster::new(
-        Arc::new(store),
-        clock.clone(),
-        Arc::new(SeededRandom::new(42)),
-    );
-    let made = roster.bootstrap(None).await.unwrap().unwrap();
-    App {
-        router: roster_http::router(roster.clone()),
-        roster,
-        clock,
-        key: made.key.secret,
-        _dir: dir,
-    }
-}
-
-impl App {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
-        self.call_raw(method, uri, body.map(|b| b.to_string()))
-            .await
-    }
-
-    async fn call_raw(&self, method: Method, uri: &str, body: Option<String>) -> Reply {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.key));
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body)),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
-    }
-
-    async fn create(&self, body: Value) -> Value {
-        let reply = self.call(Method::POST, "/v1/users", Some(body)).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        reply.body
-    }
-
-    async fn create_named(&self, n: usize, role: &str) -> Value {
-        self.create(json!({
-            "name": format!("User {n}"),
-            "email": format!("user{n}@example.com"),
-            "role": role,
-            "send_invitation": n.is_multiple_of(2),
-        }))
-        .await
-    }
-}
-
-/// Assert the seed 002 error envelope with `code` and `status`.
-#[track_caller]
-fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    let error = &reply.body["error"];
-    assert_eq!(error["code"], code, "{}", reply.body);
-    assert_eq!(error["status"], status.as_u16());
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
-    let request_id = reply.headers["x-request-id"].to_str().unwrap();
-    assert_eq!(error["request_id"], request_id);
-}
 
 // ---- seed 002 examples ------------------------------------------------------------------
 
@@ -226,12 +120,7 @@ async fn keys_see_only_their_own_workspace() {
         .create(json!({"name": "Jane", "email": "jane@example.com", "role": "admin"}))
         .await;
     let other = app.roster.create_workspace("globex").await.unwrap();
-    let other_key = app
-        .roster
-        .create_api_key(&other, "test")
-        .await
-        .unwrap()
-        .secret;
+    let other_key = app.key_in(&other, &["admin"]).await;
     let as_other = |method: Method, uri: String, body: Option<Value>| {
         let request = Request::builder()
             .method(method)

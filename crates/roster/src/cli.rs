@@ -51,6 +51,12 @@ pub enum Command {
     /// Manage secret keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage API clients (seed 000's client_id and client_secret).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage the keys that sign client tokens.
+    #[command(subcommand, name = "signing-keys")]
+    SigningKeys(SigningKeysCommand),
     /// Manage workspaces.
     #[command(subcommand)]
     Workspaces(WorkspacesCommand),
@@ -66,11 +72,35 @@ pub struct ServeArgs {
     /// (`sk_live_` and at least 43 URL-safe characters) instead of a random one.
     #[arg(long, env = "ROSTER_BOOTSTRAP_SECRET_KEY", hide_env_values = true)]
     pub bootstrap_secret_key: Option<String>,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// Settings of authentication and rate limits.
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// The `iss` claim of client tokens; usually the server's public URL.
+    #[arg(long, env = "ROSTER_TOKEN_ISSUER", default_value = "roster")]
+    pub token_issuer: String,
+
+    /// The `aud` claim of client tokens.
+    #[arg(long, env = "ROSTER_TOKEN_AUDIENCE", default_value = "roster-admin")]
+    pub token_audience: String,
+
+    /// Requests per minute per credential, unless its workspace or the credential sets another.
+    #[arg(long, env = "ROSTER_RATE_LIMIT_PER_MINUTE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_limit_per_minute: u32,
+
+    /// How long a node trusts a cached key or client: the longest a revocation made on
+    /// another node takes to reach this one.
+    #[arg(long, env = "ROSTER_AUTH_CACHE_TTL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub auth_cache_ttl_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Create an admin secret key; its secret is printed once.
+    /// Create a secret key; its secret is printed once.
     Create {
         /// Workspace name or id.
         #[arg(long, default_value = "default")]
@@ -78,7 +108,91 @@ pub enum KeysCommand {
         /// A label to recognise the key by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Comma-separated: users:read, users:write, audit:read, credentials:manage, admin.
+        #[arg(long, value_delimiter = ',', default_value = "admin")]
+        scopes: Vec<String>,
+        /// Requests per minute for this key (default: the workspace's limit).
+        #[arg(long)]
+        rate_limit: Option<u32>,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
         /// Print `{"id": ..., "secret": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a workspace's live keys (never their secrets).
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key's id (key_…).
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create an API client; its secret is printed once.
+    Create {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Comma-separated scopes (default users:read,users:write).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// Enable the admin API for the client now (it is off by default).
+        #[arg(long)]
+        admin_api: bool,
+        /// Print `{"client_id": ..., "client_secret": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable the admin API for a client.
+    #[command(name = "enable-admin-api")]
+    EnableAdminApi {
+        client_id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Disable the admin API for a client: its tokens stop working.
+    #[command(name = "disable-admin-api")]
+    DisableAdminApi {
+        client_id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// List a workspace's live clients.
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client.
+    Revoke {
+        client_id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeysCommand {
+    /// Make a new signing key; older keys keep verifying tokens for one token lifetime.
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List signing keys and when they retire.
+    List {
         #[arg(long)]
         json: bool,
     },
@@ -96,9 +210,20 @@ pub enum WorkspacesCommand {
     Create {
         /// 1 to 64 characters of a-z, 0-9, '-' and '_'.
         name: String,
+        /// Requests per minute per credential in this workspace (default: the server's).
+        #[arg(long)]
+        rate_limit: Option<u32>,
         /// Print `{"id": ..., "name": ...}`.
         #[arg(long)]
         json: bool,
+    },
+    /// Set a workspace's rate limit per credential.
+    #[command(name = "set-rate-limit")]
+    SetRateLimit {
+        /// Workspace name or id.
+        workspace: String,
+        /// Requests per minute; omit to return to the server's default.
+        per_minute: Option<u32>,
     },
 }
 

@@ -1,10 +1,17 @@
-//! The operator commands.
+//! The operator commands. They act with full authority: whoever can open the database is
+//! the operator.
 
 use anyhow::Context;
-use serde_json::json;
+use roster_core::{ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace};
+use serde_json::{json, Value};
 
-use crate::cli::{Cli, Command, KeysCommand, WorkspacesCommand};
+use crate::cli::{
+    Cli, ClientsCommand, Command, KeysCommand, SigningKeysCommand, WorkspacesCommand,
+};
 use crate::{serve, store};
+
+/// What the CLI may grant: everything.
+const OPERATOR: &[Scope] = &[Scope::Admin];
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.global.database_url;
@@ -15,54 +22,276 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Keys(KeysCommand::Create {
-            workspace,
+        Command::Keys(command) => keys(store::roster(&url).await?, command).await,
+        Command::Clients(command) => clients(store::roster(&url).await?, command).await,
+        Command::SigningKeys(command) => signing_keys(store::roster(&url).await?, command).await,
+        Command::Workspaces(command) => workspaces(store::roster(&url).await?, command).await,
+    }
+}
+
+async fn workspace(roster: &Roster, name_or_id: &str) -> anyhow::Result<Workspace> {
+    roster.find_workspace(name_or_id).await.with_context(|| {
+        "run `roster serve` once to create the default workspace, or `roster workspaces create`"
+    })
+}
+
+fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
+    scopes.iter().map(|s| s.as_str()).collect()
+}
+
+fn print_json(value: &Value) {
+    println!("{value}");
+}
+
+async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create {
+            workspace: ws,
             name,
+            scopes,
+            rate_limit,
+            expires_at,
             json,
-        }) => {
-            let roster = store::roster(&url).await?;
-            let workspace = roster.find_workspace(&workspace).await.with_context(|| {
-                "run `roster serve` once to create the default workspace, or `roster workspaces create`"
-            })?;
-            let issued = roster.create_api_key(&workspace, &name).await?;
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let request = KeyRequest {
+                name: Some(name),
+                scopes: Some(scopes),
+                expires_at,
+                rate_limit_per_minute: rate_limit,
+            };
+            let issued = roster.create_api_key(&ws, request, OPERATOR).await?;
             if json {
-                println!(
-                    "{}",
-                    json!({ "id": issued.key.id, "secret": issued.secret })
-                );
+                print_json(&json!({ "id": issued.key.id, "secret": issued.secret }));
             } else {
                 println!(
-                    "Created key {} for workspace {}. Its secret is shown only this once:\n\n    {}\n",
-                    issued.key.id, workspace.name, issued.secret
+                    "Created key {} ({}) for workspace {}. Its secret is shown only this once:\n\n    {}\n",
+                    issued.key.id,
+                    scope_names(&issued.key.scopes).join(","),
+                    ws.name,
+                    issued.secret
                 );
             }
-            Ok(())
         }
-        Command::Workspaces(WorkspacesCommand::List { json }) => {
-            let roster = store::roster(&url).await?;
-            let workspaces = roster.list_workspaces().await?;
+        KeysCommand::List {
+            workspace: ws,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let keys = roster.list_api_keys(&ws).await?;
             if json {
-                let list: Vec<_> = workspaces
+                let list = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "id": k.id, "name": k.name, "prefix": k.prefix,
+                            "scopes": scope_names(&k.scopes),
+                            "created_at": k.created_at, "last_used_at": k.last_used_at,
+                            "expires_at": k.expires_at, "rate_limit_per_minute": k.rate_limit_per_minute,
+                        })
+                    })
+                    .collect();
+                print_json(&Value::Array(list));
+            } else {
+                for k in keys {
+                    println!(
+                        "{}\t{}…\t{}\t{}",
+                        k.id,
+                        k.prefix,
+                        scope_names(&k.scopes).join(","),
+                        k.name
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { id, workspace: ws } => {
+            let ws = workspace(&roster, &ws).await?;
+            roster.revoke_api_key(&ws, &id).await?;
+            println!("Revoked key {id}. Running servers stop accepting it within their auth cache TTL (10 s by default).");
+        }
+    }
+    Ok(())
+}
+
+async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> {
+    let set_admin_api = |enabled: bool| ClientPatch {
+        admin_api_enabled: Some(enabled),
+        ..ClientPatch::default()
+    };
+    match command {
+        ClientsCommand::Create {
+            workspace: ws,
+            name,
+            scopes,
+            admin_api,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let request = ClientRequest {
+                name: Some(name),
+                scopes,
+                admin_api_enabled: admin_api,
+                rate_limit_per_minute: None,
+            };
+            let issued = roster.create_api_client(&ws, request, OPERATOR).await?;
+            if json {
+                print_json(&json!({
+                    "client_id": issued.client.client_id,
+                    "client_secret": issued.secret,
+                }));
+            } else {
+                println!(
+                    "Created client {} for workspace {} (admin API {}). Its secret is shown only this once:\n\n    {}\n",
+                    issued.client.client_id,
+                    ws.name,
+                    if admin_api { "enabled" } else { "disabled: enable it with `roster clients enable-admin-api`" },
+                    issued.secret
+                );
+            }
+        }
+        ClientsCommand::EnableAdminApi {
+            client_id,
+            workspace: ws,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            roster
+                .update_api_client(&ws, &client_id, &set_admin_api(true), OPERATOR)
+                .await?;
+            println!("Enabled the admin API for client {client_id}.");
+        }
+        ClientsCommand::DisableAdminApi {
+            client_id,
+            workspace: ws,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            roster
+                .update_api_client(&ws, &client_id, &set_admin_api(false), OPERATOR)
+                .await?;
+            println!("Disabled the admin API for client {client_id}.");
+        }
+        ClientsCommand::List {
+            workspace: ws,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let clients = roster.list_api_clients(&ws).await?;
+            if json {
+                let list = clients
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "client_id": c.client_id, "name": c.name,
+                            "scopes": scope_names(&c.scopes),
+                            "admin_api_enabled": c.admin_api_enabled,
+                            "rate_limit_per_minute": c.rate_limit_per_minute,
+                            "created_at": c.created_at,
+                        })
+                    })
+                    .collect();
+                print_json(&Value::Array(list));
+            } else {
+                for c in clients {
+                    println!(
+                        "{}\tadmin API {}\t{}\t{}",
+                        c.client_id,
+                        if c.admin_api_enabled { "on" } else { "off" },
+                        scope_names(&c.scopes).join(","),
+                        c.name
+                    );
+                }
+            }
+        }
+        ClientsCommand::Revoke {
+            client_id,
+            workspace: ws,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            roster.revoke_api_client(&ws, &client_id).await?;
+            println!("Revoked client {client_id}.");
+        }
+    }
+    Ok(())
+}
+
+async fn signing_keys(roster: Roster, command: SigningKeysCommand) -> anyhow::Result<()> {
+    let describe = |k: &roster_core::signing::SigningKey| json!({ "kid": k.kid, "created_at": k.created_at, "retires_at": k.retires_at });
+    match command {
+        SigningKeysCommand::Rotate { json } => {
+            let key = roster.rotate_signing_key().await?;
+            if json {
+                print_json(&describe(&key));
+            } else {
+                println!(
+                    "New signing key {}. Older keys verify tokens for one more token lifetime.",
+                    key.kid
+                );
+            }
+        }
+        SigningKeysCommand::List { json } => {
+            let keys = roster.list_signing_keys().await?;
+            if json {
+                print_json(&Value::Array(keys.iter().map(describe).collect()));
+            } else {
+                for k in keys {
+                    let retires = k
+                        .retires_at
+                        .map_or_else(|| "current".to_owned(), |at| format!("retires {at}"));
+                    println!("{}\tcreated {}\t{retires}", k.kid, k.created_at);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Result<()> {
+    match command {
+        WorkspacesCommand::List { json } => {
+            let all = roster.list_workspaces().await?;
+            if json {
+                let list = all
                     .iter()
                     .map(|w| json!({ "id": w.id, "name": w.name }))
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                print_json(&Value::Array(list));
             } else {
-                for w in workspaces {
+                for w in all {
                     println!("{}\t{}", w.id, w.name);
                 }
             }
-            Ok(())
         }
-        Command::Workspaces(WorkspacesCommand::Create { name, json }) => {
-            let roster = store::roster(&url).await?;
-            let w = roster.create_workspace(&name).await?;
+        WorkspacesCommand::Create {
+            name,
+            rate_limit,
+            json,
+        } => {
+            let mut w = roster.create_workspace(&name).await?;
+            if rate_limit.is_some() {
+                w = roster.set_workspace_rate_limit(&w, rate_limit).await?;
+            }
             if json {
-                println!("{}", json!({ "id": w.id, "name": w.name }));
+                print_json(&json!({ "id": w.id, "name": w.name }));
             } else {
                 println!("Created workspace {} ({})", w.name, w.id);
             }
-            Ok(())
+        }
+        WorkspacesCommand::SetRateLimit {
+            workspace: ws,
+            per_minute,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            roster.set_workspace_rate_limit(&ws, per_minute).await?;
+            match per_minute {
+                Some(n) => println!(
+                    "Workspace {} allows {n} requests per minute per credential.",
+                    ws.name
+                ),
+                None => println!(
+                    "Workspace {} uses the server's default rate limit.",
+                    ws.name
+                ),
+            }
         }
     }
+    Ok(())
 }

@@ -1,13 +1,23 @@
 //! `roster serve`: bootstrap, listen, shut down gracefully on SIGINT or SIGTERM.
 
+use std::time::Duration;
+
 use anyhow::Context;
+use roster_core::Config;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::store;
 
 pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
-    let roster = store::roster(url).await?;
+    let config = Config {
+        token_issuer: args.access.token_issuer.clone(),
+        token_audience: args.access.token_audience.clone(),
+        auth_cache_ttl: Duration::from_secs(args.access.auth_cache_ttl_seconds),
+        default_rate_limit_per_minute: args.access.rate_limit_per_minute,
+        ..Config::default()
+    };
+    let roster = store::roster(url).await?.with_config(config);
     if let Some(made) = roster
         .bootstrap(args.bootstrap_secret_key.as_deref())
         .await
@@ -19,6 +29,10 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             made.workspace.name, made.workspace.id, made.key.secret
         );
     }
+    roster
+        .ensure_signing_key()
+        .await
+        .context("cannot set up a key to sign client tokens")?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -1,18 +1,48 @@
-//! The native API, `/v1` (seed 002): secret keys as Bearer (or Basic) credentials,
+//! The native API, `/v1` (seed 002): secret keys or client tokens as Bearer credentials,
 //! `usr_…` ids, the `{"data", "meta"}` list envelope and the `{"error": {…}}` error envelope.
+//! Also seed 000's token exchange, `POST /v1/admin/token`, which shares the `/v1` prefix.
 
+pub mod api_clients;
+pub mod api_keys;
+pub mod client_tokens;
 pub mod users;
+pub mod workspaces;
 
-use axum::routing::get;
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
-use crate::AppState;
+use crate::{auth, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes(state: AppState) -> Router<AppState> {
+    let authenticated = Router::new()
         .route("/v1/users", get(users::list).post(users::create))
         .route(
             "/v1/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
         )
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route(
+            "/v1/api-clients",
+            get(api_clients::list).post(api_clients::create),
+        )
+        .route(
+            "/v1/api-clients/{client_id}",
+            get(api_clients::get)
+                .patch(api_clients::update)
+                .delete(api_clients::revoke),
+        )
+        .route(
+            "/v1/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route("/v1/workspaces/{id}", patch(workspaces::update))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::middleware,
+        ));
+    Router::new()
+        .merge(authenticated)
+        .route("/v1/admin/token", post(client_tokens::issue))
+        .route("/.well-known/jwks.json", get(client_tokens::jwks))
 }

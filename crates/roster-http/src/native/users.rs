@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use roster_core::{ids, NewUser, Page, User, UserFilter, UserPatch};
+use roster_core::{ids, NewUser, Page, Scope, User, UserFilter, UserPatch};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -71,6 +71,16 @@ pub struct ListMeta {
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
     pub has_more: bool,
+}
+
+impl ListMeta {
+    /// The meta of a list that is never paginated.
+    pub fn single_page() -> Self {
+        Self {
+            next_cursor: None,
+            has_more: false,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -174,6 +184,8 @@ fn check_id(id: &str) -> Result<(), ApiError> {
         (status = 200, body = UserList),
         (status = 400, body = ErrorEnvelope, description = "Invalid parameters or cursor"),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
+        (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
     ),
     security(("bearer" = []), ("basic" = []))
 )]
@@ -182,6 +194,7 @@ pub async fn list(
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<UserList>, ApiError> {
+    caller.require(Scope::UsersRead)?;
     let filter = UserFilter {
         role: params.role,
         status: params.status,
@@ -214,6 +227,8 @@ pub async fn list(
         (status = 201, body = UserBody),
         (status = 400, body = ErrorEnvelope, description = "Invalid input"),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
+        (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
         (status = 403, body = ErrorEnvelope, description = "external_id belonged to a deleted user"),
         (status = 409, body = ErrorEnvelope, description = "Email or external_id taken"),
         (status = 413, body = ErrorEnvelope, description = "Body too large"),
@@ -225,6 +240,7 @@ pub async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Scope::UsersWrite)?;
     let input = NewUser {
         name: body.name,
         email: body.email,
@@ -249,6 +265,8 @@ pub async fn create(
     responses(
         (status = 200, body = UserBody),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
+        (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
         (status = 404, body = ErrorEnvelope, description = "No such user"),
     ),
     security(("bearer" = []), ("basic" = []))
@@ -258,6 +276,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<UserBody>, ApiError> {
+    caller.require(Scope::UsersRead)?;
     check_id(&id)?;
     let user = state.roster.get_user(&caller.workspace, &id).await?;
     Ok(Json(user.into()))
@@ -272,6 +291,8 @@ pub async fn get(
         (status = 200, body = UserBody),
         (status = 400, body = ErrorEnvelope, description = "Invalid input"),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
+        (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
         (status = 404, body = ErrorEnvelope, description = "No such user"),
         (status = 409, body = ErrorEnvelope, description = "Email or external_id taken"),
     ),
@@ -283,6 +304,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<UserBody>, ApiError> {
+    caller.require(Scope::UsersWrite)?;
     check_id(&id)?;
     let patch = UserPatch {
         name: body.name,
@@ -308,6 +330,8 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
+        (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
+        (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
         (status = 404, body = ErrorEnvelope, description = "No such user"),
     ),
     security(("bearer" = []), ("basic" = []))
@@ -317,6 +341,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::UsersWrite)?;
     check_id(&id)?;
     state
         .roster
