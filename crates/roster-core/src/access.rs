@@ -72,6 +72,10 @@ struct CachedKey {
 pub(crate) struct AuthCaches {
     keys: moka::sync::Cache<[u8; 32], Arc<CachedKey>>,
     clients: moka::sync::Cache<String, Arc<(ApiClient, Workspace)>>,
+    /// Tokens whose signature, issuer and audience checked out, by SHA-256 of the token: a
+    /// client reuses one token for a day, and an RS256 verification costs far more than a
+    /// hash. Expiry is checked on every use; the client is looked up (cached) on every use.
+    tokens: moka::sync::Cache<[u8; 32], Arc<ClientClaims>>,
 }
 
 impl AuthCaches {
@@ -84,6 +88,10 @@ impl AuthCaches {
             clients: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
+                .build(),
+            tokens: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(StdDuration::from_secs(3_600))
                 .build(),
         }
     }
@@ -217,8 +225,13 @@ impl Roster {
         })
     }
 
-    async fn verify_token(&self, token: &str) -> Result<ClientClaims> {
+    async fn verify_token(&self, token: &str) -> Result<Arc<ClientClaims>> {
         let now = self.clock.now();
+        let hash = hash_secret(token);
+        if let Some(claims) = self.caches.tokens.get(&hash) {
+            KeyRing::check_times(&claims, now)?;
+            return Ok(claims);
+        }
         let (issuer, audience) = (&self.config.token_issuer, &self.config.token_audience);
         let loaded = self.keyring(false).await?;
         let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
@@ -232,7 +245,9 @@ impl Roster {
             }
             _ => loaded.ring,
         };
-        ring.verify(token, issuer, audience, now)
+        let claims = Arc::new(ring.verify(token, issuer, audience, now)?);
+        self.caches.tokens.insert(hash, claims.clone());
+        Ok(claims)
     }
 
     async fn live_client(&self, client_id: &str) -> Result<Option<Arc<(ApiClient, Workspace)>>> {

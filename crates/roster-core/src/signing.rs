@@ -217,6 +217,14 @@ impl KeyRing {
                 _ => invalid("malformed"),
             })?
             .claims;
+        Self::check_times(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+impl KeyRing {
+    /// A verified token is good until `exp`, and not before `nbf`/`iat` (allowing for skew).
+    pub fn check_times(claims: &ClientClaims, now: DateTime<Utc>) -> Result<()> {
         let now_s = now.timestamp();
         if claims.exp <= now_s {
             return Err(Error::new(
@@ -226,9 +234,12 @@ impl KeyRing {
         }
         let skew = CLOCK_SKEW.num_seconds();
         if claims.nbf > now_s + skew || claims.iat > now_s + skew {
-            return Err(invalid("not yet valid"));
+            return Err(Error::new(
+                Code::InvalidToken,
+                "The client token is invalid: not yet valid.",
+            ));
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

@@ -50,8 +50,14 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str, bootstrap: Option<&str>) -> Self {
+        Self::start_with(database_url, bootstrap, &[])
+    }
+
+    fn start_with(database_url: &str, bootstrap: Option<&str>, extra: &[&str]) -> Self {
         let mut command = roster(database_url);
-        command.args(["serve", "--listen", "127.0.0.1:0"]);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra);
         if let Some(secret) = bootstrap {
             command.env("ROSTER_BOOTSTRAP_SECRET_KEY", secret);
         }
@@ -246,7 +252,7 @@ fn cli_keys_work_against_a_running_server() {
 fn cli_reports_bad_input_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["keys", "create", "--workspace", "nope", "--json"], "nope"),
         (&["workspaces", "create", "Not A Slug"], "Workspace names"),
         (&["serve", "--listen", "nowhere"], "invalid"),
@@ -254,7 +260,14 @@ fn cli_reports_bad_input_and_fails() {
             &["migrate", "--database-url", "mysql://x"],
             "unsupported database URL",
         ),
+        (
+            &["keys", "create", "--scopes", "users:delete"],
+            "Unknown scope",
+        ),
+        (&["keys", "revoke", "key_doesnotexist"], "No API key"),
+        (&["clients", "enable-admin-api", "nope"], "No API client"),
     ];
+    run_ok(&url, &["workspaces", "create", "default"]);
     for (args, expected) in cases {
         let output = roster(&url).args(args).output().unwrap();
         assert!(!output.status.success(), "{args:?} succeeded");
@@ -295,4 +308,153 @@ fn serve_runs_on_postgres() {
     );
     assert!(server.terminate().success());
     runtime.block_on(db.drop_database());
+}
+
+fn run_ok(database_url: &str, args: &[&str]) -> String {
+    let output = roster(database_url).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn cli_manages_scoped_keys_clients_and_signing_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    // A one-second auth cache, so a revocation from the CLI reaches the server quickly.
+    let server = Server::start_with(&url, Some(SECRET), &["--auth-cache-ttl-seconds", "1"]);
+
+    let reader = run_json(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--scopes",
+            "users:read",
+            "--rate-limit",
+            "2",
+            "--name",
+            "ro",
+            "--json",
+        ],
+    );
+    let reader_secret = reader["secret"].as_str().unwrap();
+    assert_eq!(
+        server
+            .request("GET", "/v1/users", Some(reader_secret), None)
+            .0,
+        200
+    );
+    let (status, body) = server.request(
+        "POST",
+        "/v1/users",
+        Some(reader_secret),
+        Some(json!({"name": "A", "email": "a@b.co", "role": "admin"})),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (403, json!("missing_scope_users_write"))
+    );
+    // Two requests per minute: the third is refused.
+    assert_eq!(
+        server
+            .request("GET", "/v1/users", Some(reader_secret), None)
+            .0,
+        429
+    );
+
+    let keys = run_json(&url, &["keys", "list", "--json"]);
+    let listed = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == reader["id"])
+        .unwrap();
+    assert_eq!(listed["scopes"], json!(["users:read"]));
+    assert_eq!(listed["rate_limit_per_minute"], 2);
+    assert!(listed.get("secret").is_none());
+
+    // Revoked from the CLI while the server has the key cached: refused within the TTL.
+    let other = run_json(
+        &url,
+        &["keys", "create", "--scopes", "users:read", "--json"],
+    );
+    let other_secret = other["secret"].as_str().unwrap();
+    assert_eq!(
+        server
+            .request("GET", "/v1/users", Some(other_secret), None)
+            .0,
+        200
+    );
+    run_ok(&url, &["keys", "revoke", other["id"].as_str().unwrap()]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = server.request("GET", "/v1/users", Some(other_secret), None);
+        if status == 401 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "revoked key still accepted after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Clients: off by default, enabled from the CLI, exchanged for a token.
+    let client = run_json(&url, &["clients", "create", "--json"]);
+    let exchange = json!({"client_id": client["client_id"], "client_secret": client["client_secret"], "type": "client"});
+    assert_eq!(
+        server
+            .request("POST", "/v1/admin/token", None, Some(exchange.clone()))
+            .0,
+        403
+    );
+    run_ok(
+        &url,
+        &[
+            "clients",
+            "enable-admin-api",
+            client["client_id"].as_str().unwrap(),
+        ],
+    );
+    let (status, token) = server.request("POST", "/v1/admin/token", None, Some(exchange.clone()));
+    assert_eq!((status, token["expires_in"].clone()), (200, json!(86400)));
+    let token = token["client_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        server.request("GET", "/v1/users", Some(&token), None).0,
+        200
+    );
+    let clients = run_json(&url, &["clients", "list", "--json"]);
+    assert_eq!(clients[0]["admin_api_enabled"], true);
+    let admin_client = run_json(&url, &["clients", "create", "--admin-api", "--json"]);
+    let admin_exchange = json!({"client_id": admin_client["client_id"], "client_secret": admin_client["client_secret"], "type": "client"});
+    assert_eq!(
+        server
+            .request("POST", "/v1/admin/token", None, Some(admin_exchange))
+            .0,
+        200
+    );
+
+    // Rotation from the CLI: the server picks the new key up; the old token still works.
+    let before = run_json(&url, &["signing-keys", "list", "--json"]);
+    assert_eq!(before.as_array().unwrap().len(), 1);
+    let rotated = run_json(&url, &["signing-keys", "rotate", "--json"]);
+    let after = run_json(&url, &["signing-keys", "list", "--json"]);
+    assert_eq!(after.as_array().unwrap().len(), 2);
+    assert!(after[0]["retires_at"].is_string());
+    assert_eq!(after[1]["kid"], rotated["kid"]);
+    assert_eq!(
+        server.request("GET", "/v1/users", Some(&token), None).0,
+        200
+    );
+
+    run_ok(
+        &url,
+        &["clients", "revoke", client["client_id"].as_str().unwrap()],
+    );
+    run_ok(&url, &["workspaces", "set-rate-limit", "default", "500"]);
+    assert!(server.terminate().success());
 }
