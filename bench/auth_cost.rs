@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roster_core::{
-    ClientRequest, KeyRequest, OsRandom, Roster, Scope, Store, SystemClock, TokenRequest,
+    AuditContext, ClientRequest, KeyRequest, OsRandom, Roster, Scope, Store, SystemClock,
+    TokenRequest,
 };
 use roster_store_sqlite::SqliteStore;
 
@@ -41,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         };
         secrets.push(
             roster
-                .create_api_key(&ws, request, &[Scope::Admin])
+                .create_api_key(&ws, &AuditContext::operator(), request, &[Scope::Admin])
                 .await?
                 .secret,
         );
@@ -63,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let client = roster
         .create_api_client(
             &ws,
+            &AuditContext::operator(),
             ClientRequest {
                 admin_api_enabled: true,
                 ..ClientRequest::default()

@@ -13,12 +13,14 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::Duration;
 use subtle::ConstantTimeEq;
 
+use crate::audit::{self, Action, AuditContext};
 use crate::clients::{self, ApiClient, ClientPatch, ClientRequest, IssuedClient};
 use crate::error::{Code, Error, Result};
 use crate::keys::{self, ApiKey, IssuedKey, KeyRequest};
 use crate::principal::{Credential, Principal};
 use crate::ratelimit::{RateDecision, DEFAULT_PER_MINUTE};
 use crate::roster::Roster;
+use crate::roster::{access_key_changes, created};
 use crate::scopes::{self, Scope};
 use crate::signing::{ClientClaims, Jwk, KeyRing, SigningKey, CLOCK_SKEW};
 use crate::workspace::Workspace;
@@ -285,6 +287,7 @@ impl Roster {
     pub async fn create_api_key(
         &self,
         workspace: &Workspace,
+        ctx: &AuditContext,
         request: KeyRequest,
         granter: &[Scope],
     ) -> Result<IssuedKey> {
@@ -293,7 +296,8 @@ impl Roster {
         scopes::check_delegation(granter, &spec.scopes)?;
         let secret = keys::new_secret(self.random.as_ref());
         let key = keys::key_for_secret(&secret, workspace.key, spec, now, self.random.as_ref());
-        self.store.insert_api_key(&key).await?;
+        let event = self.event(ctx, Action::ApiKeyCreate, None, access_key_changes(&key));
+        self.store.insert_api_key(&key, &event).await?;
         Ok(IssuedKey { key, secret })
     }
 
@@ -302,14 +306,21 @@ impl Roster {
     }
 
     /// Revoke a key: at once on this node, within the cache TTL on others.
-    pub async fn revoke_api_key(&self, workspace: &Workspace, id: &str) -> Result<()> {
+    pub async fn revoke_api_key(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<()> {
         let not_found = || Error::new(Code::ApiKeyNotFound, "No API key with this id exists.");
         if !ids::is_well_formed("key", id) {
             return Err(not_found());
         }
+        let now = self.clock.now();
+        let event = self.event(ctx, Action::ApiKeyRevoke, None, revocation(id, now));
         let revoked = self
             .store
-            .revoke_api_key(workspace.key, id, self.clock.now())
+            .revoke_api_key(workspace.key, id, now, &event)
             .await?
             .ok_or_else(not_found)?;
         self.caches.keys.invalidate(&revoked.secret_hash);
@@ -321,6 +332,7 @@ impl Roster {
     pub async fn create_api_client(
         &self,
         workspace: &Workspace,
+        ctx: &AuditContext,
         request: ClientRequest,
         granter: &[Scope],
     ) -> Result<IssuedClient> {
@@ -331,7 +343,13 @@ impl Roster {
             self.random.as_ref(),
         )?;
         scopes::check_delegation(granter, &issued.client.scopes)?;
-        self.store.insert_api_client(&issued.client).await?;
+        let event = self.event(
+            ctx,
+            Action::ApiClientCreate,
+            None,
+            created(client_fields(&issued.client)),
+        );
+        self.store.insert_api_client(&issued.client, &event).await?;
         Ok(issued)
     }
 
@@ -356,25 +374,44 @@ impl Roster {
     pub async fn update_api_client(
         &self,
         workspace: &Workspace,
+        ctx: &AuditContext,
         client_id: &str,
         patch: &ClientPatch,
         granter: &[Scope],
     ) -> Result<ApiClient> {
-        let mut client = self.get_api_client(workspace, client_id).await?;
+        let before = self.get_api_client(workspace, client_id).await?;
+        let mut client = before.clone();
         patch.apply(&mut client)?;
         scopes::check_delegation(granter, &client.scopes)?;
-        if !self.store.update_api_client(&client).await? {
+        let changes = audit::diff(
+            &fields_of(client_fields(&before)),
+            &fields_of(client_fields(&client)),
+        );
+        let event = self.event(ctx, Action::ApiClientUpdate, None, changes);
+        if !self.store.update_api_client(&client, &event).await? {
             return Err(client_not_found());
         }
         self.caches.clients.invalidate(client_id);
         Ok(client)
     }
 
-    pub async fn revoke_api_client(&self, workspace: &Workspace, client_id: &str) -> Result<()> {
+    pub async fn revoke_api_client(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        client_id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let event = self.event(
+            ctx,
+            Action::ApiClientRevoke,
+            None,
+            revocation(client_id, now),
+        );
         if !clients::is_client_id(client_id)
             || !self
                 .store
-                .revoke_api_client(workspace.key, client_id, self.clock.now())
+                .revoke_api_client(workspace.key, client_id, now, &event)
                 .await?
         {
             return Err(client_not_found());
@@ -509,17 +546,48 @@ impl Roster {
     pub async fn set_workspace_rate_limit(
         &self,
         workspace: &Workspace,
+        ctx: &AuditContext,
         per_minute: Option<u32>,
     ) -> Result<Workspace> {
         let per_minute = keys::validate_rate_limit(per_minute)?;
+        let changes = serde_json::json!({
+            "rate_limit_per_minute": {"before": workspace.rate_limit_per_minute, "after": per_minute}
+        });
+        let event = self.event(ctx, Action::ConfigUpdate, None, changes);
         self.store
-            .set_workspace_rate_limit(workspace.key, per_minute)
+            .set_workspace_rate_limit(workspace.key, per_minute, &event)
             .await?;
         Ok(Workspace {
             rate_limit_per_minute: per_minute,
             ..workspace.clone()
         })
     }
+}
+
+/// What a client's record shows in events: never its secret or hash.
+fn client_fields(client: &ApiClient) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": client.client_id,
+        "name": client.name,
+        "scopes": client.scopes,
+        "admin_api_enabled": client.admin_api_enabled,
+        "rate_limit_per_minute": client.rate_limit_per_minute,
+    })
+}
+
+fn fields_of(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// What a revocation records.
+fn revocation(id: &str, at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "id": {"before": id, "after": id},
+        "revoked_at": {"before": null, "after": at},
+    })
 }
 
 fn admin_api_disabled() -> Error {

@@ -64,6 +64,9 @@ codes! {
     InvalidWorkspaceName => "invalid_workspace_name", Invalid;
     InvalidSecretKey => "invalid_secret_key", Invalid;
     UnknownScope => "unknown_scope", Invalid;
+    UnknownAction => "unknown_action", Invalid;
+    InvalidTime => "invalid_time", Invalid;
+    InvalidRetention => "invalid_retention", Invalid;
     InvalidRateLimit => "invalid_rate_limit", Invalid;
     InvalidExpiry => "invalid_expiry", Invalid;
     InvalidTokenRequest => "invalid_token_request", Invalid;

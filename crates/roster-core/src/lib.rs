@@ -8,6 +8,8 @@
 
 pub mod access;
 pub mod attributes;
+pub mod audit;
+pub mod audit_log;
 pub mod clients;
 pub mod clock;
 pub mod error;
@@ -25,6 +27,8 @@ pub mod user;
 pub mod workspace;
 
 pub use access::{Config, IssuedToken, TokenRequest};
+pub use audit::{Action, AuditContext, AuditEvent, AuditHead, NewEvent, VerifyReport};
+pub use audit_log::{AuditFilter, AuditPage};
 pub use clients::{ApiClient, ClientPatch, ClientRequest, IssuedClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Code, Error, ErrorKind, Result};

@@ -22,7 +22,7 @@ pub const MIN_SEARCH_CHARS: usize = 3;
 pub const MAX_SEARCH_CHARS: usize = 128;
 
 const CURSOR_VERSION: u8 = 1;
-const CURSOR_LEN: usize = 1 + 8 + 8 + 8;
+const CURSOR_LEN: usize = 1 + 8 + 8 + 8 + 8;
 
 /// Filters as a surface received them (strings, unchecked).
 #[derive(Debug, Clone, Default)]
@@ -103,15 +103,8 @@ impl UserListRequest {
             limit: limit + 1,
         };
         if let Some(token) = non_empty(&page.cursor) {
-            let cursor = Cursor::decode(token)?;
-            if cursor.fingerprint != request.fingerprint() {
-                return Err(Error::field(
-                    Code::InvalidCursor,
-                    "cursor",
-                    "This cursor was made for other filters; repeat the filters it came with.",
-                ));
-            }
-            request.before_key = Some(cursor.last_key);
+            let cursor = Cursor::decode_for(token, request.fingerprint())?;
+            request.before_key = Some(cursor.position().0);
         }
         Ok(request)
     }
@@ -123,10 +116,7 @@ impl UserListRequest {
 
     /// A cursor that continues after `last_key` under the same filters.
     pub fn cursor_after(&self, last_key: i64) -> Cursor {
-        Cursor {
-            last_key,
-            fingerprint: self.fingerprint(),
-        }
+        Cursor::new((last_key, 0), self.fingerprint())
     }
 
     /// `search` as a LIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
@@ -145,36 +135,67 @@ impl UserListRequest {
     }
 
     fn fingerprint(&self) -> [u8; 8] {
-        let mut hash = Sha256::new();
-        for part in [
+        fingerprint(&[
             self.role.as_deref(),
             self.status.map(UserStatus::as_str),
             self.search.as_deref(),
             self.email_key.as_deref(),
             Some(if self.include_deleted { "d" } else { "" }),
-        ] {
-            // Length-prefix each part so that no two filter sets hash the same input.
-            let part = part.unwrap_or("\u{0}");
-            hash.update((part.len() as u64).to_be_bytes());
-            hash.update(part.as_bytes());
-        }
-        first_8(&hash.finalize())
+        ])
     }
 }
 
-/// Where the next page starts.
+/// A short hash of a list's filters, so a cursor cannot be replayed under other filters.
+pub(crate) fn fingerprint(parts: &[Option<&str>]) -> [u8; 8] {
+    let mut hash = Sha256::new();
+    for part in parts {
+        // Length-prefix each part so that no two filter sets hash the same input.
+        let part = part.unwrap_or("\u{0}");
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    first_8(&hash.finalize())
+}
+
+/// Where the next page starts: the last position a page showed (one or two numbers, as the
+/// list orders by them) and the fingerprint of its filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    last_key: i64,
+    position: (i64, i64),
     fingerprint: [u8; 8],
 }
 
 impl Cursor {
+    pub(crate) fn new(position: (i64, i64), fingerprint: [u8; 8]) -> Self {
+        Self {
+            position,
+            fingerprint,
+        }
+    }
+
+    pub(crate) fn position(&self) -> (i64, i64) {
+        self.position
+    }
+
+    /// Decode `token` and check it was made under filters with this fingerprint.
+    pub(crate) fn decode_for(token: &str, fingerprint: [u8; 8]) -> Result<Self> {
+        let cursor = Self::decode(token)?;
+        if cursor.fingerprint != fingerprint {
+            return Err(Error::field(
+                Code::InvalidCursor,
+                "cursor",
+                "This cursor was made for other filters; repeat the filters it came with.",
+            ));
+        }
+        Ok(cursor)
+    }
+
     /// The opaque token handed to clients.
     pub fn encode(&self) -> String {
         let mut bytes = Vec::with_capacity(CURSOR_LEN);
         bytes.push(CURSOR_VERSION);
-        bytes.extend_from_slice(&self.last_key.to_be_bytes());
+        bytes.extend_from_slice(&self.position.0.to_be_bytes());
+        bytes.extend_from_slice(&self.position.1.to_be_bytes());
         bytes.extend_from_slice(&self.fingerprint);
         let sum = checksum(&bytes);
         bytes.extend_from_slice(&sum);
@@ -199,12 +220,15 @@ impl Cursor {
         if checksum(body) != sum {
             return Err(bad());
         }
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&body[1..9]);
+        let number = |at: usize| {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&body[at..at + 8]);
+            i64::from_be_bytes(raw)
+        };
         let mut fingerprint = [0u8; 8];
-        fingerprint.copy_from_slice(&body[9..17]);
+        fingerprint.copy_from_slice(&body[17..25]);
         Ok(Self {
-            last_key: i64::from_be_bytes(key),
+            position: (number(1), number(9)),
             fingerprint,
         })
     }
@@ -241,6 +265,7 @@ mod tests {
             created_at: Utc::now(),
             is_operator: false,
             rate_limit_per_minute: None,
+            audit_retention_days: 90,
         }
     }
 

@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::access::{AuthCaches, Config, LoadedKeyRing};
+use crate::audit::{self, Action, AuditContext, NewEvent};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
@@ -12,7 +13,9 @@ use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::scopes::Scope;
 use crate::store::{Store, StoreError, UniqueKey, UpdateOutcome};
 use crate::user::{NewUser, User, UserPatch};
-use crate::workspace::{self, Workspace, DEFAULT_ROLES, DEFAULT_WORKSPACE};
+use crate::workspace::{
+    self, Workspace, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_ROLES, DEFAULT_WORKSPACE,
+};
 use crate::{Clock, Random};
 
 /// Who asks for a change. The audit log records it.
@@ -132,7 +135,17 @@ impl Roster {
             self.clock.now(),
             self.random.as_ref(),
         );
-        if !self.store.bootstrap(&workspace, &key).await? {
+        let ctx = AuditContext::system();
+        let events = [
+            self.event(
+                &ctx,
+                Action::WorkspaceCreate,
+                None,
+                workspace_changes(&workspace),
+            ),
+            self.event(&ctx, Action::ApiKeyCreate, None, access_key_changes(&key)),
+        ];
+        if !self.store.bootstrap(&workspace, &key, &events).await? {
             return Ok(None);
         }
         // The store assigned the workspace's key; read both back as stored.
@@ -147,9 +160,15 @@ impl Roster {
         }))
     }
 
-    pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
+    pub async fn create_workspace(&self, ctx: &AuditContext, name: &str) -> Result<Workspace> {
         let mut workspace = self.new_workspace(workspace::validate_name(name)?);
-        workspace.key = self.store.insert_workspace(&workspace).await?;
+        let event = self.event(
+            ctx,
+            Action::WorkspaceCreate,
+            None,
+            workspace_changes(&workspace),
+        );
+        workspace.key = self.store.insert_workspace(&workspace, &event).await?;
         Ok(workspace)
     }
 
@@ -173,7 +192,7 @@ impl Roster {
     pub async fn create_user(
         &self,
         workspace: &Workspace,
-        _actor: &Actor,
+        ctx: &AuditContext,
         input: NewUser,
     ) -> Result<User> {
         let valid = input.validate(workspace)?;
@@ -196,7 +215,13 @@ impl Roster {
             deleted_at: None,
             version: 1,
         };
-        match self.store.insert_user(&user).await {
+        let event = self.event(
+            ctx,
+            Action::UserCreate,
+            Some(user.id.clone()),
+            audit::user_changes(None, &user),
+        );
+        match self.store.insert_user(&user, &event).await {
             Ok(key) => {
                 user.key = key;
                 Ok(user)
@@ -236,19 +261,26 @@ impl Roster {
     pub async fn update_user(
         &self,
         workspace: &Workspace,
-        _actor: &Actor,
+        ctx: &AuditContext,
         id: &str,
         patch: &UserPatch,
     ) -> Result<User> {
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut user = self.get_user(workspace, id).await?;
+            let before = self.get_user(workspace, id).await?;
+            let mut user = before.clone();
             if !patch.apply(workspace, &mut user)? {
                 return Ok(user);
             }
             let expected = user.version;
             user.version += 1;
             user.updated_at = self.clock.now();
-            match self.store.update_user(&user, expected).await {
+            let event = self.event(
+                ctx,
+                audit::user_update_action(&before, &user),
+                Some(user.id.clone()),
+                audit::user_changes(Some(&before), &user),
+            );
+            match self.store.update_user(&user, expected, &event).await {
                 Ok(UpdateOutcome::Updated) => return Ok(user),
                 Ok(UpdateOutcome::VersionConflict) => continue,
                 Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
@@ -262,15 +294,27 @@ impl Roster {
     }
 
     /// Soft-delete a user: it leaves lists and reads, keeps its external id.
-    pub async fn delete_user(&self, workspace: &Workspace, _actor: &Actor, id: &str) -> Result<()> {
+    pub async fn delete_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<()> {
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut user = self.get_user(workspace, id).await?;
+            let before = self.get_user(workspace, id).await?;
+            let mut user = before.clone();
             let expected = user.version;
             let now = self.clock.now();
             user.version += 1;
             user.updated_at = now;
             user.deleted_at = Some(now);
-            match self.store.update_user(&user, expected).await? {
+            let event = self.event(
+                ctx,
+                Action::UserDelete,
+                Some(user.id.clone()),
+                audit::user_changes(Some(&before), &user),
+            );
+            match self.store.update_user(&user, expected, &event).await? {
                 UpdateOutcome::Updated => return Ok(()),
                 UpdateOutcome::VersionConflict => continue,
                 UpdateOutcome::Missing => return Err(Error::user_not_found()),
@@ -282,6 +326,24 @@ impl Roster {
         ))
     }
 
+    /// An event of `ctx` at the injected clock's time.
+    pub(crate) fn event(
+        &self,
+        ctx: &AuditContext,
+        action: Action,
+        target_user_id: Option<String>,
+        changes: serde_json::Value,
+    ) -> NewEvent {
+        NewEvent::new(
+            ctx,
+            action,
+            target_user_id,
+            changes,
+            self.clock.now(),
+            self.random.as_ref(),
+        )
+    }
+
     pub(crate) fn new_workspace(&self, name: String) -> Workspace {
         Workspace {
             key: 0,
@@ -291,6 +353,7 @@ impl Roster {
             created_at: self.clock.now(),
             is_operator: false,
             rate_limit_per_minute: None,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 
@@ -315,5 +378,38 @@ impl Roster {
             }
         }
         Error::from(err)
+    }
+}
+
+/// What a workspace's creation records.
+pub(crate) fn workspace_changes(workspace: &Workspace) -> serde_json::Value {
+    let after = serde_json::json!({
+        "id": workspace.id,
+        "name": workspace.name,
+        "roles": workspace.roles,
+        "is_operator": workspace.is_operator,
+        "rate_limit_per_minute": workspace.rate_limit_per_minute,
+        "audit_retention_days": workspace.audit_retention_days,
+    });
+    created(after)
+}
+
+/// What a key's creation records: never its secret or hash.
+pub(crate) fn access_key_changes(key: &ApiKey) -> serde_json::Value {
+    created(serde_json::json!({
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": key.scopes,
+        "expires_at": key.expires_at,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+    }))
+}
+
+/// `{"field": {"before": null, "after": value}}` for each non-null field of `after`.
+pub(crate) fn created(after: serde_json::Value) -> serde_json::Value {
+    match after {
+        serde_json::Value::Object(map) => audit::diff(&serde_json::Map::new(), &map),
+        other => other,
     }
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use crate::clients::ApiClient;
 use crate::keys::ApiKey;
 use crate::listing::UserListRequest;
@@ -49,6 +50,10 @@ pub enum UpdateOutcome {
 
 /// The storage of one Roster installation.
 ///
+/// Every method that changes a workspace's records takes the audit event of the change and
+/// appends it to the workspace's chain in the same transaction: the change and its event
+/// commit together or not at all.
+///
 /// Users are always addressed within a workspace (`workspace_key`); no method reads or
 /// writes across workspaces except those that list workspaces themselves.
 #[async_trait]
@@ -61,17 +66,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// On an empty installation, create `workspace` and its first key in one transaction and
     /// return true; if any workspace exists already, change nothing and return false.
-    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError>;
+    async fn bootstrap(
+        &self,
+        workspace: &Workspace,
+        key: &ApiKey,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError>;
 
-    /// Insert a workspace; its `key` is assigned by the store and returned.
-    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError>;
+    /// Insert a workspace; its `key` is assigned by the store and returned. The event starts
+    /// the new workspace's chain.
+    async fn insert_workspace(
+        &self,
+        workspace: &Workspace,
+        event: &NewEvent,
+    ) -> Result<i64, StoreError>;
 
     async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
 
     /// The workspace whose public id or name is `id_or_name`.
     async fn find_workspace(&self, id_or_name: &str) -> Result<Option<Workspace>, StoreError>;
 
-    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError>;
 
     /// The unrevoked key with this secret hash, with its workspace.
     async fn find_api_key(
@@ -88,12 +103,17 @@ pub trait Store: Send + Sync + 'static {
         workspace_key: i64,
         id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError>;
 
     /// Record that key `id` authenticated a request at `at`.
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
-    async fn insert_api_client(&self, client: &ApiClient) -> Result<(), StoreError>;
+    async fn insert_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
 
     /// The unrevoked client `client_id`, with its workspace.
     async fn find_api_client(
@@ -106,7 +126,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Write the mutable fields (name, scopes, admin API flag, rate limit) of an unrevoked
     /// client of its workspace; false if there is none.
-    async fn update_api_client(&self, client: &ApiClient) -> Result<bool, StoreError>;
+    async fn update_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Revoke the workspace's client; false if there was no live one.
     async fn revoke_api_client(
@@ -114,6 +138,7 @@ pub trait Store: Send + Sync + 'static {
         workspace_key: i64,
         client_id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<bool, StoreError>;
 
     /// Change a workspace's default rate limit.
@@ -121,6 +146,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         workspace_key: i64,
         per_minute: Option<u32>,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Change how many days a workspace keeps its audit events.
+    async fn set_audit_retention(
+        &self,
+        workspace_key: i64,
+        days: u32,
+        event: &NewEvent,
     ) -> Result<(), StoreError>;
 
     /// Every signing key, retired ones included.
@@ -135,7 +169,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Insert a user; its integer `key` is assigned by the store and returned.
-    async fn insert_user(&self, user: &User) -> Result<i64, StoreError>;
+    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError>;
 
     /// A user by public id, soft-deleted ones included.
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError>;
@@ -152,10 +186,35 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError>;
 
     /// Write every mutable field of `user` if the stored row still has version
-    /// `expected_version`; the stored version becomes `user.version`.
+    /// `expected_version`; the stored version becomes `user.version`. The event is written
+    /// only with the change.
     async fn update_user(
         &self,
         user: &User,
         expected_version: i64,
+        event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError>;
+
+    /// Events matching the query, newest first (by time, then sequence).
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Up to `limit` events of the workspace's chain with sequence above `after_seq`, in order.
+    async fn audit_chain(
+        &self,
+        workspace_key: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The workspace's chain head and checkpoint; `None` before its first event.
+    async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError>;
+
+    /// Delete up to `batch` of the workspace's oldest events that occurred before `before`,
+    /// moving the checkpoint to the last one deleted, in one transaction. Returns how many.
+    async fn purge_audit_events(
+        &self,
+        workspace_key: i64,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, StoreError>;
 }

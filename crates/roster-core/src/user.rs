@@ -336,6 +336,7 @@ mod tests {
             created_at: Utc::now(),
             is_operator: false,
             rate_limit_per_minute: None,
+            audit_retention_days: 90,
         }
     }
 

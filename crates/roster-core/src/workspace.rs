@@ -9,6 +9,9 @@ use crate::error::{Code, Error, Result};
 pub const DEFAULT_WORKSPACE: &str = "default";
 
 /// The role set a new workspace starts with.
+/// Seed 002: "Events are retained for 90 days."
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+
 pub const DEFAULT_ROLES: [&str; 3] = ["admin", "editor", "viewer"];
 
 const MAX_NAME_LEN: usize = 64;
@@ -28,6 +31,8 @@ pub struct Workspace {
     /// Requests per minute per credential, unless a credential sets its own; `None` is the
     /// server's default.
     pub rate_limit_per_minute: Option<u32>,
+    /// How many days audit events are kept (seed 002: 90).
+    pub audit_retention_days: u32,
 }
 
 impl Workspace {

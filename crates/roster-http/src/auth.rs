@@ -6,26 +6,58 @@
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (UNIX time), and a
 //! refused one also `Retry-After` (seconds).
 
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use roster_core::{Code, Principal, RateDecision};
+use roster_core::{AuditContext, Code, Principal, RateDecision};
 
 use crate::error::{ApiError, HttpCode};
-use crate::AppState;
+use crate::{request_id, AppState};
 
-/// The authenticated caller, as handlers receive it.
+/// The authenticated caller, as handlers receive it, with what the audit log records of its
+/// request.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller {
+    pub principal: Principal,
+    audit: AuditContext,
+}
+
+impl Caller {
+    /// Who is changing things, through which request, for the audit log.
+    pub fn audit(&self) -> &AuditContext {
+        &self.audit
+    }
+}
 
 impl std::ops::Deref for Caller {
     type Target = Principal;
     fn deref(&self) -> &Principal {
-        &self.0
+        &self.principal
+    }
+}
+
+/// The request's id, client address and user agent, as the audit log records them.
+fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let user_agent = request
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect());
+    AuditContext {
+        actor: principal.actor(),
+        request_id: request_id::current(),
+        ip,
+        user_agent,
     }
 }
 
@@ -107,7 +139,8 @@ pub async fn middleware(
     let decision = state.roster.admit(&principal).await;
     let headers = rate_headers(&decision, state.roster.now().timestamp());
     let mut response = if decision.allowed {
-        request.extensions_mut().insert(Caller(principal));
+        let audit = audit_context(&principal, &request);
+        request.extensions_mut().insert(Caller { principal, audit });
         next.run(request).await
     } else {
         let retry = decision

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorEnvelope};
-use crate::native::{api_clients, api_keys, client_tokens, users, workspaces};
+use crate::native::{api_clients, api_keys, audit_logs, client_tokens, users, workspaces};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use crate::native::{api_clients, api_keys, client_tokens, users, workspaces};
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
         client_tokens::issue, client_tokens::jwks,
         workspaces::list, workspaces::create, workspaces::update,
+        audit_logs::list,
     ),
     components(schemas(
         users::UserBody, users::UserList, users::ListMeta, users::CreateUser, users::UpdateUser,
@@ -29,6 +30,7 @@ use crate::native::{api_clients, api_keys, client_tokens, users, workspaces};
         api_clients::CreateApiClient, api_clients::UpdateApiClient,
         client_tokens::TokenRequestBody, client_tokens::TokenResponse,
         workspaces::WorkspaceBody, workspaces::WorkspaceList, workspaces::CreateWorkspace, workspaces::UpdateWorkspace,
+        audit_logs::AuditEventBody, audit_logs::AuditEventList, audit_logs::Actor,
         ErrorEnvelope, ErrorBody
     )),
     modifiers(&SecuritySchemes),
@@ -36,6 +38,7 @@ use crate::native::{api_clients, api_keys, client_tokens, users, workspaces};
         (name = "users", description = "Users of the caller's workspace"),
         (name = "credentials", description = "Secret keys, API clients and client tokens"),
         (name = "workspaces", description = "Workspaces (operator workspace admins only)"),
+        (name = "audit", description = "The tamper-evident audit log"),
     ),
 )]
 pub struct ApiDoc;

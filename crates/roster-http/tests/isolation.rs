@@ -12,7 +12,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{app, assert_error};
-use roster_core::{ClientRequest, Scope, TokenRequest};
+use roster_core::{AuditContext, ClientRequest, Scope, TokenRequest};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -53,12 +53,17 @@ async fn another_workspace_sees_and_changes_nothing() {
     );
 
     // Workspace B: an admin key and a client token.
-    let b = app.roster.create_workspace("globex").await.unwrap();
+    let b = app
+        .roster
+        .create_workspace(&AuditContext::operator(), "globex")
+        .await
+        .unwrap();
     let b_key = app.key_in(&b, &["admin"]).await;
     let b_client = app
         .roster
         .create_api_client(
             &b,
+            &AuditContext::operator(),
             ClientRequest {
                 admin_api_enabled: true,
                 scopes: Some(vec!["admin".into()]),

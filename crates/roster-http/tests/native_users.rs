@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use base64::Engine;
 use common::{app, assert_error, Reply};
+use roster_core::AuditContext;
 use serde_json::{json, Value};
 
 // ---- seed 002 examples ------------------------------------------------------------------
@@ -119,7 +120,11 @@ async fn keys_see_only_their_own_workspace() {
     let jane = app
         .create(json!({"name": "Jane", "email": "jane@example.com", "role": "admin"}))
         .await;
-    let other = app.roster.create_workspace("globex").await.unwrap();
+    let other = app
+        .roster
+        .create_workspace(&AuditContext::operator(), "globex")
+        .await
+        .unwrap();
     let other_key = app.key_in(&other, &["admin"]).await;
     let as_other = |method: Method, uri: String, body: Option<Value>| {
         let request = Request::builder()

@@ -3,11 +3,34 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use roster_core::audit::{Action, AuditQuery, NewEvent};
 use roster_core::keys::{self, ApiKey};
 use roster_core::signing::SigningKey;
 use roster_core::store::{StoreError, UniqueKey, UpdateOutcome};
 use roster_core::{ApiClient, Scope, Store, User, UserListRequest, UserStatus, Workspace};
 use serde_json::json;
+
+/// A fresh event (each needs its own id).
+fn ev() -> NewEvent {
+    ev_at(Action::UserUpdate, None, t0())
+}
+
+fn ev_at(action: Action, target: Option<&str>, at: DateTime<Utc>) -> NewEvent {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NewEvent {
+        id: format!("evt_{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        occurred_at: at,
+        action,
+        actor_kind: "api_key",
+        actor_id: Some("key_test".into()),
+        target_user_id: target.map(str::to_owned),
+        request_id: Some("req_test".into()),
+        ip: None,
+        user_agent: None,
+        changes: r#"{"name":{"after":"x","before":null}}"#.into(),
+    }
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + Duration::microseconds(123_456)
@@ -22,12 +45,13 @@ fn workspace(name: &str) -> Workspace {
         created_at: t0(),
         is_operator: false,
         rate_limit_per_minute: None,
+        audit_retention_days: 90,
     }
 }
 
 async fn add_workspace(store: &Arc<dyn Store>, name: &str) -> Workspace {
     let mut ws = workspace(name);
-    ws.key = store.insert_workspace(&ws).await.unwrap();
+    ws.key = store.insert_workspace(&ws, &ev()).await.unwrap();
     ws
 }
 
@@ -68,7 +92,7 @@ fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
 }
 
 async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
-    user.key = store.insert_user(&user).await.unwrap();
+    user.key = store.insert_user(&user, &ev()).await.unwrap();
     user
 }
 
@@ -104,12 +128,12 @@ pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
 pub async fn bootstrap_happens_once(store: Arc<dyn Store>) {
     let secret = "sk_live_0123456789012345678901234567890123456789abc";
     assert!(store
-        .bootstrap(&workspace("default"), &key(0, secret))
+        .bootstrap(&workspace("default"), &key(0, secret), &[])
         .await
         .unwrap());
     let other = "sk_live_9999999999999999999999999999999999999999xyz";
     assert!(!store
-        .bootstrap(&workspace("second"), &key(0, other))
+        .bootstrap(&workspace("second"), &key(0, other), &[])
         .await
         .unwrap());
     let all = store.list_workspaces().await.unwrap();
@@ -143,7 +167,7 @@ pub async fn workspace_names_are_unique(store: Arc<dyn Store>) {
     add_workspace(&store, "acme").await;
     let mut again = workspace("acme");
     again.id = "ws_other".into();
-    let err = store.insert_workspace(&again).await.unwrap_err();
+    let err = store.insert_workspace(&again, &ev()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::WorkspaceName)),
         "{err:?}"
@@ -155,7 +179,7 @@ pub async fn api_keys_are_found_by_hash_only(store: Arc<dyn Store>) {
     let secret = "sk_live_abcdefabcdefabcdefabcdefabcdefabcdefabcdef123";
     let mut stored = key(ws.key, secret);
     stored.expires_at = Some(t0() + Duration::days(1));
-    store.insert_api_key(&stored).await.unwrap();
+    store.insert_api_key(&stored, &ev()).await.unwrap();
     let (found, found_ws) = store
         .find_api_key(&keys::hash_secret(secret))
         .await
@@ -209,7 +233,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let other = add_workspace(&store, "globex").await;
     let first = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
     let err = store
-        .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"))
+        .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"), &ev())
         .await
         .unwrap_err();
     assert!(
@@ -226,7 +250,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
     assert_eq!(
-        store.update_user(&deleted, 1).await.unwrap(),
+        store.update_user(&deleted, 1, &ev()).await.unwrap(),
         UpdateOutcome::Updated
     );
     insert(&store, user(&ws, 4, "Jane Returns", "jane@example.com")).await;
@@ -235,7 +259,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let mut clash = bob.clone();
     clash.email = "Jane@Example.com".into();
     clash.version = 2;
-    let err = store.update_user(&clash, 1).await.unwrap_err();
+    let err = store.update_user(&clash, 1, &ev()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserEmail)),
         "{err:?}"
@@ -253,10 +277,10 @@ pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
     let mut deleted = first.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store.update_user(&deleted, 1).await.unwrap();
+    store.update_user(&deleted, 1, &ev()).await.unwrap();
     let mut again = user(&ws, 4, "Jane Again", "jane2@example.com");
     again.external_id = Some("ext-1".into());
-    let err = store.insert_user(&again).await.unwrap_err();
+    let err = store.insert_user(&again, &ev()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserExternalId)),
         "{err:?}"
@@ -282,7 +306,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     changed.updated_at = t0() + Duration::days(1);
     changed.version = 2;
     assert_eq!(
-        store.update_user(&changed, 1).await.unwrap(),
+        store.update_user(&changed, 1, &ev()).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(
@@ -293,7 +317,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     stale.name = "Stale".into();
     stale.version = 2;
     assert_eq!(
-        store.update_user(&stale, 1).await.unwrap(),
+        store.update_user(&stale, 1, &ev()).await.unwrap(),
         UpdateOutcome::VersionConflict
     );
     assert_eq!(
@@ -308,7 +332,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     let mut ghost = stored;
     ghost.key += 1000;
     assert_eq!(
-        store.update_user(&ghost, 1).await.unwrap(),
+        store.update_user(&ghost, 1, &ev()).await.unwrap(),
         UpdateOutcome::Missing
     );
 }
@@ -416,7 +440,7 @@ pub async fn search_follows_renames(store: Arc<dyn Store>) {
     renamed.name = "Janet Smithers".into();
     renamed.email = "janet@smithers.io".into();
     renamed.version = 2;
-    store.update_user(&renamed, 1).await.unwrap();
+    store.update_user(&renamed, 1, &ev()).await.unwrap();
     let mut request = list(&ws);
     request.search = Some("cooper".into());
     assert!(names(&store, &request).await.is_empty());
@@ -431,7 +455,7 @@ pub async fn lists_hide_deleted_users(store: Arc<dyn Store>) {
     let mut deleted = jane.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store.update_user(&deleted, 1).await.unwrap();
+    store.update_user(&deleted, 1, &ev()).await.unwrap();
     assert_eq!(names(&store, &list(&ws)).await, ["Bob"]);
     let mut request = list(&ws);
     request.search = Some("jane".into());
@@ -464,7 +488,7 @@ pub async fn workspaces_are_isolated(store: Arc<dyn Store>) {
     hijack.name = "Hijacked".into();
     hijack.version = 2;
     assert_eq!(
-        store.update_user(&hijack, 1).await.unwrap(),
+        store.update_user(&hijack, 1, &ev()).await.unwrap(),
         UpdateOutcome::Missing
     );
     assert_eq!(
@@ -482,7 +506,9 @@ pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
     for n in 0..64u32 {
         let store = store.clone();
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
-        tasks.push(tokio::spawn(async move { store.insert_user(&u).await }));
+        tasks.push(tokio::spawn(
+            async move { store.insert_user(&u, &ev()).await },
+        ));
     }
     for task in tasks {
         task.await.unwrap().unwrap();
@@ -496,19 +522,19 @@ pub async fn workspace_settings_round_trip(store: Arc<dyn Store>) {
     let mut operator = workspace("default");
     operator.is_operator = true;
     operator.rate_limit_per_minute = Some(5_000);
-    operator.key = store.insert_workspace(&operator).await.unwrap();
+    operator.key = store.insert_workspace(&operator, &ev()).await.unwrap();
     assert_eq!(
         store.find_workspace("default").await.unwrap().unwrap(),
         operator
     );
     store
-        .set_workspace_rate_limit(operator.key, Some(42))
+        .set_workspace_rate_limit(operator.key, Some(42), &ev())
         .await
         .unwrap();
     let found = store.find_workspace("default").await.unwrap().unwrap();
     assert_eq!(found.rate_limit_per_minute, Some(42));
     store
-        .set_workspace_rate_limit(operator.key, None)
+        .set_workspace_rate_limit(operator.key, None, &ev())
         .await
         .unwrap();
     assert_eq!(
@@ -530,18 +556,21 @@ pub async fn keys_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
     first.scopes = vec![Scope::UsersRead, Scope::AuditRead];
     first.rate_limit_per_minute = Some(60);
     first.expires_at = Some(t0() + Duration::days(30));
-    store.insert_api_key(&first).await.unwrap();
+    store.insert_api_key(&first, &ev()).await.unwrap();
     let mut second = key(
         ws.key,
         "sk_live_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb222",
     );
     second.created_at = t0() + Duration::seconds(1);
-    store.insert_api_key(&second).await.unwrap();
+    store.insert_api_key(&second, &ev()).await.unwrap();
     store
-        .insert_api_key(&key(
-            other.key,
-            "sk_live_ccccccccccccccccccccccccccccccccccccccccccc333",
-        ))
+        .insert_api_key(
+            &key(
+                other.key,
+                "sk_live_ccccccccccccccccccccccccccccccccccccccccccc333",
+            ),
+            &ev(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -562,18 +591,18 @@ pub async fn keys_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
 
     // Another workspace cannot revoke it; its own can, once.
     assert!(store
-        .revoke_api_key(other.key, &first.id, t0())
+        .revoke_api_key(other.key, &first.id, t0(), &ev())
         .await
         .unwrap()
         .is_none());
     let revoked = store
-        .revoke_api_key(ws.key, &first.id, t0())
+        .revoke_api_key(ws.key, &first.id, t0(), &ev())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(revoked.secret_hash, first.secret_hash);
     assert!(store
-        .revoke_api_key(ws.key, &first.id, t0())
+        .revoke_api_key(ws.key, &first.id, t0(), &ev())
         .await
         .unwrap()
         .is_none());
@@ -603,9 +632,12 @@ pub async fn clients_are_found_updated_and_revoked(store: Arc<dyn Store>) {
     let other = add_workspace(&store, "globex").await;
     let a = client(&ws, 1);
     let b = client(&ws, 2);
-    store.insert_api_client(&a).await.unwrap();
-    store.insert_api_client(&b).await.unwrap();
-    store.insert_api_client(&client(&other, 3)).await.unwrap();
+    store.insert_api_client(&a, &ev()).await.unwrap();
+    store.insert_api_client(&b, &ev()).await.unwrap();
+    store
+        .insert_api_client(&client(&other, 3), &ev())
+        .await
+        .unwrap();
     assert_eq!(
         store.find_api_client(&a.client_id).await.unwrap().unwrap(),
         (a.clone(), ws.clone())
@@ -620,7 +652,7 @@ pub async fn clients_are_found_updated_and_revoked(store: Arc<dyn Store>) {
     changed.scopes = vec![Scope::Admin];
     changed.admin_api_enabled = true;
     changed.rate_limit_per_minute = Some(10);
-    assert!(store.update_api_client(&changed).await.unwrap());
+    assert!(store.update_api_client(&changed, &ev()).await.unwrap());
     assert_eq!(
         store
             .find_api_client(&a.client_id)
@@ -632,22 +664,22 @@ pub async fn clients_are_found_updated_and_revoked(store: Arc<dyn Store>) {
     );
     let mut hijack = changed.clone();
     hijack.workspace_key = other.key;
-    assert!(!store.update_api_client(&hijack).await.unwrap());
+    assert!(!store.update_api_client(&hijack, &ev()).await.unwrap());
 
     assert!(!store
-        .revoke_api_client(other.key, &a.client_id, t0())
+        .revoke_api_client(other.key, &a.client_id, t0(), &ev())
         .await
         .unwrap());
     assert!(store
-        .revoke_api_client(ws.key, &a.client_id, t0())
+        .revoke_api_client(ws.key, &a.client_id, t0(), &ev())
         .await
         .unwrap());
     assert!(!store
-        .revoke_api_client(ws.key, &a.client_id, t0())
+        .revoke_api_client(ws.key, &a.client_id, t0(), &ev())
         .await
         .unwrap());
     assert!(store.find_api_client(&a.client_id).await.unwrap().is_none());
-    assert!(!store.update_api_client(&changed).await.unwrap());
+    assert!(!store.update_api_client(&changed, &ev()).await.unwrap());
     assert_eq!(store.list_api_clients(ws.key).await.unwrap(), vec![b]);
 }
 
@@ -694,4 +726,193 @@ pub async fn signing_keys_rotate(store: Arc<dyn Store>) {
     assert_eq!(keys[0], retired);
     assert_eq!(keys[1].retires_at, Some(t0() + Duration::hours(26)));
     assert_eq!(keys[2], third);
+}
+
+fn audit_query(ws: &Workspace) -> AuditQuery {
+    AuditQuery {
+        workspace_key: ws.key,
+        action: None,
+        user_id: None,
+        actor_id: None,
+        start: None,
+        end: None,
+        before: None,
+        limit: 100,
+    }
+}
+
+async fn event_ids(store: &Arc<dyn Store>, query: &AuditQuery) -> Vec<String> {
+    store
+        .list_audit_events(query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    // The workspace's own creation is event 1 of its chain.
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(head.last_seq, 1);
+
+    let jane = user(&ws, 1, "Jane", "jane@example.com");
+    let created = ev_at(Action::UserCreate, Some(&jane.id), t0());
+    let jane = User {
+        key: store.insert_user(&jane, &created).await.unwrap(),
+        ..jane
+    };
+    // A refused insert (taken email) leaves no event.
+    let clash = user(&ws, 2, "Clash", "jane@example.com");
+    assert!(store.insert_user(&clash, &ev()).await.is_err());
+    // A stale update (wrong version) leaves no event either.
+    let mut stale = jane.clone();
+    stale.version = 9;
+    assert_eq!(
+        store.update_user(&stale, 8, &ev()).await.unwrap(),
+        UpdateOutcome::VersionConflict
+    );
+    let mut renamed = jane.clone();
+    renamed.name = "Janet".into();
+    renamed.version = 2;
+    let update = ev_at(
+        Action::UserUpdate,
+        Some(&jane.id),
+        t0() + Duration::seconds(5),
+    );
+    assert_eq!(
+        store.update_user(&renamed, 1, &update).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    // The other workspace's chain is its own.
+    store
+        .insert_user(&user(&other, 3, "Bob", "bob@example.com"), &ev())
+        .await
+        .unwrap();
+
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(chain[1].id, created.id);
+    assert_eq!(chain[2].id, update.id);
+    assert_eq!(chain[0].prev_hash, "");
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    for event in &chain {
+        assert_eq!(event.hash, event.computed_hash(), "stored events verify");
+    }
+    assert_eq!(chain[1].target_user_id.as_deref(), Some(jane.id.as_str()));
+    assert_eq!(chain[1].changes, created.changes);
+    assert_eq!(chain[1].occurred_at, t0());
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(
+        (head.last_seq, head.last_hash.as_str()),
+        (3, chain[2].hash.as_str())
+    );
+    assert_eq!(store.audit_chain(ws.key, 2, 100).await.unwrap().len(), 1);
+    assert_eq!(store.audit_chain(other.key, 0, 100).await.unwrap().len(), 2);
+}
+
+pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let jane = user(&ws, 1, "Jane", "jane@example.com");
+    store
+        .insert_user(
+            &jane,
+            &ev_at(
+                Action::UserCreate,
+                Some(&jane.id),
+                t0() + Duration::hours(1),
+            ),
+        )
+        .await
+        .unwrap();
+    let bob = user(&ws, 2, "Bob", "bob@example.com");
+    store
+        .insert_user(
+            &bob,
+            &ev_at(Action::UserCreate, Some(&bob.id), t0() + Duration::hours(2)),
+        )
+        .await
+        .unwrap();
+    let mut by_operator = ev_at(Action::ConfigUpdate, None, t0() + Duration::hours(3));
+    by_operator.actor_kind = "operator";
+    by_operator.actor_id = None;
+    store
+        .set_workspace_rate_limit(ws.key, Some(10), &by_operator)
+        .await
+        .unwrap();
+
+    let all = store.list_audit_events(&audit_query(&ws)).await.unwrap();
+    assert_eq!(
+        all.len(),
+        4,
+        "workspace.create, two users, one config change"
+    );
+    assert_eq!(all[0].id, by_operator.id, "newest first");
+    let mut q = audit_query(&ws);
+    q.action = Some("user.create".into());
+    assert_eq!(store.list_audit_events(&q).await.unwrap().len(), 2);
+    let mut q = audit_query(&ws);
+    q.user_id = Some(jane.id.clone());
+    assert_eq!(
+        store.list_audit_events(&q).await.unwrap()[0]
+            .target_user_id
+            .as_deref(),
+        Some(jane.id.as_str())
+    );
+    let mut q = audit_query(&ws);
+    q.actor_id = Some("key_test".into());
+    assert_eq!(store.list_audit_events(&q).await.unwrap().len(), 3);
+    let mut q = audit_query(&ws);
+    q.start = Some(t0() + Duration::minutes(90));
+    q.end = Some(t0() + Duration::hours(3));
+    let window = store.list_audit_events(&q).await.unwrap();
+    assert_eq!(window.len(), 1);
+    assert_eq!(window[0].target_user_id.as_deref(), Some(bob.id.as_str()));
+    // Keyset pages by (time, seq).
+    let mut q = audit_query(&ws);
+    q.limit = 2;
+    let first = store.list_audit_events(&q).await.unwrap();
+    q.before = Some((first[1].occurred_at, first[1].seq));
+    let second = event_ids(&store, &q).await;
+    assert_eq!(second.len(), 2);
+    assert!(!second.contains(&first[0].id) && !second.contains(&first[1].id));
+}
+
+pub async fn purging_keeps_the_rest_of_the_chain_verifiable(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    for n in 0..6u32 {
+        let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        let at = t0() + Duration::days(i64::from(n));
+        store
+            .insert_user(&u, &ev_at(Action::UserCreate, Some(&u.id), at))
+            .await
+            .unwrap();
+    }
+    let before = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(before.len(), 7);
+    // Older than day 3: the workspace event and users 0..=2, in batches of two.
+    let cutoff = t0() + Duration::days(3);
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        0
+    );
+    let after = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7]);
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(head.checkpoint_seq, 4);
+    assert_eq!(head.checkpoint_hash, before[3].hash);
+    assert_eq!(after[0].prev_hash, head.checkpoint_hash);
+    assert_eq!(head.last_seq, 7);
 }

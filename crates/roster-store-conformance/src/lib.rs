@@ -60,7 +60,10 @@ macro_rules! suite {
             workspace_settings_round_trip,
             keys_are_listed_touched_and_revoked,
             clients_are_found_updated_and_revoked,
-            signing_keys_rotate
+            signing_keys_rotate,
+            changes_and_events_commit_together,
+            audit_events_filter_and_paginate,
+            purging_keeps_the_rest_of_the_chain_verifiable
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

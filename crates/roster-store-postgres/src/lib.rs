@@ -3,6 +3,7 @@
 //! Uniqueness and optimistic versions are enforced by the database, so nodes need no
 //! coordination of their own; nothing here assumes it is the only writer.
 
+mod audit;
 mod error;
 mod rows;
 #[cfg(feature = "testing")]
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::keys::ApiKey;
 use roster_core::signing::SigningKey;
 use roster_core::store::{Store, StoreError, UniqueKey, UpdateOutcome};
@@ -103,7 +105,12 @@ impl Store for PostgresStore {
             .map_err(db_error)
     }
 
-    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError> {
+    async fn bootstrap(
+        &self,
+        workspace: &Workspace,
+        key: &ApiKey,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
             .fetch_one(&mut *tx)
@@ -119,15 +126,23 @@ impl Store for PostgresStore {
             other => other?,
         };
         rows::insert_api_key(&mut tx, key, workspace_pk).await?;
+        for event in events {
+            audit::append(&mut tx, workspace_pk, event).await?;
+        }
         match tx.commit().await.map_err(db_error) {
             Err(StoreError::Unique(UniqueKey::WorkspaceName)) => Ok(false),
             other => other.map(|()| true),
         }
     }
 
-    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError> {
+    async fn insert_workspace(
+        &self,
+        workspace: &Workspace,
+        event: &NewEvent,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let pk = rows::insert_workspace(&mut tx, workspace).await?;
+        audit::append(&mut tx, pk, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
     }
@@ -151,9 +166,10 @@ impl Store for PostgresStore {
             .transpose()
     }
 
-    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
+        audit::append(&mut tx, key.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -196,7 +212,9 @@ impl Store for PostgresStore {
         workspace_key: i64,
         id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query(concat!(
             "UPDATE api_keys AS k SET revoked_at = $3
              WHERE k.workspace_pk = $1 AND k.id = $2 AND k.revoked_at IS NULL
@@ -206,9 +224,13 @@ impl Store for PostgresStore {
         .bind(workspace_key)
         .bind(id)
         .bind(at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
+        if row.is_some() {
+            audit::append(&mut tx, workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
         row.as_ref().map(rows::api_key).transpose()
     }
 
@@ -222,7 +244,12 @@ impl Store for PostgresStore {
             .map_err(db_error)
     }
 
-    async fn insert_api_client(&self, client: &ApiClient) -> Result<(), StoreError> {
+    async fn insert_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO api_clients (client_id, workspace_pk, name, secret_hash, scopes,
                                       admin_api_enabled, rate_limit_per_minute, created_at)
@@ -236,10 +263,11 @@ impl Store for PostgresStore {
         .bind(client.admin_api_enabled)
         .bind(rows::limit_param(client.rate_limit_per_minute))
         .bind(client.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map(|_| ())
-        .map_err(db_error)
+        .map_err(db_error)?;
+        audit::append(&mut tx, client.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn find_api_client(
@@ -276,7 +304,12 @@ impl Store for PostgresStore {
         rows.iter().map(rows::api_client).collect()
     }
 
-    async fn update_api_client(&self, client: &ApiClient) -> Result<bool, StoreError> {
+    async fn update_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE api_clients SET name = $3, scopes = $4, admin_api_enabled = $5,
                                     rate_limit_per_minute = $6
@@ -288,10 +321,15 @@ impl Store for PostgresStore {
         .bind(Json(&client.scopes))
         .bind(client.admin_api_enabled)
         .bind(rows::limit_param(client.rate_limit_per_minute))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        let updated = done.rows_affected() == 1;
+        if updated {
+            audit::append(&mut tx, client.workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(updated)
     }
 
     async fn revoke_api_client(
@@ -299,7 +337,9 @@ impl Store for PostgresStore {
         workspace_key: i64,
         client_id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE api_clients SET revoked_at = $3
              WHERE workspace_pk = $1 AND client_id = $2 AND revoked_at IS NULL",
@@ -307,24 +347,49 @@ impl Store for PostgresStore {
         .bind(workspace_key)
         .bind(client_id)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            audit::append(&mut tx, workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(revoked)
     }
 
     async fn set_workspace_rate_limit(
         &self,
         workspace_key: i64,
         per_minute: Option<u32>,
+        event: &NewEvent,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query("UPDATE workspaces SET rate_limit_per_minute = $2 WHERE pk = $1")
             .bind(workspace_key)
             .bind(rows::limit_param(per_minute))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map(|_| ())
-            .map_err(db_error)
+            .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn set_audit_retention(
+        &self,
+        workspace_key: i64,
+        days: u32,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE workspaces SET audit_retention_days = $2 WHERE pk = $1")
+            .bind(workspace_key)
+            .bind(i64::from(days))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
@@ -362,8 +427,12 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn insert_user(&self, user: &User) -> Result<i64, StoreError> {
-        users::insert(&self.pool, user).await
+    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let pk = users::insert(&mut tx, user).await?;
+        audit::append(&mut tx, user.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
@@ -392,7 +461,64 @@ impl Store for PostgresStore {
         &self,
         user: &User,
         expected_version: i64,
+        event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError> {
-        users::update(&self.pool, user, expected_version).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let outcome = users::update(&mut tx, user, expected_version).await?;
+        if outcome == UpdateOutcome::Updated {
+            audit::append(&mut tx, user.workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = audit::list_query(query)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_chain(
+        &self,
+        workspace_key: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE workspace_pk = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(workspace_key)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
+        sqlx::query("SELECT * FROM audit_heads WHERE workspace_pk = $1")
+            .bind(workspace_key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(audit::head)
+            .transpose()
+    }
+
+    async fn purge_audit_events(
+        &self,
+        workspace_key: i64,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let purged = audit::purge(&mut tx, workspace_key, before, batch).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(purged)
     }
 }

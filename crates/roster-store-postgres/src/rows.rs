@@ -42,6 +42,8 @@ pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
         created_at: get(row, "created_at")?,
         is_operator: get(row, "is_operator")?,
         rate_limit_per_minute: limit(row, "rate_limit_per_minute")?,
+        audit_retention_days: u32::try_from(get::<i64>(row, "audit_retention_days")?)
+            .map_err(|_| StoreError::Backend("stored audit_retention_days out of range".into()))?,
     })
 }
 
@@ -118,8 +120,9 @@ pub(crate) async fn insert_workspace(
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk",
+        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
+                                 audit_retention_days)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
     )
     .bind(&workspace.id)
     .bind(&workspace.name)
@@ -127,6 +130,7 @@ pub(crate) async fn insert_workspace(
     .bind(workspace.created_at)
     .bind(workspace.is_operator)
     .bind(limit_param(workspace.rate_limit_per_minute))
+    .bind(i64::from(workspace.audit_retention_days))
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)

@@ -3,11 +3,14 @@
 use roster_core::store::{StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use crate::error::db_error;
 
-pub(crate) async fn insert(pool: &PgPool, user: &User) -> Result<i64, StoreError> {
+pub(crate) async fn insert(
+    tx: &mut Transaction<'static, Postgres>,
+    user: &User,
+) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
                             given_name, family_name, role, status, attributes,
@@ -31,13 +34,13 @@ pub(crate) async fn insert(pool: &PgPool, user: &User) -> Result<i64, StoreError
     .bind(user.updated_at)
     .bind(user.deleted_at)
     .bind(user.version)
-    .fetch_one(pool)
+    .fetch_one(&mut **tx)
     .await
     .map_err(db_error)
 }
 
 pub(crate) async fn update(
-    pool: &PgPool,
+    tx: &mut Transaction<'static, Postgres>,
     user: &User,
     expected_version: i64,
 ) -> Result<UpdateOutcome, StoreError> {
@@ -62,7 +65,7 @@ pub(crate) async fn update(
     .bind(user.workspace_key)
     .bind(user.key)
     .bind(expected_version)
-    .execute(pool)
+    .execute(&mut **tx)
     .await
     .map_err(db_error)?;
     if done.rows_affected() == 1 {
@@ -72,7 +75,7 @@ pub(crate) async fn update(
         sqlx::query_scalar("SELECT version FROM users WHERE workspace_pk = $1 AND pk = $2")
             .bind(user.workspace_key)
             .bind(user.key)
-            .fetch_optional(pool)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(db_error)?;
     Ok(match exists {

@@ -6,6 +6,7 @@
 //! timeout. Reads use a separate pool of read-only connections that WAL lets run beside the
 //! writer.
 
+mod audit;
 mod error;
 mod rows;
 mod users;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::keys::ApiKey;
 use roster_core::signing::SigningKey;
 use roster_core::store::{Store, StoreError, UpdateOutcome};
@@ -130,7 +132,12 @@ impl Store for SqliteStore {
             .map_err(db_error)
     }
 
-    async fn bootstrap(&self, workspace: &Workspace, key: &ApiKey) -> Result<bool, StoreError> {
+    async fn bootstrap(
+        &self,
+        workspace: &Workspace,
+        key: &ApiKey,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
             .fetch_one(&mut *tx)
@@ -141,13 +148,21 @@ impl Store for SqliteStore {
         }
         let workspace_pk = rows::insert_workspace(&mut tx, workspace).await?;
         rows::insert_api_key(&mut tx, key, workspace_pk).await?;
+        for event in events {
+            audit::append(&mut tx, workspace_pk, event).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
 
-    async fn insert_workspace(&self, workspace: &Workspace) -> Result<i64, StoreError> {
+    async fn insert_workspace(
+        &self,
+        workspace: &Workspace,
+        event: &NewEvent,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let pk = rows::insert_workspace(&mut tx, workspace).await?;
+        audit::append(&mut tx, pk, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
     }
@@ -171,9 +186,10 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
+        audit::append(&mut tx, key.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -216,6 +232,7 @@ impl Store for SqliteStore {
         workspace_key: i64,
         id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError> {
         let mut tx = self.begin_write().await?;
         // RETURNING takes no table alias in SQLite: the same columns as key_columns!, bare.
@@ -232,6 +249,9 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
+        if row.is_some() {
+            audit::append(&mut tx, workspace_key, event).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         row.as_ref().map(rows::api_key).transpose()
     }
@@ -247,7 +267,11 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn insert_api_client(&self, client: &ApiClient) -> Result<(), StoreError> {
+    async fn insert_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_clients (client_id, workspace_pk, name, secret_hash, scopes,
@@ -265,6 +289,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        audit::append(&mut tx, client.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -302,7 +327,11 @@ impl Store for SqliteStore {
         rows.iter().map(rows::api_client).collect()
     }
 
-    async fn update_api_client(&self, client: &ApiClient) -> Result<bool, StoreError> {
+    async fn update_api_client(
+        &self,
+        client: &ApiClient,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE api_clients SET name = ?3, scopes = ?4, admin_api_enabled = ?5,
@@ -318,8 +347,12 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        let updated = done.rows_affected() == 1;
+        if updated {
+            audit::append(&mut tx, client.workspace_key, event).await?;
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        Ok(updated)
     }
 
     async fn revoke_api_client(
@@ -327,6 +360,7 @@ impl Store for SqliteStore {
         workspace_key: i64,
         client_id: &str,
         at: DateTime<Utc>,
+        event: &NewEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -339,14 +373,19 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            audit::append(&mut tx, workspace_key, event).await?;
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok(done.rows_affected() == 1)
+        Ok(revoked)
     }
 
     async fn set_workspace_rate_limit(
         &self,
         workspace_key: i64,
         per_minute: Option<u32>,
+        event: &NewEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE workspaces SET rate_limit_per_minute = ?2 WHERE pk = ?1")
@@ -355,6 +394,24 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn set_audit_retention(
+        &self,
+        workspace_key: i64,
+        days: u32,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE workspaces SET audit_retention_days = ?2 WHERE pk = ?1")
+            .bind(workspace_key)
+            .bind(days)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -393,9 +450,10 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn insert_user(&self, user: &User) -> Result<i64, StoreError> {
+    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let pk = users::insert(&mut tx, user).await?;
+        audit::append(&mut tx, user.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
     }
@@ -426,10 +484,64 @@ impl Store for SqliteStore {
         &self,
         user: &User,
         expected_version: i64,
+        event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let outcome = users::update(&mut tx, user, expected_version).await?;
+        if outcome == UpdateOutcome::Updated {
+            audit::append(&mut tx, user.workspace_key, event).await?;
+        }
         tx.commit().await.map_err(db_error)?;
         Ok(outcome)
+    }
+
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = audit::list_query(query)
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_chain(
+        &self,
+        workspace_key: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE workspace_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .bind(workspace_key)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
+        sqlx::query("SELECT * FROM audit_heads WHERE workspace_pk = ?1")
+            .bind(workspace_key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(audit::head)
+            .transpose()
+    }
+
+    async fn purge_audit_events(
+        &self,
+        workspace_key: i64,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let purged = audit::purge(&mut tx, workspace_key, before, batch).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(purged)
     }
 }

@@ -45,6 +45,7 @@ pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace, StoreError> {
         created_at: time(get(row, "created_at")?)?,
         is_operator: get(row, "is_operator")?,
         rate_limit_per_minute: get(row, "rate_limit_per_minute")?,
+        audit_retention_days: get(row, "audit_retention_days")?,
     })
 }
 
@@ -132,8 +133,9 @@ pub(crate) async fn insert_workspace(
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING pk",
+        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
+                                 audit_retention_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING pk",
     )
     .bind(&workspace.id)
     .bind(&workspace.name)
@@ -141,6 +143,7 @@ pub(crate) async fn insert_workspace(
     .bind(micros(workspace.created_at))
     .bind(workspace.is_operator)
     .bind(workspace.rate_limit_per_minute)
+    .bind(workspace.audit_retention_days)
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)

@@ -60,6 +60,25 @@ pub enum Command {
     /// Manage workspaces.
     #[command(subcommand)]
     Workspaces(WorkspacesCommand),
+    /// Check and prune the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of a workspace's events (every workspace if none is named); exits
+    /// non-zero and names the first event that breaks it.
+    Verify {
+        /// Workspace name or id.
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Purge events older than each workspace's retention now (`serve` also does it hourly).
+    Purge {
+        #[arg(long)]
+        workspace: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +94,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub access: AccessArgs,
+
+    /// How often expired audit events are purged.
+    #[arg(long, env = "ROSTER_AUDIT_PURGE_INTERVAL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub audit_purge_interval_seconds: u64,
 }
 
 /// Settings of authentication and rate limits.

@@ -2,16 +2,21 @@
 //! the operator.
 
 use anyhow::Context;
-use roster_core::{ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace};
+use roster_core::{AuditContext, ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    Cli, ClientsCommand, Command, KeysCommand, SigningKeysCommand, WorkspacesCommand,
+    AuditCommand, Cli, ClientsCommand, Command, KeysCommand, SigningKeysCommand, WorkspacesCommand,
 };
 use crate::{serve, store};
 
 /// What the CLI may grant: everything.
 const OPERATOR: &[Scope] = &[Scope::Admin];
+
+/// The audit context of CLI changes: the operator.
+fn ctx() -> AuditContext {
+    AuditContext::operator()
+}
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.global.database_url;
@@ -26,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(command) => clients(store::roster(&url).await?, command).await,
         Command::SigningKeys(command) => signing_keys(store::roster(&url).await?, command).await,
         Command::Workspaces(command) => workspaces(store::roster(&url).await?, command).await,
+        Command::Audit(command) => audit(store::roster(&url).await?, command).await,
     }
 }
 
@@ -60,7 +66,9 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
                 expires_at,
                 rate_limit_per_minute: rate_limit,
             };
-            let issued = roster.create_api_key(&ws, request, OPERATOR).await?;
+            let issued = roster
+                .create_api_key(&ws, &ctx(), request, OPERATOR)
+                .await?;
             if json {
                 print_json(&json!({ "id": issued.key.id, "secret": issued.secret }));
             } else {
@@ -106,7 +114,7 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { id, workspace: ws } => {
             let ws = workspace(&roster, &ws).await?;
-            roster.revoke_api_key(&ws, &id).await?;
+            roster.revoke_api_key(&ws, &ctx(), &id).await?;
             println!("Revoked key {id}. Running servers stop accepting it within their auth cache TTL (10 s by default).");
         }
     }
@@ -133,7 +141,9 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
                 admin_api_enabled: admin_api,
                 rate_limit_per_minute: None,
             };
-            let issued = roster.create_api_client(&ws, request, OPERATOR).await?;
+            let issued = roster
+                .create_api_client(&ws, &ctx(), request, OPERATOR)
+                .await?;
             if json {
                 print_json(&json!({
                     "client_id": issued.client.client_id,
@@ -155,7 +165,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
         } => {
             let ws = workspace(&roster, &ws).await?;
             roster
-                .update_api_client(&ws, &client_id, &set_admin_api(true), OPERATOR)
+                .update_api_client(&ws, &ctx(), &client_id, &set_admin_api(true), OPERATOR)
                 .await?;
             println!("Enabled the admin API for client {client_id}.");
         }
@@ -165,7 +175,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
         } => {
             let ws = workspace(&roster, &ws).await?;
             roster
-                .update_api_client(&ws, &client_id, &set_admin_api(false), OPERATOR)
+                .update_api_client(&ws, &ctx(), &client_id, &set_admin_api(false), OPERATOR)
                 .await?;
             println!("Disabled the admin API for client {client_id}.");
         }
@@ -206,7 +216,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             workspace: ws,
         } => {
             let ws = workspace(&roster, &ws).await?;
-            roster.revoke_api_client(&ws, &client_id).await?;
+            roster.revoke_api_client(&ws, &ctx(), &client_id).await?;
             println!("Revoked client {client_id}.");
         }
     }
@@ -265,9 +275,11 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
             rate_limit,
             json,
         } => {
-            let mut w = roster.create_workspace(&name).await?;
+            let mut w = roster.create_workspace(&ctx(), &name).await?;
             if rate_limit.is_some() {
-                w = roster.set_workspace_rate_limit(&w, rate_limit).await?;
+                w = roster
+                    .set_workspace_rate_limit(&w, &ctx(), rate_limit)
+                    .await?;
             }
             if json {
                 print_json(&json!({ "id": w.id, "name": w.name }));
@@ -280,7 +292,9 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
             per_minute,
         } => {
             let ws = workspace(&roster, &ws).await?;
-            roster.set_workspace_rate_limit(&ws, per_minute).await?;
+            roster
+                .set_workspace_rate_limit(&ws, &ctx(), per_minute)
+                .await?;
             match per_minute {
                 Some(n) => println!(
                     "Workspace {} allows {n} requests per minute per credential.",
@@ -290,6 +304,48 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
                     "Workspace {} uses the server's default rate limit.",
                     ws.name
                 ),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Verify { workspace: ws } => {
+            let targets = match ws {
+                Some(ws) => vec![workspace(&roster, &ws).await?],
+                None => roster.list_workspaces().await?,
+            };
+            let mut broken = 0;
+            for ws in targets {
+                let report = roster.verify_audit_chain(&ws).await?;
+                match report.broken {
+                    None => println!("{}: ok, {} events verified", ws.name, report.checked),
+                    Some((event, why)) => {
+                        broken += 1;
+                        println!(
+                            "{}: BROKEN at event {event}: {why} ({} events verified before it)",
+                            ws.name, report.checked
+                        );
+                    }
+                }
+            }
+            if broken > 0 {
+                anyhow::bail!("{broken} audit chain(s) failed verification");
+            }
+        }
+        AuditCommand::Purge { workspace: ws } => {
+            let targets = match ws {
+                Some(ws) => vec![workspace(&roster, &ws).await?],
+                None => roster.list_workspaces().await?,
+            };
+            for ws in targets {
+                let purged = roster.purge_expired_audit_events(&ws).await?;
+                println!(
+                    "{}: purged {purged} events older than {} days",
+                    ws.name, ws.audit_retention_days
+                );
             }
         }
     }

@@ -1,9 +1,10 @@
 //! `roster serve`: bootstrap, listen, shut down gracefully on SIGINT or SIGTERM.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use roster_core::Config;
+use roster_core::{Config, Roster};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
@@ -39,12 +40,43 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("Roster listening on http://{address}");
     tracing::info!(%address, "listening");
-    axum::serve(listener, roster_http::router(roster))
+    let purger = tokio::spawn(purge_audit_events(
+        roster.clone(),
+        Duration::from_secs(args.audit_purge_interval_seconds),
+    ));
+    let app = roster_http::router(roster).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("server failed")?;
+        .context("server failed");
+    purger.abort();
+    served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Retention: purge each workspace's expired audit events, in small batches, forever.
+async fn purge_audit_events(roster: Roster, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let workspaces = match roster.list_workspaces().await {
+            Ok(all) => all,
+            Err(err) => {
+                tracing::warn!(error = %err, "audit retention: cannot list workspaces");
+                continue;
+            }
+        };
+        for workspace in workspaces {
+            match roster.purge_expired_audit_events(&workspace).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(workspace = workspace.name, purged, "audit retention"),
+                Err(err) => {
+                    tracing::warn!(workspace = workspace.name, error = %err, "audit retention failed")
+                }
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

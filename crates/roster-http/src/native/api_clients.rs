@@ -127,7 +127,7 @@ pub async fn create(
     };
     let issued = state
         .roster
-        .create_api_client(&caller.workspace, request, &caller.scopes)
+        .create_api_client(&caller.workspace, caller.audit(), request, &caller.scopes)
         .await?;
     let body = CreatedApiClient {
         client: issued.client.into(),
@@ -179,7 +179,13 @@ pub async fn update(
     };
     let client = state
         .roster
-        .update_api_client(&caller.workspace, &client_id, &patch, &caller.scopes)
+        .update_api_client(
+            &caller.workspace,
+            caller.audit(),
+            &client_id,
+            &patch,
+            &caller.scopes,
+        )
         .await?;
     Ok(Json(client.into()))
 }
@@ -199,7 +205,7 @@ pub async fn revoke(
     caller.require(Scope::CredentialsManage)?;
     state
         .roster
-        .revoke_api_client(&caller.workspace, &client_id)
+        .revoke_api_client(&caller.workspace, caller.audit(), &client_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

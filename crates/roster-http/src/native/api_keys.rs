@@ -128,7 +128,7 @@ pub async fn create(
     };
     let issued = state
         .roster
-        .create_api_key(&caller.workspace, request, &caller.scopes)
+        .create_api_key(&caller.workspace, caller.audit(), request, &caller.scopes)
         .await?;
     let body = CreatedApiKey {
         key: issued.key.into(),
@@ -155,6 +155,9 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::CredentialsManage)?;
-    state.roster.revoke_api_key(&caller.workspace, &id).await?;
+    state
+        .roster
+        .revoke_api_key(&caller.workspace, caller.audit(), &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

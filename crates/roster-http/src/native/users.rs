@@ -253,7 +253,7 @@ pub async fn create(
     };
     let user = state
         .roster
-        .create_user(&caller.workspace, &caller.actor(), input)
+        .create_user(&caller.workspace, caller.audit(), input)
         .await?;
     Ok((StatusCode::CREATED, Json(UserBody::from(user))))
 }
@@ -318,7 +318,7 @@ pub async fn update(
     };
     let user = state
         .roster
-        .update_user(&caller.workspace, &caller.actor(), &id, &patch)
+        .update_user(&caller.workspace, caller.audit(), &id, &patch)
         .await?;
     Ok(Json(user.into()))
 }
@@ -345,7 +345,7 @@ pub async fn delete(
     check_id(&id)?;
     state
         .roster
-        .delete_user(&caller.workspace, &caller.actor(), &id)
+        .delete_user(&caller.workspace, caller.audit(), &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

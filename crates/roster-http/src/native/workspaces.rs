@@ -25,6 +25,8 @@ pub struct WorkspaceBody {
     pub is_operator: bool,
     /// Requests per minute per credential; null is the server's default.
     pub rate_limit_per_minute: Option<u32>,
+    /// How many days audit events are kept.
+    pub audit_retention_days: u32,
     #[serde(serialize_with = "crate::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -38,6 +40,7 @@ impl From<Workspace> for WorkspaceBody {
             roles: w.roles,
             is_operator: w.is_operator,
             rate_limit_per_minute: w.rate_limit_per_minute,
+            audit_retention_days: w.audit_retention_days,
             created_at: w.created_at,
         }
     }
@@ -64,6 +67,8 @@ pub struct UpdateWorkspace {
     #[serde(default, deserialize_with = "present_limit")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_minute: Option<Option<u32>>,
+    /// 1 to 3,650 days.
+    pub audit_retention_days: Option<u32>,
 }
 
 fn present_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
@@ -101,11 +106,14 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateWorkspace>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_operator()?;
-    let mut workspace = state.roster.create_workspace(&body.name).await?;
+    let mut workspace = state
+        .roster
+        .create_workspace(caller.audit(), &body.name)
+        .await?;
     if body.rate_limit_per_minute.is_some() {
         workspace = state
             .roster
-            .set_workspace_rate_limit(&workspace, body.rate_limit_per_minute)
+            .set_workspace_rate_limit(&workspace, caller.audit(), body.rate_limit_per_minute)
             .await?;
     }
     Ok((StatusCode::CREATED, Json(WorkspaceBody::from(workspace))))
@@ -130,7 +138,13 @@ pub async fn update(
     if let Some(limit) = body.rate_limit_per_minute {
         workspace = state
             .roster
-            .set_workspace_rate_limit(&workspace, limit)
+            .set_workspace_rate_limit(&workspace, caller.audit(), limit)
+            .await?;
+    }
+    if let Some(days) = body.audit_retention_days {
+        workspace = state
+            .roster
+            .set_audit_retention(&workspace, caller.audit(), days)
             .await?;
     }
     Ok(Json(workspace.into()))

@@ -12,7 +12,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
-use roster_core::{KeyRequest, ManualClock, Roster, Scope, SeededRandom, Store};
+use roster_core::{AuditContext, KeyRequest, ManualClock, Roster, Scope, SeededRandom, Store};
 use roster_store_sqlite::SqliteStore;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -155,7 +155,7 @@ impl App {
             ..KeyRequest::default()
         };
         self.roster
-            .create_api_key(ws, request, &[Scope::Admin])
+            .create_api_key(ws, &AuditContext::operator(), request, &[Scope::Admin])
             .await
             .unwrap()
             .secret

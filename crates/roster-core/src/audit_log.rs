@@ -1,0 +1,334 @@
+//! Reading, verifying and pruning the audit log.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::audit::{Action, AuditContext, AuditEvent, AuditQuery, VerifyReport};
+use crate::error::{Code, Error, Result};
+use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::roster::Roster;
+use crate::workspace::Workspace;
+
+/// Events are purged in transactions of this many, so retention never holds a long lock.
+pub const PURGE_BATCH: u32 = 500;
+const VERIFY_PAGE: u32 = 1_000;
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+/// Filters as a surface received them (strings, unchecked).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub user_id: Option<String>,
+    pub actor_id: Option<String>,
+    /// ISO 8601: RFC 3339 or a date (`2024-11-01`, midnight UTC).
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+/// One page of events and where the next starts.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<Cursor>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_time(field: &'static str, text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Some(midnight) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    {
+        return Ok(midnight.and_utc());
+    }
+    Err(Error::field(
+        Code::InvalidTime,
+        field,
+        format!("{field} must be an ISO 8601 time such as 2024-11-15T08:30:00Z or a date such as 2024-11-15."),
+    ))
+}
+
+impl AuditFilter {
+    /// The checked query for `workspace`, fetching one more than the page size.
+    pub fn query(&self, workspace: &Workspace, page: &Page) -> Result<AuditQuery> {
+        let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::field(
+                Code::InvalidLimit,
+                "limit",
+                format!("limit must be between 1 and {MAX_LIMIT}."),
+            ));
+        }
+        let action = non_empty(&self.action)
+            .map(|a| Action::parse(a).map(|a| a.as_str().to_owned()))
+            .transpose()?;
+        let start = non_empty(&self.start_time)
+            .map(|t| parse_time("start_time", t))
+            .transpose()?;
+        let end = non_empty(&self.end_time)
+            .map(|t| parse_time("end_time", t))
+            .transpose()?;
+        if let (Some(start), Some(end)) = (start, end) {
+            if start >= end {
+                return Err(Error::field(
+                    Code::InvalidTime,
+                    "end_time",
+                    "end_time must be after start_time.",
+                ));
+            }
+        }
+        let mut query = AuditQuery {
+            workspace_key: workspace.key,
+            action,
+            user_id: non_empty(&self.user_id).map(str::to_owned),
+            actor_id: non_empty(&self.actor_id).map(str::to_owned),
+            start,
+            end,
+            before: None,
+            limit: limit + 1,
+        };
+        if let Some(token) = non_empty(&page.cursor) {
+            let (micros, seq) = Cursor::decode_for(token, query_fingerprint(&query))?.position();
+            let at = DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                Error::field(
+                    Code::InvalidCursor,
+                    "cursor",
+                    "The cursor is not one Roster issued.",
+                )
+            })?;
+            query.before = Some((at, seq));
+        }
+        Ok(query)
+    }
+}
+
+fn query_fingerprint(query: &AuditQuery) -> [u8; 8] {
+    let start = query.start.map(|t| t.timestamp_micros().to_string());
+    let end = query.end.map(|t| t.timestamp_micros().to_string());
+    fingerprint(&[
+        Some("audit"),
+        query.action.as_deref(),
+        query.user_id.as_deref(),
+        query.actor_id.as_deref(),
+        start.as_deref(),
+        end.as_deref(),
+    ])
+}
+
+impl Roster {
+    /// One page of the workspace's events, newest first.
+    pub async fn list_audit_events(
+        &self,
+        workspace: &Workspace,
+        filter: &AuditFilter,
+        page: &Page,
+    ) -> Result<AuditPage> {
+        let query = filter.query(workspace, page)?;
+        let mut events = self.store.list_audit_events(&query).await?;
+        let size = usize::try_from(query.limit - 1).unwrap_or(usize::MAX);
+        let next_cursor = if events.len() > size {
+            events.truncate(size);
+            events.last().map(|last| {
+                Cursor::new(
+                    (last.occurred_at.timestamp_micros(), last.seq),
+                    query_fingerprint(&query),
+                )
+            })
+        } else {
+            None
+        };
+        Ok(AuditPage {
+            events,
+            next_cursor,
+        })
+    }
+
+    /// Walk the workspace's chain from its checkpoint and report the first event that does
+    /// not fit: a changed row, a deleted one, or a missing tail.
+    pub async fn verify_audit_chain(&self, workspace: &Workspace) -> Result<VerifyReport> {
+        let Some(head) = self.store.audit_head(workspace.key).await? else {
+            return Ok(VerifyReport {
+                checked: 0,
+                broken: None,
+            });
+        };
+        let mut expected_seq = head.checkpoint_seq + 1;
+        let mut prev = head.checkpoint_hash.clone();
+        let mut checked = 0u64;
+        let broken = |checked: u64, id: &str, why: String| {
+            Ok(VerifyReport {
+                checked,
+                broken: Some((id.to_owned(), why)),
+            })
+        };
+        loop {
+            let page = self
+                .store
+                .audit_chain(workspace.key, expected_seq - 1, VERIFY_PAGE)
+                .await?;
+            for event in &page {
+                if event.seq != expected_seq {
+                    return broken(
+                        checked,
+                        &event.id,
+                        format!(
+                            "sequence jumps from {} to {}: events were deleted before it",
+                            expected_seq - 1,
+                            event.seq
+                        ),
+                    );
+                }
+                if event.prev_hash != prev {
+                    return broken(
+                        checked,
+                        &event.id,
+                        "does not link to the event before it".to_owned(),
+                    );
+                }
+                if event.computed_hash() != event.hash {
+                    return broken(
+                        checked,
+                        &event.id,
+                        "its content does not match its hash: the row was edited".to_owned(),
+                    );
+                }
+                prev = event.hash.clone();
+                expected_seq += 1;
+                checked += 1;
+            }
+            if page.len() < VERIFY_PAGE as usize {
+                break;
+            }
+        }
+        if expected_seq - 1 != head.last_seq || prev != head.last_hash {
+            return broken(
+                checked,
+                "(end of chain)",
+                format!(
+                    "the chain ends at event {} but its head records {}: events were deleted from the end",
+                    expected_seq - 1,
+                    head.last_seq
+                ),
+            );
+        }
+        Ok(VerifyReport {
+            checked,
+            broken: None,
+        })
+    }
+
+    /// Purge the workspace's events older than its retention, in small transactions.
+    pub async fn purge_expired_audit_events(&self, workspace: &Workspace) -> Result<u64> {
+        let cutoff = self.clock.now() - Duration::days(i64::from(workspace.audit_retention_days));
+        let mut total = 0;
+        loop {
+            let purged = self
+                .store
+                .purge_audit_events(workspace.key, cutoff, PURGE_BATCH)
+                .await?;
+            total += purged;
+            if purged < u64::from(PURGE_BATCH) {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Change how long the workspace keeps audit events (1 to 3,650 days).
+    pub async fn set_audit_retention(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        days: u32,
+    ) -> Result<Workspace> {
+        if !(1..=MAX_RETENTION_DAYS).contains(&days) {
+            return Err(Error::field(
+                Code::InvalidRetention,
+                "audit_retention_days",
+                format!("audit_retention_days must be between 1 and {MAX_RETENTION_DAYS}."),
+            ));
+        }
+        let changes = serde_json::json!({
+            "audit_retention_days": {"before": workspace.audit_retention_days, "after": days}
+        });
+        let event = self.event(ctx, Action::ConfigUpdate, None, changes);
+        self.store
+            .set_audit_retention(workspace.key, days, &event)
+            .await?;
+        Ok(Workspace {
+            audit_retention_days: days,
+            ..workspace.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            key: 1,
+            id: "ws_1".into(),
+            name: "default".into(),
+            roles: vec!["admin".into()],
+            created_at: Utc::now(),
+            is_operator: false,
+            rate_limit_per_minute: None,
+            audit_retention_days: 90,
+        }
+    }
+
+    #[test]
+    fn filters_are_checked() {
+        let page = Page::default();
+        for (filter, code) in [
+            (
+                AuditFilter {
+                    action: Some("user.explode".into()),
+                    ..Default::default()
+                },
+                Code::UnknownAction,
+            ),
+            (
+                AuditFilter {
+                    start_time: Some("yesterday".into()),
+                    ..Default::default()
+                },
+                Code::InvalidTime,
+            ),
+            (
+                AuditFilter {
+                    end_time: Some("2024-13-01".into()),
+                    ..Default::default()
+                },
+                Code::InvalidTime,
+            ),
+            (
+                AuditFilter {
+                    start_time: Some("2024-11-02".into()),
+                    end_time: Some("2024-11-01".into()),
+                    ..Default::default()
+                },
+                Code::InvalidTime,
+            ),
+        ] {
+            assert_eq!(filter.query(&workspace(), &page).unwrap_err().code, code);
+        }
+        let ok = AuditFilter {
+            action: Some("user.delete".into()),
+            start_time: Some("2024-11-01".into()),
+            end_time: Some("2024-11-15T08:30:00+01:00".into()),
+            ..Default::default()
+        };
+        let query = ok.query(&workspace(), &page).unwrap();
+        assert_eq!(
+            query.start.unwrap().to_rfc3339(),
+            "2024-11-01T00:00:00+00:00"
+        );
+        assert_eq!(query.end.unwrap().to_rfc3339(), "2024-11-15T07:30:00+00:00");
+    }
+}

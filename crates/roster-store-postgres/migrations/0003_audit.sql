@@ -1,0 +1,36 @@
+-- The audit log: one hash chain of events per workspace.
+
+ALTER TABLE workspaces ADD COLUMN audit_retention_days BIGINT NOT NULL DEFAULT 90;
+
+CREATE TABLE audit_events (
+    pk              BIGSERIAL PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    workspace_pk    BIGINT  NOT NULL REFERENCES workspaces (pk),
+    seq             BIGINT  NOT NULL,
+    occurred_at     TIMESTAMPTZ NOT NULL,
+    action          TEXT    NOT NULL,
+    actor_kind      TEXT    NOT NULL,
+    actor_id        TEXT,
+    target_user_id  TEXT,
+    request_id      TEXT,
+    ip              TEXT,
+    user_agent      TEXT,
+    changes         TEXT    NOT NULL,
+    prev_hash       TEXT    NOT NULL,
+    hash            TEXT    NOT NULL,
+    CONSTRAINT audit_events_seq_key UNIQUE (workspace_pk, seq)
+);
+-- Newest first within a time range, for each filter.
+CREATE INDEX audit_events_time ON audit_events (workspace_pk, occurred_at, seq);
+CREATE INDEX audit_events_action ON audit_events (workspace_pk, action, occurred_at, seq);
+CREATE INDEX audit_events_user ON audit_events (workspace_pk, target_user_id, occurred_at, seq);
+CREATE INDEX audit_events_actor ON audit_events (workspace_pk, actor_id, occurred_at, seq);
+
+-- The end of each workspace's chain, and where it starts after retention purged its head.
+CREATE TABLE audit_heads (
+    workspace_pk     BIGINT PRIMARY KEY REFERENCES workspaces (pk),
+    last_seq         BIGINT  NOT NULL,
+    last_hash        TEXT    NOT NULL,
+    checkpoint_seq   BIGINT  NOT NULL DEFAULT 0,
+    checkpoint_hash  TEXT    NOT NULL DEFAULT ''
+);
