@@ -101,28 +101,7 @@ impl Server {
         key: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let auth = key
-            .map(|k| format!("Authorization: Bearer {k}\r\n"))
-            .unwrap_or_default();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response[9..12].parse().unwrap();
-        let (_, body) = response.split_once("\r\n\r\n").unwrap();
-        let body = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(body).unwrap()
-        };
-        (status, body)
+        try_request(&self.address, method, path, key, body).expect("request failed")
     }
 
     /// SIGTERM, and the exit status once the server has drained.
@@ -150,6 +129,38 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// One HTTP/1.1 exchange, or `None` if the connection fails (a killed server).
+fn try_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(WAIT)).ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).ok()?
+    };
+    Some((status, body))
 }
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
@@ -457,4 +468,165 @@ fn cli_manages_scoped_keys_clients_and_signing_keys() {
     );
     run_ok(&url, &["workspaces", "set-rate-limit", "default", "500"]);
     assert!(server.terminate().success());
+}
+
+/// Every user the server acknowledged, and every user on disk, has its `user.create` event,
+/// even when the server is killed mid-stream; the chain still verifies.
+#[test]
+fn sigkill_mid_stream_loses_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, Some(SECRET));
+    let address = server.address.clone();
+    let (tx, rx) = mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let mut acknowledged = Vec::new();
+        for n in 0..10_000 {
+            let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
+            match try_request(&address, "POST", "/v1/users", Some(SECRET), Some(body)) {
+                Some((201, user)) => {
+                    acknowledged.push(user["id"].as_str().unwrap().to_owned());
+                    let _ = tx.send(acknowledged.len());
+                }
+                _ => break,
+            }
+        }
+        acknowledged
+    });
+    // Kill once a good number of writes went through, while more are in flight.
+    while rx.recv_timeout(WAIT).expect("writes stalled") < 40 {}
+    let pid = server.child.as_ref().unwrap().id().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let acknowledged = writer.join().unwrap();
+    drop(server);
+
+    let server = Server::start(&url, None);
+    let mut on_disk = Vec::new();
+    let mut path = "/v1/users?limit=100".to_owned();
+    loop {
+        let (status, page) = server.request("GET", &path, Some(SECRET), None);
+        assert_eq!(status, 200);
+        on_disk.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned()),
+        );
+        match page["meta"]["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/users?limit=100&cursor={cursor}"),
+            None => break,
+        }
+    }
+    for id in &acknowledged {
+        assert!(on_disk.contains(id), "acknowledged user {id} was lost");
+    }
+    for id in &on_disk {
+        let (_, events) = server.request(
+            "GET",
+            &format!("/v1/audit-logs?user_id={id}"),
+            Some(SECRET),
+            None,
+        );
+        let actions: Vec<&str> = events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["user.create"], "user {id}");
+    }
+    assert!(server.terminate().success());
+    let verified = roster(&url).args(["audit", "verify"]).output().unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+/// Editing or deleting an event row by hand is detected, and the event named.
+#[test]
+fn audit_verify_names_the_edited_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, Some(SECRET));
+    for n in 0..5 {
+        let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
+        assert_eq!(
+            server
+                .request("POST", "/v1/users", Some(SECRET), Some(body))
+                .0,
+            201
+        );
+    }
+    assert!(server.terminate().success());
+    let ok = run_ok(&url, &["audit", "verify", "--workspace", "default"]);
+    assert!(ok.contains("ok, 7 events verified"), "{ok}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sql = |statement: String| {
+        let url = url.clone();
+        runtime.block_on(async move {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            conn.execute(statement.as_str()).await.unwrap();
+        })
+    };
+    let event_id = |seq: i64| {
+        let url = url.clone();
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let id: String = sqlx::query_scalar("SELECT id FROM audit_events WHERE seq = ?1")
+                .bind(seq)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            id
+        })
+    };
+    let verify = || {
+        let output = roster(&url).args(["audit", "verify"]).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+
+    // An edited row.
+    let fourth = event_id(4);
+    sql("UPDATE audit_events SET changes = '{}' WHERE seq = 4".into());
+    let (passed, report) = verify();
+    assert!(
+        !passed && report.contains(&fourth) && report.contains("edited"),
+        "{report}"
+    );
+
+    // A deleted row, in a fresh installation.
+    let dir = tempfile::tempdir().unwrap();
+    let url2 = sqlite_url(&dir);
+    let server = Server::start(&url2, Some(SECRET));
+    for n in 0..3 {
+        let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
+        server.request("POST", "/v1/users", Some(SECRET), Some(body));
+    }
+    assert!(server.terminate().success());
+    runtime.block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::SqliteConnection::connect(&url2).await.unwrap();
+        conn.execute("DELETE FROM audit_events WHERE seq = 3")
+            .await
+            .unwrap();
+    });
+    let output = roster(&url2).args(["audit", "verify"]).output().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !output.status.success() && report.contains("deleted"),
+        "{report}"
+    );
 }
