@@ -7,7 +7,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorEnvelope};
-use crate::native::{api_clients, api_keys, audit_logs, client_tokens, users, workspaces};
+use crate::native::{
+    api_clients, api_keys, audit_export, audit_logs, client_tokens, users, workspaces,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +23,7 @@ use crate::native::{api_clients, api_keys, audit_logs, client_tokens, users, wor
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
         client_tokens::issue, client_tokens::jwks,
         workspaces::list, workspaces::create, workspaces::update,
-        audit_logs::list,
+        audit_logs::list, audit_export::export,
     ),
     components(schemas(
         users::UserBody, users::UserList, users::ListMeta, users::CreateUser, users::UpdateUser,

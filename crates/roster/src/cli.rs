@@ -36,6 +36,12 @@ pub struct Global {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -73,6 +79,16 @@ pub enum AuditCommand {
         /// Workspace name or id.
         #[arg(long)]
         workspace: Option<String>,
+    },
+    /// Export a workspace's events (newest first) as NDJSON or CSV, with a progress bar.
+    Export {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
     },
     /// Purge events older than each workspace's retention now (`serve` also does it hourly).
     Purge {

@@ -2,11 +2,15 @@
 //! the operator.
 
 use anyhow::Context;
-use roster_core::{AuditContext, ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace};
+use roster_core::{
+    AuditContext, AuditFilter, ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace,
+};
+use roster_http::native::audit_export::{export_stream, Format};
 use serde_json::{json, Value};
 
 use crate::cli::{
-    AuditCommand, Cli, ClientsCommand, Command, KeysCommand, SigningKeysCommand, WorkspacesCommand,
+    AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, SigningKeysCommand,
+    WorkspacesCommand,
 };
 use crate::{serve, store};
 
@@ -335,6 +339,14 @@ async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
                 anyhow::bail!("{broken} audit chain(s) failed verification");
             }
         }
+        AuditCommand::Export {
+            workspace: ws,
+            format,
+            output,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            export_audit(&roster, ws, format, output).await?;
+        }
         AuditCommand::Purge { workspace: ws } => {
             let targets = match ws {
                 Some(ws) => vec![workspace(&roster, &ws).await?],
@@ -348,6 +360,65 @@ async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Stream a workspace's events to a file or standard output, showing progress on stderr.
+async fn export_audit(
+    roster: &Roster,
+    ws: Workspace,
+    format: ExportFormat,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+
+    let total = match roster.store().audit_head(ws.key).await? {
+        Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).unwrap_or(0),
+        None => 0,
+    };
+    let format = match format {
+        ExportFormat::Ndjson => Format::Ndjson,
+        ExportFormat::Csv => Format::Csv,
+    };
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let progress = indicatif::ProgressBar::new(total).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} events [{bar:30}] {per_sec} eta {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    let mut events = 0u64;
+    let mut chunks = Box::pin(export_stream(
+        roster.clone(),
+        ws,
+        AuditFilter::default(),
+        format,
+    ));
+    let mut header_skipped = format != Format::Csv;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        out.write_all(&chunk)?;
+        // One line per event: canonical JSON escapes newlines, and headers cannot hold them.
+        let mut lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        if !header_skipped && lines > 0 {
+            lines -= 1;
+            header_skipped = true;
+        }
+        events += lines;
+        progress.set_position(events);
+    }
+    out.flush()?;
+    progress.finish_and_clear();
+    if let Some(path) = output {
+        eprintln!("exported {events} events to {}", path.display());
     }
     Ok(())
 }

@@ -567,6 +567,15 @@ fn audit_verify_names_the_edited_event() {
     assert!(server.terminate().success());
     let ok = run_ok(&url, &["audit", "verify", "--workspace", "default"]);
     assert!(ok.contains("ok, 7 events verified"), "{ok}");
+    let archive = dir.path().join("audit.ndjson");
+    run_ok(
+        &url,
+        &["audit", "export", "--output", archive.to_str().unwrap()],
+    );
+    let exported = std::fs::read_to_string(&archive).unwrap();
+    assert_eq!(exported.lines().count(), 7);
+    let csv = run_ok(&url, &["audit", "export", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 8, "a header and seven rows");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sql = |statement: String| {

@@ -4,6 +4,7 @@
 
 pub mod api_clients;
 pub mod api_keys;
+pub mod audit_export;
 pub mod audit_logs;
 pub mod client_tokens;
 pub mod users;
@@ -22,6 +23,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(users::get).patch(users::update).delete(users::delete),
         )
         .route("/v1/audit-logs", get(audit_logs::list))
+        .route("/v1/audit-logs/export", get(audit_export::export))
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
         .route(

@@ -1,0 +1,215 @@
+//! `GET /v1/audit-logs/export`: the workspace's events (with the list's filters) streamed as
+//! NDJSON or CSV, for archiving before retention drops them. The same line format serves
+//! `roster audit export`.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use roster_core::{AuditEvent, AuditFilter, Page, Roster, Scope, Workspace};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorEnvelope, HttpCode};
+use crate::extract::QueryParams;
+use crate::native::audit_logs::AuditEventBody;
+use crate::AppState;
+
+/// Events per store read while streaming.
+const PAGE: u32 = 100;
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ndjson,
+    Csv,
+}
+
+impl Format {
+    pub fn parse(text: Option<&str>) -> Result<Self, ApiError> {
+        match text.map(str::trim) {
+            None | Some("") | Some("ndjson") => Ok(Self::Ndjson),
+            Some("csv") => Ok(Self::Csv),
+            Some(_) => Err(ApiError::http(HttpCode::InvalidParameter)
+                .with_message("format must be ndjson or csv.")),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Ndjson => "application/x-ndjson",
+            Self::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    /// The first bytes of an export (the CSV header row).
+    pub fn header(self) -> Vec<u8> {
+        match self {
+            Self::Ndjson => Vec::new(),
+            Self::Csv => b"id,occurred_at,action,actor_kind,actor_id,user_id,request_id,ip,user_agent,changes,seq,prev_hash,hash\n".to_vec(),
+        }
+    }
+
+    /// One event as a line of this format.
+    pub fn line(self, event: AuditEvent) -> Vec<u8> {
+        match self {
+            Self::Ndjson => {
+                let mut line = serde_json::to_vec(&AuditEventBody::from(event)).unwrap_or_default();
+                line.push(b'\n');
+                line
+            }
+            Self::Csv => {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                let occurred_at = event
+                    .occurred_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let seq = event.seq.to_string();
+                let record = [
+                    event.id.as_str(),
+                    occurred_at.as_str(),
+                    event.action.as_str(),
+                    event.actor_kind.as_str(),
+                    event.actor_id.as_deref().unwrap_or_default(),
+                    event.target_user_id.as_deref().unwrap_or_default(),
+                    event.request_id.as_deref().unwrap_or_default(),
+                    event.ip.as_deref().unwrap_or_default(),
+                    event.user_agent.as_deref().unwrap_or_default(),
+                    event.changes.as_str(),
+                    seq.as_str(),
+                    event.prev_hash.as_str(),
+                    event.hash.as_str(),
+                ];
+                // Writing to a Vec cannot fail.
+                let _ = writer.write_record(record);
+                writer.into_inner().unwrap_or_default()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `ndjson` (default) or `csv`.
+    pub format: Option<String>,
+    pub action: Option<String>,
+    pub user_id: Option<String>,
+    pub actor: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+/// Stream every event matching the filters, newest first, in pages read from the store.
+pub fn export_stream(
+    roster: Roster,
+    workspace: Workspace,
+    filter: AuditFilter,
+    format: Format,
+) -> impl futures_util::Stream<Item = Result<Bytes, roster_core::Error>> {
+    struct State {
+        roster: Roster,
+        workspace: Workspace,
+        filter: Arc<AuditFilter>,
+        cursor: Option<String>,
+        started: bool,
+        done: bool,
+    }
+    let state = State {
+        roster,
+        workspace,
+        filter: Arc::new(filter),
+        cursor: None,
+        started: false,
+        done: false,
+    };
+    stream::unfold(state, move |mut state| async move {
+        if state.done {
+            return None;
+        }
+        let page = Page {
+            limit: Some(PAGE),
+            cursor: state.cursor.take(),
+        };
+        let result = state
+            .roster
+            .list_audit_events(&state.workspace, &state.filter, &page)
+            .await;
+        let mut chunk = if state.started {
+            Vec::new()
+        } else {
+            format.header()
+        };
+        state.started = true;
+        match result {
+            Ok(page) => {
+                for event in page.events {
+                    chunk.extend(format.line(event));
+                }
+                state.cursor = page.next_cursor.map(|c| c.encode());
+                state.done = state.cursor.is_none();
+                Some((Ok(Bytes::from(chunk)), state))
+            }
+            Err(err) => {
+                state.done = true;
+                Some((Err(err), state))
+            }
+        }
+    })
+}
+
+/// Export events as NDJSON or CSV, streamed (scope `audit:read`).
+#[utoipa::path(
+    get, path = "/v1/audit-logs/export", tag = "audit",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "NDJSON (one event per line) or CSV with a header row", content_type = "application/x-ndjson"),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(params): QueryParams<ExportParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::AuditRead)?;
+    let format = Format::parse(params.format.as_deref())?;
+    let filter = AuditFilter {
+        action: params.action,
+        user_id: params.user_id,
+        actor_id: params.actor,
+        start_time: params.start_time,
+        end_time: params.end_time,
+    };
+    // Check the filters before the 200 goes out; errors later end the stream early.
+    filter.query(&caller.workspace, &Page::default())?;
+    let extension = if format == Format::Csv {
+        "csv"
+    } else {
+        "ndjson"
+    };
+    let stream = export_stream(
+        state.roster.clone(),
+        caller.workspace.clone(),
+        filter,
+        format,
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"audit-{}.{extension}\"",
+                    caller.workspace.name
+                ),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
