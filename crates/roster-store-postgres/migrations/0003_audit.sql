@@ -2,23 +2,24 @@
 
 ALTER TABLE workspaces ADD COLUMN audit_retention_days BIGINT NOT NULL DEFAULT 90;
 
+-- Keyed by its place in the chain, so an append writes the table, its key and the four
+-- filter indexes, nothing else.
 CREATE TABLE audit_events (
-    pk              BIGSERIAL PRIMARY KEY,
-    id              TEXT    NOT NULL UNIQUE,
-    workspace_pk    BIGINT  NOT NULL REFERENCES workspaces (pk),
-    seq             BIGINT  NOT NULL,
+    workspace_pk    BIGINT      NOT NULL REFERENCES workspaces (pk),
+    seq             BIGINT      NOT NULL,
+    id              TEXT        NOT NULL,
     occurred_at     TIMESTAMPTZ NOT NULL,
-    action          TEXT    NOT NULL,
-    actor_kind      TEXT    NOT NULL,
+    action          TEXT        NOT NULL,
+    actor_kind      TEXT        NOT NULL,
     actor_id        TEXT,
     target_user_id  TEXT,
     request_id      TEXT,
     ip              TEXT,
     user_agent      TEXT,
-    changes         TEXT    NOT NULL,
-    prev_hash       TEXT    NOT NULL,
-    hash            TEXT    NOT NULL,
-    CONSTRAINT audit_events_seq_key UNIQUE (workspace_pk, seq)
+    changes         TEXT        NOT NULL,
+    prev_hash       TEXT        NOT NULL,
+    hash            TEXT        NOT NULL,
+    PRIMARY KEY (workspace_pk, seq)
 );
 -- Newest first within a time range, for each filter.
 CREATE INDEX audit_events_time ON audit_events (workspace_pk, occurred_at, seq);
@@ -34,3 +35,6 @@ CREATE TABLE audit_heads (
     checkpoint_seq   BIGINT  NOT NULL DEFAULT 0,
     checkpoint_hash  TEXT    NOT NULL DEFAULT ''
 );
+
+-- Every workspace has a head from its creation on.
+INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) SELECT pk, 0, '' FROM workspaces;

@@ -1,6 +1,7 @@
 //! The audit log on PostgreSQL: appending to a workspace's chain inside the caller's
-//! transaction. The head row is locked (`SELECT … FOR UPDATE`), so concurrent writers of one
-//! workspace take turns at the chain and it never forks; workspaces do not wait on each other.
+//! transaction. Taking the next sequence number updates (and so locks) the workspace's head
+//! row, so concurrent writers of one workspace take turns at the chain and it never forks;
+//! workspaces do not wait on each other.
 
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
@@ -10,33 +11,44 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use crate::error::db_error;
 
-/// Append `event` to `workspace_pk`'s chain.
+/// Append `event` to `workspace_pk`'s chain in two statements: taking the next sequence
+/// number locks the head row; writing the event and the new head hash is one statement.
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Postgres>,
     workspace_pk: i64,
     event: &NewEvent,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES ($1, 0, '')
-         ON CONFLICT (workspace_pk) DO NOTHING",
-    )
-    .bind(workspace_pk)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    let (last_seq, prev): (i64, String) = sqlx::query_as(
-        "SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = $1 FOR UPDATE",
-    )
-    .bind(workspace_pk)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    let seq = last_seq + 1;
+    let next = || {
+        sqlx::query_as::<_, (i64, String)>(
+            "UPDATE audit_heads SET last_seq = last_seq + 1 WHERE workspace_pk = $1
+             RETURNING last_seq, last_hash",
+        )
+        .bind(workspace_pk)
+    };
+    let head = match next().fetch_optional(&mut **tx).await.map_err(db_error)? {
+        Some(head) => head,
+        None => {
+            // A workspace's first event: make its head (another writer may race us to it).
+            sqlx::query(
+                "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES ($1, 0, '')
+                 ON CONFLICT (workspace_pk) DO NOTHING",
+            )
+            .bind(workspace_pk)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            next().fetch_one(&mut **tx).await.map_err(db_error)?
+        }
+    };
+    let (seq, prev) = head;
     let sealed = event.seal(workspace_pk, seq, &prev);
     sqlx::query(
-        "INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind, actor_id,
-                                   target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "WITH appended AS (
+             INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
+                 actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         )
+         UPDATE audit_heads SET last_hash = $14 WHERE workspace_pk = $2",
     )
     .bind(&sealed.id)
     .bind(workspace_pk)
@@ -55,13 +67,6 @@ pub(crate) async fn append(
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    sqlx::query("UPDATE audit_heads SET last_seq = $2, last_hash = $3 WHERE workspace_pk = $1")
-        .bind(workspace_pk)
-        .bind(seq)
-        .bind(&sealed.hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
     Ok(())
 }
 

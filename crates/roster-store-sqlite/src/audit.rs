@@ -2,6 +2,9 @@
 //! transaction (writes are serialized by `BEGIN IMMEDIATE`, so reading the head and writing
 //! the next link cannot race), reading, and purging.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
@@ -11,53 +14,102 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use crate::error::db_error;
 use crate::rows::{micros, time};
 
-/// Append `event` to `workspace_pk`'s chain.
+/// The last (seq, hash) this process wrote per workspace. Only a hint: an append that uses
+/// it checks it against the stored head in the same statement, and re-reads on a mismatch
+/// (another process wrote, or a transaction rolled back).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Heads(Arc<Mutex<HashMap<i64, (i64, String)>>>);
+
+impl Heads {
+    fn get(&self, workspace_pk: i64) -> Option<(i64, String)> {
+        self.lock().get(&workspace_pk).cloned()
+    }
+
+    fn set(&self, workspace_pk: i64, seq: i64, hash: String) {
+        self.lock().insert(workspace_pk, (seq, hash));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, String)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+const INSERT_EVENT: &str = "INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action,
+        actor_kind, actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+    WHERE EXISTS (SELECT 1 FROM audit_heads
+                  WHERE workspace_pk = ?2 AND last_seq = ?3 - 1 AND last_hash = ?13)";
+
+/// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head,
+/// so the usual append is one statement; it only inserts if the head is where this process
+/// last left it.
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Sqlite>,
+    heads: &Heads,
     workspace_pk: i64,
     event: &NewEvent,
 ) -> Result<(), StoreError> {
+    if let Some((seq, hash)) = heads.get(workspace_pk) {
+        let sealed = event.seal(workspace_pk, seq + 1, &hash);
+        if insert(tx, &sealed).await? {
+            heads.set(workspace_pk, sealed.seq, sealed.hash);
+            return Ok(());
+        }
+    }
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = ?1")
             .bind(workspace_pk)
             .fetch_optional(&mut **tx)
             .await
             .map_err(db_error)?;
-    let (seq, prev) = head.map_or((1, String::new()), |(seq, hash)| (seq + 1, hash));
-    let sealed = event.seal(workspace_pk, seq, &prev);
-    sqlx::query(
-        "INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind, actor_id,
-                                   target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )
-    .bind(&sealed.id)
-    .bind(workspace_pk)
-    .bind(seq)
-    .bind(micros(sealed.occurred_at))
-    .bind(&sealed.action)
-    .bind(&sealed.actor_kind)
-    .bind(&sealed.actor_id)
-    .bind(&sealed.target_user_id)
-    .bind(&sealed.request_id)
-    .bind(&sealed.ip)
-    .bind(&sealed.user_agent)
-    .bind(&sealed.changes)
-    .bind(&sealed.prev_hash)
-    .bind(&sealed.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    sqlx::query(
-        "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES (?1, ?2, ?3)
-         ON CONFLICT (workspace_pk) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
-    )
-    .bind(workspace_pk)
-    .bind(seq)
-    .bind(&sealed.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
+    let (seq, prev) = match head {
+        Some(head) => head,
+        None => {
+            sqlx::query(
+                "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES (?1, 0, '')",
+            )
+            .bind(workspace_pk)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            (0, String::new())
+        }
+    };
+    let sealed = event.seal(workspace_pk, seq + 1, &prev);
+    if !insert(tx, &sealed).await? {
+        return Err(StoreError::Backend(
+            "audit head moved inside a write transaction".into(),
+        ));
+    }
+    heads.set(workspace_pk, sealed.seq, sealed.hash);
     Ok(())
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Sqlite>,
+    sealed: &AuditEvent,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(INSERT_EVENT)
+        .bind(&sealed.id)
+        .bind(sealed.workspace_key)
+        .bind(sealed.seq)
+        .bind(micros(sealed.occurred_at))
+        .bind(&sealed.action)
+        .bind(&sealed.actor_kind)
+        .bind(&sealed.actor_id)
+        .bind(&sealed.target_user_id)
+        .bind(&sealed.request_id)
+        .bind(&sealed.ip)
+        .bind(&sealed.user_agent)
+        .bind(&sealed.changes)
+        .bind(&sealed.prev_hash)
+        .bind(&sealed.hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(crate) fn event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {

@@ -55,6 +55,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    heads: audit::Heads,
 }
 
 impl SqliteStore {
@@ -85,7 +86,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db_error)?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            heads: audit::Heads::default(),
+        })
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
@@ -149,7 +154,7 @@ impl Store for SqliteStore {
         let workspace_pk = rows::insert_workspace(&mut tx, workspace).await?;
         rows::insert_api_key(&mut tx, key, workspace_pk).await?;
         for event in events {
-            audit::append(&mut tx, workspace_pk, event).await?;
+            audit::append(&mut tx, &self.heads, workspace_pk, event).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(true)
@@ -162,7 +167,7 @@ impl Store for SqliteStore {
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let pk = rows::insert_workspace(&mut tx, workspace).await?;
-        audit::append(&mut tx, pk, event).await?;
+        audit::append(&mut tx, &self.heads, pk, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
     }
@@ -189,7 +194,7 @@ impl Store for SqliteStore {
     async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
-        audit::append(&mut tx, key.workspace_key, event).await?;
+        audit::append(&mut tx, &self.heads, key.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -250,7 +255,7 @@ impl Store for SqliteStore {
         .await
         .map_err(db_error)?;
         if row.is_some() {
-            audit::append(&mut tx, workspace_key, event).await?;
+            audit::append(&mut tx, &self.heads, workspace_key, event).await?;
         }
         tx.commit().await.map_err(db_error)?;
         row.as_ref().map(rows::api_key).transpose()
@@ -289,7 +294,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        audit::append(&mut tx, client.workspace_key, event).await?;
+        audit::append(&mut tx, &self.heads, client.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -349,7 +354,7 @@ impl Store for SqliteStore {
         .map_err(db_error)?;
         let updated = done.rows_affected() == 1;
         if updated {
-            audit::append(&mut tx, client.workspace_key, event).await?;
+            audit::append(&mut tx, &self.heads, client.workspace_key, event).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(updated)
@@ -375,7 +380,7 @@ impl Store for SqliteStore {
         .map_err(db_error)?;
         let revoked = done.rows_affected() == 1;
         if revoked {
-            audit::append(&mut tx, workspace_key, event).await?;
+            audit::append(&mut tx, &self.heads, workspace_key, event).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(revoked)
@@ -394,7 +399,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        audit::append(&mut tx, workspace_key, event).await?;
+        audit::append(&mut tx, &self.heads, workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -411,7 +416,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        audit::append(&mut tx, workspace_key, event).await?;
+        audit::append(&mut tx, &self.heads, workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -453,7 +458,7 @@ impl Store for SqliteStore {
     async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let pk = users::insert(&mut tx, user).await?;
-        audit::append(&mut tx, user.workspace_key, event).await?;
+        audit::append(&mut tx, &self.heads, user.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
     }
@@ -489,7 +494,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let outcome = users::update(&mut tx, user, expected_version).await?;
         if outcome == UpdateOutcome::Updated {
-            audit::append(&mut tx, user.workspace_key, event).await?;
+            audit::append(&mut tx, &self.heads, user.workspace_key, event).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(outcome)
