@@ -14,13 +14,13 @@ use chrono::Duration;
 use subtle::ConstantTimeEq;
 
 use crate::audit::{self, Action, AuditContext};
+use crate::audit::{access_key_changes, client_fields, created, fields_of, revocation};
 use crate::clients::{self, ApiClient, ClientPatch, ClientRequest, IssuedClient};
 use crate::error::{Code, Error, Result};
 use crate::keys::{self, ApiKey, IssuedKey, KeyRequest};
 use crate::principal::{Credential, Principal};
 use crate::ratelimit::{RateDecision, DEFAULT_PER_MINUTE};
 use crate::roster::Roster;
-use crate::roster::{access_key_changes, created};
 use crate::scopes::{self, Scope};
 use crate::signing::{ClientClaims, Jwk, KeyRing, SigningKey, CLOCK_SKEW};
 use crate::workspace::Workspace;
@@ -562,32 +562,6 @@ impl Roster {
             ..workspace.clone()
         })
     }
-}
-
-/// What a client's record shows in events: never its secret or hash.
-fn client_fields(client: &ApiClient) -> serde_json::Value {
-    serde_json::json!({
-        "client_id": client.client_id,
-        "name": client.name,
-        "scopes": client.scopes,
-        "admin_api_enabled": client.admin_api_enabled,
-        "rate_limit_per_minute": client.rate_limit_per_minute,
-    })
-}
-
-fn fields_of(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
-/// What a revocation records.
-fn revocation(id: &str, at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
-    serde_json::json!({
-        "id": {"before": id, "after": id},
-        "revoked_at": {"before": null, "after": at},
-    })
 }
 
 fn admin_api_disabled() -> Error {

@@ -11,10 +11,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::clients::ApiClient;
 use crate::error::{Code, Error, Result};
 use crate::ids;
+use crate::keys::ApiKey;
 use crate::roster::Actor;
 use crate::user::User;
+use crate::workspace::Workspace;
 use crate::Random;
 
 macro_rules! actions {
@@ -323,6 +326,65 @@ pub fn user_update_action(before: &User, after: &User) -> Action {
             }
         }
     }
+}
+
+/// What a workspace's creation records.
+pub(crate) fn workspace_changes(workspace: &Workspace) -> Value {
+    let after = json!({
+        "id": workspace.id,
+        "name": workspace.name,
+        "roles": workspace.roles,
+        "is_operator": workspace.is_operator,
+        "rate_limit_per_minute": workspace.rate_limit_per_minute,
+        "audit_retention_days": workspace.audit_retention_days,
+    });
+    created(after)
+}
+
+/// What a key's creation records: never its secret or hash.
+pub(crate) fn access_key_changes(key: &ApiKey) -> Value {
+    created(json!({
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": key.scopes,
+        "expires_at": key.expires_at,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+    }))
+}
+
+/// `{"field": {"before": null, "after": value}}` for each non-null field of `after`.
+pub(crate) fn created(after: Value) -> Value {
+    match after {
+        Value::Object(map) => diff(&Map::new(), &map),
+        other => other,
+    }
+}
+
+/// What a client's record shows in events: never its secret or hash.
+pub(crate) fn client_fields(client: &ApiClient) -> Value {
+    json!({
+        "client_id": client.client_id,
+        "name": client.name,
+        "scopes": client.scopes,
+        "admin_api_enabled": client.admin_api_enabled,
+        "rate_limit_per_minute": client.rate_limit_per_minute,
+    })
+}
+
+pub(crate) fn fields_of(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// What a revocation records.
+pub(crate) fn revocation(id: &str, at: DateTime<Utc>) -> Value {
+    json!({
+        "id": {"before": id, "after": id},
+        "revoked_at": {"before": null, "after": at},
+    })
 }
 
 /// Filters for reading the log, newest first.

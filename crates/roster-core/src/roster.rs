@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use crate::access::{AuthCaches, Config, LoadedKeyRing};
-use crate::audit::{self, Action, AuditContext, NewEvent};
+use crate::audit::{self, access_key_changes, workspace_changes, Action, AuditContext, NewEvent};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
@@ -378,38 +378,5 @@ impl Roster {
             }
         }
         Error::from(err)
-    }
-}
-
-/// What a workspace's creation records.
-pub(crate) fn workspace_changes(workspace: &Workspace) -> serde_json::Value {
-    let after = serde_json::json!({
-        "id": workspace.id,
-        "name": workspace.name,
-        "roles": workspace.roles,
-        "is_operator": workspace.is_operator,
-        "rate_limit_per_minute": workspace.rate_limit_per_minute,
-        "audit_retention_days": workspace.audit_retention_days,
-    });
-    created(after)
-}
-
-/// What a key's creation records: never its secret or hash.
-pub(crate) fn access_key_changes(key: &ApiKey) -> serde_json::Value {
-    created(serde_json::json!({
-        "id": key.id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "scopes": key.scopes,
-        "expires_at": key.expires_at,
-        "rate_limit_per_minute": key.rate_limit_per_minute,
-    }))
-}
-
-/// `{"field": {"before": null, "after": value}}` for each non-null field of `after`.
-pub(crate) fn created(after: serde_json::Value) -> serde_json::Value {
-    match after {
-        serde_json::Value::Object(map) => audit::diff(&serde_json::Map::new(), &map),
-        other => other,
     }
 }
