@@ -232,6 +232,10 @@ impl Roster {
 
     /// A user that is not soft-deleted.
     pub async fn get_user(&self, workspace: &Workspace, id: &str) -> Result<User> {
+        // Ids that cannot be a user's are answered without a store round trip.
+        if !ids::is_well_formed("usr", id) {
+            return Err(Error::user_not_found());
+        }
         match self.store.get_user(workspace.key, id).await? {
             Some(user) if !user.is_deleted() => Ok(user),
             _ => Err(Error::user_not_found()),

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use roster_core::{ids, NewUser, Page, Scope, User, UserFilter, UserPatch};
+use roster_core::{NewUser, Page, Scope, User, UserFilter, UserPatch};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -167,15 +167,6 @@ fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Er
     Value::deserialize(d).map(Some)
 }
 
-/// Ids that cannot be a user's are answered without a database round trip.
-fn check_id(id: &str) -> Result<(), ApiError> {
-    if ids::is_well_formed("usr", id) {
-        Ok(())
-    } else {
-        Err(roster_core::Error::user_not_found().into())
-    }
-}
-
 /// List users, newest first.
 #[utoipa::path(
     get, path = "/v1/users", tag = "users",
@@ -277,7 +268,6 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<UserBody>, ApiError> {
     caller.require(Scope::UsersRead)?;
-    check_id(&id)?;
     let user = state.roster.get_user(&caller.workspace, &id).await?;
     Ok(Json(user.into()))
 }
@@ -305,7 +295,6 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<UserBody>, ApiError> {
     caller.require(Scope::UsersWrite)?;
-    check_id(&id)?;
     let patch = UserPatch {
         name: body.name,
         email: body.email,
@@ -342,7 +331,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::UsersWrite)?;
-    check_id(&id)?;
     state
         .roster
         .delete_user(&caller.workspace, caller.audit(), &id)
