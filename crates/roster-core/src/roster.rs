@@ -160,8 +160,18 @@ impl Roster {
         }))
     }
 
-    pub async fn create_workspace(&self, ctx: &AuditContext, name: &str) -> Result<Workspace> {
-        let mut workspace = self.new_workspace(workspace::validate_name(name)?);
+    /// Create a workspace, with its own rate limit per credential if given: one insert, one
+    /// `workspace.create` event.
+    pub async fn create_workspace(
+        &self,
+        ctx: &AuditContext,
+        name: &str,
+        rate_limit_per_minute: Option<u32>,
+    ) -> Result<Workspace> {
+        let mut workspace = Workspace {
+            rate_limit_per_minute: keys::validate_rate_limit(rate_limit_per_minute)?,
+            ..self.new_workspace(workspace::validate_name(name)?)
+        };
         let event = self.event(
             ctx,
             Action::WorkspaceCreate,

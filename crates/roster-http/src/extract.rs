@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{ApiError, HttpCode};
 
@@ -58,6 +59,17 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .with_message(format!("{}: {err}", HttpCode::InvalidJson.message()))
     })?;
     Ok(value)
+}
+
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>` field of
+/// a partial update: absent is `None` (leave alone), `null` is `Some(None)` (clear), a value
+/// is `Some(Some(v))`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Query parameters. Unknown parameters are ignored; malformed known ones are a 400.

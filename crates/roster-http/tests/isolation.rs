@@ -55,7 +55,7 @@ async fn another_workspace_sees_and_changes_nothing() {
     // Workspace B: an admin key and a client token.
     let b = app
         .roster
-        .create_workspace(&AuditContext::operator(), "globex")
+        .create_workspace(&AuditContext::operator(), "globex", None)
         .await
         .unwrap();
     let b_key = app.key_in(&b, &["admin"]).await;

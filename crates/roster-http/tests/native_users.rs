@@ -122,7 +122,7 @@ async fn keys_see_only_their_own_workspace() {
         .await;
     let other = app
         .roster
-        .create_workspace(&AuditContext::operator(), "globex")
+        .create_workspace(&AuditContext::operator(), "globex", None)
         .await
         .unwrap();
     let other_key = app.key_in(&other, &["admin"]).await;

@@ -279,12 +279,7 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
             rate_limit,
             json,
         } => {
-            let mut w = roster.create_workspace(&ctx(), &name).await?;
-            if rate_limit.is_some() {
-                w = roster
-                    .set_workspace_rate_limit(&w, &ctx(), rate_limit)
-                    .await?;
-            }
+            let w = roster.create_workspace(&ctx(), &name, rate_limit).await?;
             if json {
                 print_json(&json!({ "id": w.id, "name": w.name }));
             } else {

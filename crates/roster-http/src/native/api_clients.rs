@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use roster_core::{ApiClient, ClientPatch, ClientRequest, Scope};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -76,13 +76,9 @@ pub struct UpdateApiClient {
     pub scopes: Option<Vec<String>>,
     pub admin_api_enabled: Option<bool>,
     /// null returns the client to its workspace's limit.
-    #[serde(default, deserialize_with = "present_limit")]
+    #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_minute: Option<Option<u32>>,
-}
-
-fn present_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
-    Option::<u32>::deserialize(d).map(Some)
 }
 
 /// List the workspace's live clients.

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use roster_core::Workspace;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -64,15 +64,11 @@ pub struct CreateWorkspace {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWorkspace {
     /// null returns the workspace to the server's default.
-    #[serde(default, deserialize_with = "present_limit")]
+    #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_minute: Option<Option<u32>>,
     /// 1 to 3,650 days.
     pub audit_retention_days: Option<u32>,
-}
-
-fn present_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
-    Option::<u32>::deserialize(d).map(Some)
 }
 
 /// List all workspaces.
@@ -106,16 +102,10 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateWorkspace>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require_operator()?;
-    let mut workspace = state
+    let workspace = state
         .roster
-        .create_workspace(caller.audit(), &body.name)
+        .create_workspace(caller.audit(), &body.name, body.rate_limit_per_minute)
         .await?;
-    if body.rate_limit_per_minute.is_some() {
-        workspace = state
-            .roster
-            .set_workspace_rate_limit(&workspace, caller.audit(), body.rate_limit_per_minute)
-            .await?;
-    }
     Ok((StatusCode::CREATED, Json(WorkspaceBody::from(workspace))))
 }
 
