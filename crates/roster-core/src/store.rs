@@ -27,7 +27,7 @@ pub enum UniqueKey {
 
 /// A failed store call. Database errors are never turned into `None`: a missing row is
 /// `Ok(None)`, a failure is an error.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("unique constraint violated: {0:?}")]
     Unique(UniqueKey),

@@ -516,6 +516,104 @@ pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
     let mut request = list(&ws);
     request.limit = 100;
     assert_eq!(store.list_users(&request).await.unwrap().len(), 64);
+    // Concurrent appends took turns: one unbroken chain, workspace.create then 64 events.
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(
+        chain.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=65).collect::<Vec<i64>>()
+    );
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+}
+
+/// Writes that fail beside writes that succeed (at the same moment, so a store that groups
+/// writes has them in one group) fail alone: each caller hears its own outcome, and the
+/// chain holds exactly the events of the writes that succeeded.
+pub async fn concurrent_failures_fail_alone(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    insert(&store, user(&ws, 1000, "Taken", "taken@example.com")).await;
+    let mut tasks = Vec::new();
+    for n in 0..40u32 {
+        let store = store.clone();
+        // Every other write reuses the taken email.
+        let email = if n % 2 == 0 {
+            format!("u{n}@example.com")
+        } else {
+            "taken@example.com".to_owned()
+        };
+        let u = user(&ws, n, &format!("U{n}"), &email);
+        tasks.push(tokio::spawn(async move {
+            let event = ev_at(Action::UserCreate, Some(&u.id), t0());
+            (n, store.insert_user(&u, &event).await)
+        }));
+    }
+    for task in tasks {
+        let (n, result) = task.await.unwrap();
+        if n % 2 == 0 {
+            result.unwrap();
+        } else {
+            assert!(
+                matches!(result, Err(StoreError::Unique(UniqueKey::UserEmail))),
+                "write {n}: {result:?}"
+            );
+        }
+    }
+    let mut request = list(&ws);
+    request.limit = 100;
+    assert_eq!(store.list_users(&request).await.unwrap().len(), 21);
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(
+        chain.len(),
+        1 + 1 + 20,
+        "workspace, the taken user, 20 new users"
+    );
+    assert_eq!(chain.last().unwrap().seq, 22);
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+}
+
+/// However the store seals an event (in Rust or in SQL), the stored hash is the one
+/// `computed_hash` gives: every field counts, missing and empty differ, text is UTF-8.
+pub async fn sealed_events_verify_whatever_their_fields(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let full = NewEvent {
+        ip: Some("2001:db8::1".into()),
+        user_agent: Some("Grüße/1.0 (日本語; \"quoted\") 🚀".into()),
+        changes: r#"{"name":{"after":"Zoë","before":"Zoe"}}"#.into(),
+        ..ev_at(Action::UserUpdate, Some("usr_x"), t0())
+    };
+    let empty = NewEvent {
+        actor_id: Some(String::new()),
+        target_user_id: None,
+        request_id: None,
+        ip: Some(String::new()),
+        user_agent: None,
+        changes: "{}".into(),
+        ..ev_at(Action::ConfigUpdate, None, t0() + Duration::microseconds(1))
+    };
+    for (n, event) in [full, empty].iter().enumerate() {
+        let n = n as u32;
+        let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        store.insert_user(&u, event).await.unwrap();
+    }
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(chain.len(), 3);
+    for event in &chain {
+        assert_eq!(
+            event.hash,
+            event.computed_hash(),
+            "event {} verifies",
+            event.seq
+        );
+    }
+    assert_eq!(chain[2].actor_id.as_deref(), Some(""));
+    assert_eq!(chain[2].user_agent, None);
+    assert_eq!(
+        chain[1].user_agent.as_deref(),
+        Some("Grüße/1.0 (日本語; \"quoted\") 🚀")
+    );
 }
 
 pub async fn workspace_settings_round_trip(store: Arc<dyn Store>) {

@@ -62,6 +62,8 @@ macro_rules! suite {
             clients_are_found_updated_and_revoked,
             signing_keys_rotate,
             changes_and_events_commit_together,
+            sealed_events_verify_whatever_their_fields,
+            concurrent_failures_fail_alone,
             audit_events_filter_and_paginate,
             purging_keeps_the_rest_of_the_chain_verifiable
         );

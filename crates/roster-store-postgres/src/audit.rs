@@ -1,73 +1,99 @@
-//! The audit log on PostgreSQL: appending to a workspace's chain inside the caller's
-//! transaction. Taking the next sequence number updates (and so locks) the workspace's head
-//! row, so concurrent writers of one workspace take turns at the chain and it never forks;
-//! workspaces do not wait on each other.
+//! The audit log on PostgreSQL. The database seals each event (`roster_audit_hash`, the same
+//! hash as `AuditEvent::computed_hash`), so a change, its event and the chain's new head are
+//! one statement: moving the head row takes the next sequence number and locks the row until
+//! the transaction ends, so concurrent writers of one workspace take turns at the chain and
+//! it never forks; workspaces do not wait on each other.
+
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use crate::error::db_error;
 
-/// Append `event` to `workspace_pk`'s chain in two statements: taking the next sequence
-/// number locks the head row; writing the event and the new head hash is one statement.
+/// `change` (a statement with `RETURNING`, at most one row, using parameters `$1..$n`) and,
+/// if it returned a row, its event appended to the workspace's chain, as one statement that
+/// returns the change's row. The event's parameters follow the change's ([`bind_event`]).
+///
+/// The event row is joined to the head with a LEFT JOIN: a workspace without a head would
+/// give the event a NULL sequence number and fail the whole statement, never commit the
+/// change alone.
+pub(crate) fn audited(change: &str, change_params: usize) -> String {
+    let p = |i: usize| format!("${}", change_params + i);
+    let (ws, id, at, micros, action, kind, actor, target, request, ip, agent, changes) = (
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+        p(7),
+        p(8),
+        p(9),
+        p(10),
+        p(11),
+        p(12),
+    );
+    format!(
+        "WITH changed AS ({change}),
+         head AS (
+             UPDATE audit_heads SET last_seq = last_seq + 1, prev_hash = last_hash,
+                 last_hash = roster_audit_hash(last_hash, last_seq + 1, workspace_pk, {id},
+                     {micros}, {action}, {kind}, {actor}, {target}, {request}, {ip}, {agent},
+                     {changes})
+             WHERE workspace_pk = {ws} AND EXISTS (SELECT 1 FROM changed)
+             RETURNING last_seq, prev_hash, last_hash
+         ),
+         appended AS (
+             INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
+                 actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
+             SELECT {id}, {ws}, head.last_seq, {at}, {action}, {kind}, {actor}, {target},
+                    {request}, {ip}, {agent}, {changes}, head.prev_hash, head.last_hash
+             FROM changed LEFT JOIN head ON true
+         )
+         SELECT * FROM changed"
+    )
+}
+
+/// Bind `event`'s parameters, in the order [`audited`] numbers them.
+pub(crate) fn bind_event<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    workspace_pk: i64,
+    event: &'q NewEvent,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(workspace_pk)
+        .bind(&event.id)
+        .bind(event.occurred_at)
+        .bind(event.occurred_at.timestamp_micros())
+        .bind(event.action.as_str())
+        .bind(event.actor_kind)
+        .bind(&event.actor_id)
+        .bind(&event.target_user_id)
+        .bind(&event.request_id)
+        .bind(&event.ip)
+        .bind(&event.user_agent)
+        .bind(&event.changes)
+}
+
+/// Appending with no change of its own to go with it.
+static APPEND: LazyLock<String> = LazyLock::new(|| audited("SELECT 1 AS appended", 0));
+
+/// Append `event` to `workspace_pk`'s chain inside the caller's transaction.
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Postgres>,
     workspace_pk: i64,
     event: &NewEvent,
 ) -> Result<(), StoreError> {
-    let next = || {
-        sqlx::query_as::<_, (i64, String)>(
-            "UPDATE audit_heads SET last_seq = last_seq + 1 WHERE workspace_pk = $1
-             RETURNING last_seq, last_hash",
-        )
-        .bind(workspace_pk)
-    };
-    let head = match next().fetch_optional(&mut **tx).await.map_err(db_error)? {
-        Some(head) => head,
-        None => {
-            // A workspace's first event: make its head (another writer may race us to it).
-            sqlx::query(
-                "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES ($1, 0, '')
-                 ON CONFLICT (workspace_pk) DO NOTHING",
-            )
-            .bind(workspace_pk)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
-            next().fetch_one(&mut **tx).await.map_err(db_error)?
-        }
-    };
-    let (seq, prev) = head;
-    let sealed = event.seal(workspace_pk, seq, &prev);
-    sqlx::query(
-        "WITH appended AS (
-             INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
-                 actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         )
-         UPDATE audit_heads SET last_hash = $14 WHERE workspace_pk = $2",
-    )
-    .bind(&sealed.id)
-    .bind(workspace_pk)
-    .bind(seq)
-    .bind(sealed.occurred_at)
-    .bind(&sealed.action)
-    .bind(&sealed.actor_kind)
-    .bind(&sealed.actor_id)
-    .bind(&sealed.target_user_id)
-    .bind(&sealed.request_id)
-    .bind(&sealed.ip)
-    .bind(&sealed.user_agent)
-    .bind(&sealed.changes)
-    .bind(&sealed.prev_hash)
-    .bind(&sealed.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    Ok(())
+    bind_event(sqlx::query(APPEND.as_str()), workspace_pk, event)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+        .map_err(db_error)
 }
 
 pub(crate) fn event(row: &PgRow) -> Result<AuditEvent, StoreError> {

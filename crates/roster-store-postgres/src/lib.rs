@@ -88,6 +88,17 @@ impl PostgresStore {
     }
 }
 
+/// Measuring instruments, compiled only with the `bench` feature (`bench/audit-cost.sh`):
+/// never part of a server.
+#[cfg(feature = "bench")]
+impl PostgresStore {
+    /// The user row alone, with no audit event: exactly `insert_user`'s statement minus the
+    /// event, so the difference between the two is what auditing costs.
+    pub async fn insert_user_without_event(&self, user: &User) -> Result<i64, StoreError> {
+        users::insert_without_event(&self.pool, user).await
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -428,11 +439,7 @@ impl Store for PostgresStore {
     }
 
     async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let pk = users::insert(&mut tx, user).await?;
-        audit::append(&mut tx, user.workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(pk)
+        users::insert(&self.pool, user, event).await
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
@@ -463,13 +470,7 @@ impl Store for PostgresStore {
         expected_version: i64,
         event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let outcome = users::update(&mut tx, user, expected_version).await?;
-        if outcome == UpdateOutcome::Updated {
-            audit::append(&mut tx, user.workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
+        users::update(&self.pool, user, expected_version, event).await
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

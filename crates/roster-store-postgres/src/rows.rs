@@ -119,10 +119,16 @@ pub(crate) async fn insert_workspace(
     tx: &mut Transaction<'static, Postgres>,
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
+    // The workspace's chain head is born with it: appends require one.
     sqlx::query_scalar(
-        "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
-                                 audit_retention_days)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
+        "WITH created AS (
+             INSERT INTO workspaces (id, name, roles, created_at, is_operator,
+                                     rate_limit_per_minute, audit_retention_days)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk
+         ), head AS (
+             INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) SELECT pk, 0, '' FROM created
+         )
+         SELECT pk FROM created",
     )
     .bind(&workspace.id)
     .bind(&workspace.name)

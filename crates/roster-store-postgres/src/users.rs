@@ -1,81 +1,116 @@
 //! User writes and the list query.
 
+use std::sync::LazyLock;
+
+use roster_core::audit::NewEvent;
 use roster_core::store::{StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{Postgres, QueryBuilder, Transaction};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
+use crate::audit;
 use crate::error::db_error;
 
-pub(crate) async fn insert(
-    tx: &mut Transaction<'static, Postgres>,
-    user: &User,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
-        "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
-                            given_name, family_name, role, status, attributes,
-                            created_at, updated_at, deleted_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING pk",
-    )
-    .bind(&user.id)
-    .bind(user.uuid)
-    .bind(user.workspace_key)
-    .bind(&user.external_id)
-    .bind(&user.email)
-    .bind(user.email_key())
-    .bind(&user.name)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.role)
-    .bind(user.status.as_str())
-    .bind(Json(&user.attributes))
-    .bind(user.created_at)
-    .bind(user.updated_at)
-    .bind(user.deleted_at)
-    .bind(user.version)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)
+const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
+        name, given_name, family_name, role, status, attributes, created_at, updated_at,
+        deleted_at, version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    RETURNING pk";
+
+const UPDATE: &str = "UPDATE users SET external_id = $1, email = $2, email_key = $3, name = $4,
+        given_name = $5, family_name = $6, role = $7, status = $8, attributes = $9,
+        updated_at = $10, deleted_at = $11, version = $12
+    WHERE workspace_pk = $13 AND pk = $14 AND version = $15
+    RETURNING pk";
+
+/// The insert and its event, one statement.
+static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 16));
+/// The conditional update and, if it matched, its event, one statement.
+static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 15));
+
+fn bind_insert<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    user: &'q User,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(&user.id)
+        .bind(user.uuid)
+        .bind(user.workspace_key)
+        .bind(&user.external_id)
+        .bind(&user.email)
+        .bind(user.email_key())
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.role)
+        .bind(user.status.as_str())
+        .bind(Json(&user.attributes))
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.deleted_at)
+        .bind(user.version)
 }
 
+/// Insert `user` and append `event`, atomically (one statement needs no transaction).
+pub(crate) async fn insert(
+    pool: &PgPool,
+    user: &User,
+    event: &NewEvent,
+) -> Result<i64, StoreError> {
+    let query = bind_insert(sqlx::query(AUDITED_INSERT.as_str()), user);
+    let row = audit::bind_event(query, user.workspace_key, event)
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    row.try_get("pk").map_err(db_error)
+}
+
+#[cfg(feature = "bench")]
+pub(crate) async fn insert_without_event(pool: &PgPool, user: &User) -> Result<i64, StoreError> {
+    let row = bind_insert(sqlx::query(INSERT), user)
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    row.try_get("pk").map_err(db_error)
+}
+
+/// Write `user` if its row still has `expected_version`, and then only append `event`.
 pub(crate) async fn update(
-    tx: &mut Transaction<'static, Postgres>,
+    pool: &PgPool,
     user: &User,
     expected_version: i64,
+    event: &NewEvent,
 ) -> Result<UpdateOutcome, StoreError> {
-    let done = sqlx::query(
-        "UPDATE users SET external_id = $1, email = $2, email_key = $3, name = $4,
-                          given_name = $5, family_name = $6, role = $7, status = $8,
-                          attributes = $9, updated_at = $10, deleted_at = $11, version = $12
-         WHERE workspace_pk = $13 AND pk = $14 AND version = $15",
-    )
-    .bind(&user.external_id)
-    .bind(&user.email)
-    .bind(user.email_key())
-    .bind(&user.name)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.role)
-    .bind(user.status.as_str())
-    .bind(Json(&user.attributes))
-    .bind(user.updated_at)
-    .bind(user.deleted_at)
-    .bind(user.version)
-    .bind(user.workspace_key)
-    .bind(user.key)
-    .bind(expected_version)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    if done.rows_affected() == 1 {
+    let query = sqlx::query(AUDITED_UPDATE.as_str())
+        .bind(&user.external_id)
+        .bind(&user.email)
+        .bind(user.email_key())
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.role)
+        .bind(user.status.as_str())
+        .bind(Json(&user.attributes))
+        .bind(user.updated_at)
+        .bind(user.deleted_at)
+        .bind(user.version)
+        .bind(user.workspace_key)
+        .bind(user.key)
+        .bind(expected_version);
+    let updated = audit::bind_event(query, user.workspace_key, event)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    if updated.is_some() {
         return Ok(UpdateOutcome::Updated);
     }
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT version FROM users WHERE workspace_pk = $1 AND pk = $2")
             .bind(user.workspace_key)
             .bind(user.key)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(pool)
             .await
             .map_err(db_error)?;
     Ok(match exists {

@@ -1,115 +1,67 @@
 //! The audit log on SQLite: appending to a workspace's chain inside the caller's write
 //! transaction (writes are serialized by `BEGIN IMMEDIATE`, so reading the head and writing
-//! the next link cannot race), reading, and purging.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! the next link cannot race, even with another process on the file), reading, and purging.
 
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
+use rusqlite::{params, OptionalExtension, Transaction};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::error::db_error;
+use crate::error::{db_error, sql_error};
 use crate::rows::{micros, time};
 
-/// The last (seq, hash) this process wrote per workspace. Only a hint: an append that uses
-/// it checks it against the stored head in the same statement, and re-reads on a mismatch
-/// (another process wrote, or a transaction rolled back).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Heads(Arc<Mutex<HashMap<i64, (i64, String)>>>);
-
-impl Heads {
-    fn get(&self, workspace_pk: i64) -> Option<(i64, String)> {
-        self.lock().get(&workspace_pk).cloned()
-    }
-
-    fn set(&self, workspace_pk: i64, seq: i64, hash: String) {
-        self.lock().insert(workspace_pk, (seq, hash));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, String)>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-const INSERT_EVENT: &str = "INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action,
-        actor_kind, actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-    WHERE EXISTS (SELECT 1 FROM audit_heads
-                  WHERE workspace_pk = ?2 AND last_seq = ?3 - 1 AND last_hash = ?13)";
-
-/// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head,
-/// so the usual append is one statement; it only inserts if the head is where this process
-/// last left it.
-pub(crate) async fn append(
-    tx: &mut Transaction<'static, Sqlite>,
-    heads: &Heads,
+/// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head.
+pub(crate) fn append(
+    tx: &Transaction<'_>,
     workspace_pk: i64,
     event: &NewEvent,
 ) -> Result<(), StoreError> {
-    if let Some((seq, hash)) = heads.get(workspace_pk) {
-        let sealed = event.seal(workspace_pk, seq + 1, &hash);
-        if insert(tx, &sealed).await? {
-            heads.set(workspace_pk, sealed.seq, sealed.hash);
-            return Ok(());
-        }
-    }
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = ?1")
-            .bind(workspace_pk)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_error)?;
+    let head: Option<(i64, String)> = tx
+        .prepare_cached("SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = ?1")
+        .and_then(|mut head| {
+            head.query_row([workspace_pk], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(sql_error)?;
     let (seq, prev) = match head {
         Some(head) => head,
         None => {
-            sqlx::query(
+            tx.prepare_cached(
                 "INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) VALUES (?1, 0, '')",
             )
-            .bind(workspace_pk)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
+            .and_then(|mut start| start.execute([workspace_pk]))
+            .map_err(sql_error)?;
             (0, String::new())
         }
     };
     let sealed = event.seal(workspace_pk, seq + 1, &prev);
-    if !insert(tx, &sealed).await? {
-        return Err(StoreError::Backend(
-            "audit head moved inside a write transaction".into(),
-        ));
-    }
-    heads.set(workspace_pk, sealed.seq, sealed.hash);
+    tx.prepare_cached(
+        "INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
+             actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            sealed.id,
+            sealed.workspace_key,
+            sealed.seq,
+            micros(sealed.occurred_at),
+            sealed.action,
+            sealed.actor_kind,
+            sealed.actor_id,
+            sealed.target_user_id,
+            sealed.request_id,
+            sealed.ip,
+            sealed.user_agent,
+            sealed.changes,
+            sealed.prev_hash,
+            sealed.hash,
+        ])
+    })
+    .map_err(sql_error)?;
     Ok(())
-}
-
-async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
-    sealed: &AuditEvent,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(INSERT_EVENT)
-        .bind(&sealed.id)
-        .bind(sealed.workspace_key)
-        .bind(sealed.seq)
-        .bind(micros(sealed.occurred_at))
-        .bind(&sealed.action)
-        .bind(&sealed.actor_kind)
-        .bind(&sealed.actor_id)
-        .bind(&sealed.target_user_id)
-        .bind(&sealed.request_id)
-        .bind(&sealed.ip)
-        .bind(&sealed.user_agent)
-        .bind(&sealed.changes)
-        .bind(&sealed.prev_hash)
-        .bind(&sealed.hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected() == 1)
 }
 
 pub(crate) fn event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
@@ -173,43 +125,38 @@ pub(crate) fn head(row: &SqliteRow) -> Result<AuditHead, StoreError> {
 }
 
 /// Delete up to `batch` of the oldest events before `before` and move the checkpoint.
-pub(crate) async fn purge(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn purge(
+    tx: &Transaction<'_>,
     workspace_pk: i64,
     before: DateTime<Utc>,
     batch: u32,
 ) -> Result<u64, StoreError> {
-    let last: Option<(i64, String)> = sqlx::query_as(
-        "SELECT seq, hash FROM (
-             SELECT seq, hash FROM audit_events
-             WHERE workspace_pk = ?1 AND occurred_at < ?2
-             ORDER BY seq LIMIT ?3
-         ) ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(workspace_pk)
-    .bind(micros(before))
-    .bind(i64::from(batch))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db_error)?;
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM (
+                 SELECT seq, hash FROM audit_events
+                 WHERE workspace_pk = ?1 AND occurred_at < ?2
+                 ORDER BY seq LIMIT ?3
+             ) ORDER BY seq DESC LIMIT 1",
+            params![workspace_pk, micros(before), i64::from(batch)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(sql_error)?;
     let Some((last_seq, last_hash)) = last else {
         return Ok(0);
     };
     // Only a prefix of the chain is ever purged, so the checkpoint stays a link in it.
-    let done = sqlx::query("DELETE FROM audit_events WHERE workspace_pk = ?1 AND seq <= ?2")
-        .bind(workspace_pk)
-        .bind(last_seq)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    sqlx::query(
+    let purged = tx
+        .execute(
+            "DELETE FROM audit_events WHERE workspace_pk = ?1 AND seq <= ?2",
+            params![workspace_pk, last_seq],
+        )
+        .map_err(sql_error)?;
+    tx.execute(
         "UPDATE audit_heads SET checkpoint_seq = ?2, checkpoint_hash = ?3 WHERE workspace_pk = ?1",
+        params![workspace_pk, last_seq, last_hash],
     )
-    .bind(workspace_pk)
-    .bind(last_seq)
-    .bind(&last_hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    Ok(done.rows_affected())
+    .map_err(sql_error)?;
+    Ok(purged as u64)
 }

@@ -1,15 +1,14 @@
 //! Roster's embedded store: one SQLite file in WAL mode.
 //!
-//! Writes go through a pool of exactly one connection and every write transaction starts
-//! with `BEGIN IMMEDIATE`, so writers queue in-process instead of failing with SQLITE_BUSY,
-//! and another process on the same file (the CLI next to a running server) waits on the busy
-//! timeout. Reads use a separate pool of read-only connections that WAL lets run beside the
-//! writer.
+//! Writes run on one thread that owns the only writing connection ([`writer`]), each a whole
+//! `BEGIN IMMEDIATE` transaction. Reads use a pool of read-only connections that WAL lets run
+//! beside the writer.
 
 mod audit;
 mod error;
 mod rows;
 mod users;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,10 +21,12 @@ use roster_core::signing::SigningKey;
 use roster_core::store::{Store, StoreError, UpdateOutcome};
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
+use rusqlite::params;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use error::db_error;
+use error::{db_error, sql_error};
+use writer::Writer;
 
 /// The api_keys columns `rows::api_key` reads, under names that do not clash with a
 /// joined workspace's.
@@ -53,9 +54,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    /// Migrations run on a connection of their own, opened for the purpose.
+    options: SqliteConnectOptions,
+    writer: Writer,
     reader: SqlitePool,
-    heads: audit::Heads,
 }
 
 impl SqliteStore {
@@ -71,33 +73,21 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT * 3)
-            .connect_with(options.clone())
-            .await
-            .map_err(db_error)?;
+        let writer = Writer::open(options.get_filename(), BUSY_TIMEOUT)?;
         let readers = std::thread::available_parallelism()
             .map(|n| n.get() as u32 * 2)
             .unwrap_or(4)
             .max(4);
         let reader = SqlitePoolOptions::new()
             .max_connections(readers)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
             .map_err(db_error)?;
         Ok(Self {
+            options,
             writer,
             reader,
-            heads: audit::Heads::default(),
         })
-    }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)
     }
 
     /// The user of `workspace_key` whose unique `column` (`id` or `external_id`) is `value`.
@@ -120,13 +110,32 @@ impl SqliteStore {
     }
 }
 
+/// Measuring instruments, compiled only with the `bench` feature (`bench/audit-cost.sh`):
+/// never part of a server.
+#[cfg(feature = "bench")]
+impl SqliteStore {
+    /// The user row alone, with no audit event: exactly `insert_user`'s transaction minus the
+    /// event, so the difference between the two is what auditing costs.
+    pub async fn insert_user_without_event(&self, user: &User) -> Result<i64, StoreError> {
+        let user = user.clone();
+        self.writer.write(move |tx| users::insert(tx, &user)).await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR
-            .run(&self.writer)
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.options.clone())
             .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+            .map_err(db_error)?;
+        let migrated = MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")));
+        pool.close().await;
+        migrated
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -143,21 +152,25 @@ impl Store for SqliteStore {
         key: &ApiKey,
         events: &[NewEvent],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces")
-            .fetch_one(&mut *tx)
+        let (workspace, key, events) = (workspace.clone(), key.clone(), events.to_vec());
+        self.writer
+            .write(move |tx| {
+                let existing: bool = tx
+                    .query_row("SELECT EXISTS (SELECT 1 FROM workspaces)", [], |row| {
+                        row.get(0)
+                    })
+                    .map_err(sql_error)?;
+                if existing {
+                    return Ok(false);
+                }
+                let workspace_pk = rows::insert_workspace(tx, &workspace)?;
+                rows::insert_api_key(tx, &key, workspace_pk)?;
+                for event in &events {
+                    audit::append(tx, workspace_pk, event)?;
+                }
+                Ok(true)
+            })
             .await
-            .map_err(db_error)?;
-        if existing > 0 {
-            return Ok(false);
-        }
-        let workspace_pk = rows::insert_workspace(&mut tx, workspace).await?;
-        rows::insert_api_key(&mut tx, key, workspace_pk).await?;
-        for event in events {
-            audit::append(&mut tx, &self.heads, workspace_pk, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     async fn insert_workspace(
@@ -165,11 +178,14 @@ impl Store for SqliteStore {
         workspace: &Workspace,
         event: &NewEvent,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let pk = rows::insert_workspace(&mut tx, workspace).await?;
-        audit::append(&mut tx, &self.heads, pk, event).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(pk)
+        let (workspace, event) = (workspace.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let pk = rows::insert_workspace(tx, &workspace)?;
+                audit::append(tx, pk, &event)?;
+                Ok(pk)
+            })
+            .await
     }
 
     async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
@@ -192,10 +208,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        rows::insert_api_key(&mut tx, key, key.workspace_key).await?;
-        audit::append(&mut tx, &self.heads, key.workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)
+        let (key, event) = (key.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                rows::insert_api_key(tx, &key, key.workspace_key)?;
+                audit::append(tx, key.workspace_key, &event)
+            })
+            .await
     }
 
     async fn find_api_key(
@@ -239,37 +258,55 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        // RETURNING takes no table alias in SQLite: the same columns as key_columns!, bare.
-        let row = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ?3
-             WHERE workspace_pk = ?1 AND id = ?2 AND revoked_at IS NULL
-             RETURNING id AS key_id, workspace_pk, name AS key_name, prefix, secret_hash, scopes,
-                       created_at AS key_created_at, expires_at,
-                       rate_limit_per_minute AS key_rate_limit, last_used_at",
-        )
+        let (id, event) = (id.to_owned(), event.clone());
+        let revoked = self
+            .writer
+            .write(move |tx| {
+                let revoked = tx
+                    .execute(
+                        "UPDATE api_keys SET revoked_at = ?3
+                         WHERE workspace_pk = ?1 AND id = ?2 AND revoked_at IS NULL",
+                        params![workspace_key, id, rows::micros(at)],
+                    )
+                    .map_err(sql_error)?
+                    == 1;
+                if revoked {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(revoked.then_some(id))
+            })
+            .await?;
+        let Some(id) = revoked else {
+            return Ok(None);
+        };
+        // A revoked key never changes again, so reading it back after the commit is exact.
+        sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.id = ?2"
+        ))
         .bind(workspace_key)
-        .bind(id)
-        .bind(rows::micros(at))
-        .fetch_optional(&mut *tx)
+        .bind(&id)
+        .fetch_optional(&self.reader)
         .await
-        .map_err(db_error)?;
-        if row.is_some() {
-            audit::append(&mut tx, &self.heads, workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        row.as_ref().map(rows::api_key).transpose()
+        .map_err(db_error)?
+        .as_ref()
+        .map(rows::api_key)
+        .transpose()
     }
 
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")
-            .bind(id)
-            .bind(rows::micros(at))
-            .execute(&mut *tx)
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+                    params![id, rows::micros(at)],
+                )
+                .map(|_| ())
+                .map_err(sql_error)
+            })
             .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn insert_api_client(
@@ -277,25 +314,28 @@ impl Store for SqliteStore {
         client: &ApiClient,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO api_clients (client_id, workspace_pk, name, secret_hash, scopes,
-                                      admin_api_enabled, rate_limit_per_minute, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(&client.client_id)
-        .bind(client.workspace_key)
-        .bind(&client.name)
-        .bind(&client.secret_hash[..])
-        .bind(rows::to_json(&client.scopes)?)
-        .bind(client.admin_api_enabled)
-        .bind(client.rate_limit_per_minute)
-        .bind(rows::micros(client.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        audit::append(&mut tx, &self.heads, client.workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)
+        let (client, event) = (client.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO api_clients (client_id, workspace_pk, name, secret_hash, scopes,
+                                              admin_api_enabled, rate_limit_per_minute, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        client.client_id,
+                        client.workspace_key,
+                        client.name,
+                        &client.secret_hash[..],
+                        rows::to_json(&client.scopes)?,
+                        client.admin_api_enabled,
+                        client.rate_limit_per_minute,
+                        rows::micros(client.created_at),
+                    ],
+                )
+                .map_err(sql_error)?;
+                audit::append(tx, client.workspace_key, &event)
+            })
+            .await
     }
 
     async fn find_api_client(
@@ -337,27 +377,31 @@ impl Store for SqliteStore {
         client: &ApiClient,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE api_clients SET name = ?3, scopes = ?4, admin_api_enabled = ?5,
-                                    rate_limit_per_minute = ?6
-             WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-        )
-        .bind(client.workspace_key)
-        .bind(&client.client_id)
-        .bind(&client.name)
-        .bind(rows::to_json(&client.scopes)?)
-        .bind(client.admin_api_enabled)
-        .bind(client.rate_limit_per_minute)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let updated = done.rows_affected() == 1;
-        if updated {
-            audit::append(&mut tx, &self.heads, client.workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(updated)
+        let (client, event) = (client.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let updated = tx
+                    .execute(
+                        "UPDATE api_clients SET name = ?3, scopes = ?4, admin_api_enabled = ?5,
+                                                rate_limit_per_minute = ?6
+                         WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                        params![
+                            client.workspace_key,
+                            client.client_id,
+                            client.name,
+                            rows::to_json(&client.scopes)?,
+                            client.admin_api_enabled,
+                            client.rate_limit_per_minute,
+                        ],
+                    )
+                    .map_err(sql_error)?
+                    == 1;
+                if updated {
+                    audit::append(tx, client.workspace_key, &event)?;
+                }
+                Ok(updated)
+            })
+            .await
     }
 
     async fn revoke_api_client(
@@ -367,23 +411,23 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE api_clients SET revoked_at = ?3
-             WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-        )
-        .bind(workspace_key)
-        .bind(client_id)
-        .bind(rows::micros(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let revoked = done.rows_affected() == 1;
-        if revoked {
-            audit::append(&mut tx, &self.heads, workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(revoked)
+        let (client_id, event) = (client_id.to_owned(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let revoked = tx
+                    .execute(
+                        "UPDATE api_clients SET revoked_at = ?3
+                         WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                        params![workspace_key, client_id, rows::micros(at)],
+                    )
+                    .map_err(sql_error)?
+                    == 1;
+                if revoked {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(revoked)
+            })
+            .await
     }
 
     async fn set_workspace_rate_limit(
@@ -392,15 +436,17 @@ impl Store for SqliteStore {
         per_minute: Option<u32>,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE workspaces SET rate_limit_per_minute = ?2 WHERE pk = ?1")
-            .bind(workspace_key)
-            .bind(per_minute)
-            .execute(&mut *tx)
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE workspaces SET rate_limit_per_minute = ?2 WHERE pk = ?1",
+                    params![workspace_key, per_minute],
+                )
+                .map_err(sql_error)?;
+                audit::append(tx, workspace_key, &event)
+            })
             .await
-            .map_err(db_error)?;
-        audit::append(&mut tx, &self.heads, workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn set_audit_retention(
@@ -409,15 +455,17 @@ impl Store for SqliteStore {
         days: u32,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE workspaces SET audit_retention_days = ?2 WHERE pk = ?1")
-            .bind(workspace_key)
-            .bind(days)
-            .execute(&mut *tx)
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE workspaces SET audit_retention_days = ?2 WHERE pk = ?1",
+                    params![workspace_key, days],
+                )
+                .map_err(sql_error)?;
+                audit::append(tx, workspace_key, &event)
+            })
             .await
-            .map_err(db_error)?;
-        audit::append(&mut tx, &self.heads, workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
@@ -433,34 +481,42 @@ impl Store for SqliteStore {
         key: &SigningKey,
         retire_others_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE signing_keys SET retires_at = ?1 WHERE retires_at IS NULL")
-            .bind(rows::micros(retire_others_at))
-            .execute(&mut *tx)
+        let key = key.clone();
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE signing_keys SET retires_at = ?1 WHERE retires_at IS NULL",
+                    [rows::micros(retire_others_at)],
+                )
+                .map_err(sql_error)?;
+                tx.execute(
+                    "INSERT INTO signing_keys (kid, private_pem, modulus, exponent, created_at,
+                                               retires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        key.kid,
+                        key.private_pem,
+                        key.modulus,
+                        key.exponent,
+                        rows::micros(key.created_at),
+                        key.retires_at.map(rows::micros),
+                    ],
+                )
+                .map(|_| ())
+                .map_err(sql_error)
+            })
             .await
-            .map_err(db_error)?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, private_pem, modulus, exponent, created_at, retires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&key.kid)
-        .bind(&key.private_pem)
-        .bind(&key.modulus)
-        .bind(&key.exponent)
-        .bind(rows::micros(key.created_at))
-        .bind(key.retires_at.map(rows::micros))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)
     }
 
     async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let pk = users::insert(&mut tx, user).await?;
-        audit::append(&mut tx, &self.heads, user.workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(pk)
+        let (user, event) = (user.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let pk = users::insert(tx, &user)?;
+                audit::append(tx, user.workspace_key, &event)?;
+                Ok(pk)
+            })
+            .await
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
@@ -491,13 +547,16 @@ impl Store for SqliteStore {
         expected_version: i64,
         event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = users::update(&mut tx, user, expected_version).await?;
-        if outcome == UpdateOutcome::Updated {
-            audit::append(&mut tx, &self.heads, user.workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(outcome)
+        let (user, event) = (user.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let outcome = users::update(tx, &user, expected_version)?;
+                if outcome == UpdateOutcome::Updated {
+                    audit::append(tx, user.workspace_key, &event)?;
+                }
+                Ok(outcome)
+            })
+            .await
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
@@ -544,9 +603,8 @@ impl Store for SqliteStore {
         before: DateTime<Utc>,
         batch: u32,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let purged = audit::purge(&mut tx, workspace_key, before, batch).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(purged)
+        self.writer
+            .write(move |tx| audit::purge(tx, workspace_key, before, batch))
+            .await
     }
 }

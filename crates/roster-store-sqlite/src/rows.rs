@@ -6,10 +6,11 @@ use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
 use roster_core::ApiClient;
 use roster_core::{User, UserStatus, Workspace};
+use rusqlite::params;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite};
 
-use crate::error::db_error;
+use crate::error::{db_error, sql_error};
 
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
@@ -128,48 +129,49 @@ pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
-pub(crate) async fn insert_workspace(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn insert_workspace(
+    tx: &rusqlite::Transaction<'_>,
     workspace: &Workspace,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+    tx.execute(
         "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
                                  audit_retention_days)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING pk",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            workspace.id,
+            workspace.name,
+            to_json(&workspace.roles)?,
+            micros(workspace.created_at),
+            workspace.is_operator,
+            workspace.rate_limit_per_minute,
+            workspace.audit_retention_days,
+        ],
     )
-    .bind(&workspace.id)
-    .bind(&workspace.name)
-    .bind(to_json(&workspace.roles)?)
-    .bind(micros(workspace.created_at))
-    .bind(workspace.is_operator)
-    .bind(workspace.rate_limit_per_minute)
-    .bind(workspace.audit_retention_days)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)
+    .map_err(sql_error)?;
+    Ok(tx.last_insert_rowid())
 }
 
-pub(crate) async fn insert_api_key(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn insert_api_key(
+    tx: &rusqlite::Transaction<'_>,
     key: &ApiKey,
     workspace_pk: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    tx.execute(
         "INSERT INTO api_keys (id, workspace_pk, name, prefix, secret_hash, scopes, created_at,
                                expires_at, rate_limit_per_minute)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            key.id,
+            workspace_pk,
+            key.name,
+            key.prefix,
+            &key.secret_hash[..],
+            to_json(&key.scopes)?,
+            micros(key.created_at),
+            key.expires_at.map(micros),
+            key.rate_limit_per_minute,
+        ],
     )
-    .bind(&key.id)
-    .bind(workspace_pk)
-    .bind(&key.name)
-    .bind(&key.prefix)
-    .bind(&key.secret_hash[..])
-    .bind(to_json(&key.scopes)?)
-    .bind(micros(key.created_at))
-    .bind(key.expires_at.map(micros))
-    .bind(key.rate_limit_per_minute)
-    .execute(&mut **tx)
-    .await
     .map(|_| ())
-    .map_err(db_error)
+    .map_err(sql_error)
 }

@@ -2,85 +2,88 @@
 
 use roster_core::store::{StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use rusqlite::{params, Transaction};
+use sqlx::{QueryBuilder, Sqlite};
 
-use crate::error::db_error;
+use crate::error::sql_error;
 use crate::rows::{micros, to_json};
 
-pub(crate) async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
-    user: &User,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+pub(crate) fn insert(tx: &Transaction<'_>, user: &User) -> Result<i64, StoreError> {
+    let attributes = to_json(&user.attributes)?;
+    tx.prepare_cached(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
                             given_name, family_name, role, status, attributes,
                             created_at, updated_at, deleted_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         RETURNING pk",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )
-    .bind(&user.id)
-    .bind(user.uuid.to_string())
-    .bind(user.workspace_key)
-    .bind(&user.external_id)
-    .bind(&user.email)
-    .bind(user.email_key())
-    .bind(&user.name)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.role)
-    .bind(user.status.as_str())
-    .bind(to_json(&user.attributes)?)
-    .bind(micros(user.created_at))
-    .bind(micros(user.updated_at))
-    .bind(user.deleted_at.map(micros))
-    .bind(user.version)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)
+    .and_then(|mut insert| {
+        insert.execute(params![
+            user.id,
+            user.uuid.to_string(),
+            user.workspace_key,
+            user.external_id,
+            user.email,
+            user.email_key(),
+            user.name,
+            user.given_name,
+            user.family_name,
+            user.role,
+            user.status.as_str(),
+            attributes,
+            micros(user.created_at),
+            micros(user.updated_at),
+            user.deleted_at.map(micros),
+            user.version,
+        ])
+    })
+    .map_err(sql_error)?;
+    Ok(tx.last_insert_rowid())
 }
 
-pub(crate) async fn update(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn update(
+    tx: &Transaction<'_>,
     user: &User,
     expected_version: i64,
 ) -> Result<UpdateOutcome, StoreError> {
-    let done = sqlx::query(
-        "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
-                          given_name = ?5, family_name = ?6, role = ?7, status = ?8,
-                          attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12
-         WHERE workspace_pk = ?13 AND pk = ?14 AND version = ?15",
-    )
-    .bind(&user.external_id)
-    .bind(&user.email)
-    .bind(user.email_key())
-    .bind(&user.name)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.role)
-    .bind(user.status.as_str())
-    .bind(to_json(&user.attributes)?)
-    .bind(micros(user.updated_at))
-    .bind(user.deleted_at.map(micros))
-    .bind(user.version)
-    .bind(user.workspace_key)
-    .bind(user.key)
-    .bind(expected_version)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    if done.rows_affected() == 1 {
+    let attributes = to_json(&user.attributes)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
+                              given_name = ?5, family_name = ?6, role = ?7, status = ?8,
+                              attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12
+             WHERE workspace_pk = ?13 AND pk = ?14 AND version = ?15",
+        )
+        .and_then(|mut update| {
+            update.execute(params![
+                user.external_id,
+                user.email,
+                user.email_key(),
+                user.name,
+                user.given_name,
+                user.family_name,
+                user.role,
+                user.status.as_str(),
+                attributes,
+                micros(user.updated_at),
+                user.deleted_at.map(micros),
+                user.version,
+                user.workspace_key,
+                user.key,
+                expected_version,
+            ])
+        })
+        .map_err(sql_error)?;
+    if changed == 1 {
         return Ok(UpdateOutcome::Updated);
     }
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM users WHERE workspace_pk = ?1 AND pk = ?2")
-            .bind(user.workspace_key)
-            .bind(user.key)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_error)?;
-    Ok(match exists {
-        Some(_) => UpdateOutcome::VersionConflict,
-        None => UpdateOutcome::Missing,
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+        .and_then(|mut found| found.exists(params![user.workspace_key, user.key]))
+        .map_err(sql_error)?;
+    Ok(if exists {
+        UpdateOutcome::VersionConflict
+    } else {
+        UpdateOutcome::Missing
     })
 }
 
