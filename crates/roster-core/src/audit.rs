@@ -44,6 +44,7 @@ actions! {
     UserDeactivate => "user.deactivate",
     UserReactivate => "user.reactivate",
     UserDelete => "user.delete",
+    UserImport => "user.import",
     UserLogin => "user.login",
     UserLoginFailed => "user.login_failed",
     ApiKeyCreate => "api_key.create",

@@ -70,6 +70,11 @@ codes! {
     InvalidRateLimit => "invalid_rate_limit", Invalid;
     InvalidExpiry => "invalid_expiry", Invalid;
     InvalidTokenRequest => "invalid_token_request", Invalid;
+    UnsupportedFormat => "unsupported_format", Invalid;
+    InvalidImportHeader => "invalid_import_header", Invalid;
+    InvalidRow => "invalid_row", Invalid;
+    DuplicateRow => "duplicate_row", Invalid;
+    InvalidPasswordHash => "invalid_password_hash", Invalid;
     InvalidApiKey => "invalid_api_key", Unauthenticated;
     InvalidClientCredentials => "invalid_client_credentials", Unauthenticated;
     InvalidToken => "invalid_token", Unauthenticated;
@@ -156,6 +161,11 @@ impl From<StoreError> for Error {
             StoreError::Unique(UniqueKey::Other) | StoreError::Backend(_) => {
                 (Code::Internal, None, "An internal error occurred.")
             }
+            StoreError::Stale => (
+                Code::ConcurrentUpdate,
+                None,
+                "The record changed while this request was being applied; retry.",
+            ),
             StoreError::Unavailable(_) => (
                 Code::StoreUnavailable,
                 None,

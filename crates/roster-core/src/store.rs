@@ -36,6 +36,19 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// A conditional write found a row changed since it was read; nothing was written.
+    #[error("a row changed since it was read")]
+    Stale,
+}
+
+/// One user written by an import: a new user (`expected_version` is `None`) or an update of
+/// the stored row at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct ImportWrite {
+    pub user: User,
+    pub expected_version: Option<i64>,
+    /// A password hash to store (argon2id or bcrypt, already checked); `None` leaves it.
+    pub password_hash: Option<String>,
 }
 
 /// What a conditional user update found.
@@ -194,6 +207,24 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError>;
+
+    /// The workspace's users an import batch may touch: those (soft-deleted included) with
+    /// one of `external_ids`, and live ones with one of `email_keys`.
+    async fn find_import_matches(
+        &self,
+        workspace_key: i64,
+        external_ids: &[String],
+        email_keys: &[String],
+    ) -> Result<Vec<User>, StoreError>;
+
+    /// Write an import batch and its one event, all or nothing: a unique violation fails the
+    /// batch with `Unique`, an update whose row moved past its expected version with `Stale`.
+    async fn import_users(
+        &self,
+        workspace_key: i64,
+        writes: &[ImportWrite],
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
 
     /// Events matching the query, newest first (by time, then sequence).
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;

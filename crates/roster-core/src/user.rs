@@ -257,7 +257,10 @@ pub fn validate_name(name: &str) -> Result<String> {
     check_text("name", name, MAX_NAME_CHARS)
 }
 
-fn validate_part_name(field: &'static str, value: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn validate_part_name(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => check_text(field, v, MAX_PART_NAME_CHARS).map(Some),

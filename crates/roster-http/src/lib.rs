@@ -13,6 +13,7 @@ pub mod extract;
 mod health;
 pub mod native;
 pub mod openapi;
+mod paged;
 pub mod request_id;
 pub mod time;
 

@@ -8,7 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorEnvelope};
 use crate::native::{
-    api_clients, api_keys, audit_export, audit_logs, client_tokens, users, workspaces,
+    api_clients, api_keys, audit_export, audit_logs, client_tokens, users, users_transfer,
+    workspaces,
 };
 
 #[derive(OpenApi)]
@@ -19,6 +20,7 @@ use crate::native::{
     ),
     paths(
         users::list, users::create, users::get, users::update, users::delete,
+        users_transfer::import, users_transfer::export,
         api_keys::list, api_keys::create, api_keys::revoke,
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
         client_tokens::issue, client_tokens::jwks,
@@ -27,6 +29,7 @@ use crate::native::{
     ),
     components(schemas(
         users::UserBody, users::UserList, users::ListMeta, users::CreateUser, users::UpdateUser,
+        users_transfer::ImportResponse, users_transfer::ImportReportBody, users_transfer::RowErrorBody,
         api_keys::ApiKeyBody, api_keys::CreatedApiKey, api_keys::ApiKeyList, api_keys::CreateApiKey,
         api_clients::ApiClientBody, api_clients::CreatedApiClient, api_clients::ApiClientList,
         api_clients::CreateApiClient, api_clients::UpdateApiClient,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use roster_core::audit::{Action, AuditQuery, NewEvent};
 use roster_core::keys::{self, ApiKey};
 use roster_core::signing::SigningKey;
-use roster_core::store::{StoreError, UniqueKey, UpdateOutcome};
+use roster_core::store::{ImportWrite, StoreError, UniqueKey, UpdateOutcome};
 use roster_core::{ApiClient, Scope, Store, User, UserListRequest, UserStatus, Workspace};
 use serde_json::json;
 
@@ -572,6 +572,111 @@ pub async fn concurrent_failures_fail_alone(store: Arc<dyn Store>) {
     for pair in chain.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
+}
+
+/// An import batch is written whole with its one event, or not at all.
+pub async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut jane = user(&ws, 1, "Jane", "jane@example.com");
+    jane.external_id = Some("ext-jane".into());
+    let jane = insert(&store, jane).await;
+    let deleted = {
+        let mut u = user(&ws, 2, "Gone", "gone@example.com");
+        u.external_id = Some("ext-gone".into());
+        u.deleted_at = Some(t0());
+        insert(&store, u).await
+    };
+    let found = store
+        .find_import_matches(
+            ws.key,
+            &["ext-jane".into(), "ext-gone".into(), "ext-none".into()],
+            &["gone@example.com".into(), "nobody@example.com".into()],
+        )
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = found.iter().map(|u| u.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [jane.id.as_str(), deleted.id.as_str()],
+        "by external id, deleted too"
+    );
+    let by_email = store
+        .find_import_matches(
+            ws.key,
+            &[],
+            &["jane@example.com".into(), "gone@example.com".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_email.len(), 1, "by email, live users only");
+
+    let write = |user: User, expected_version: Option<i64>| ImportWrite {
+        user,
+        expected_version,
+        password_hash: Some("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".into()),
+    };
+    let mut renamed = jane.clone();
+    renamed.name = "Janet".into();
+    renamed.version = 2;
+    let fresh = user(&ws, 3, "Fresh", "fresh@example.com");
+    // A new user whose email is taken fails the whole batch: the rename is not written.
+    let clash = user(&ws, 4, "Clash", "jane@example.com");
+    let failed = store
+        .import_users(
+            ws.key,
+            &[write(renamed.clone(), Some(1)), write(clash, None)],
+            &ev(),
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::Unique(UniqueKey::UserEmail))),
+        "{failed:?}"
+    );
+    // So does an update whose row moved on.
+    let stale = store
+        .import_users(
+            ws.key,
+            &[write(fresh.clone(), None), write(renamed.clone(), Some(7))],
+            &ev(),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert_eq!(
+        store
+            .get_user(ws.key, &jane.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Jane"
+    );
+    assert!(store.get_user(ws.key, &fresh.id).await.unwrap().is_none());
+    let before = store.audit_chain(ws.key, 0, 100).await.unwrap().len();
+
+    store
+        .import_users(
+            ws.key,
+            &[write(renamed, Some(1)), write(fresh.clone(), None)],
+            &ev(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user(ws.key, &jane.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Janet"
+    );
+    assert!(store.get_user(ws.key, &fresh.id).await.unwrap().is_some());
+    assert_eq!(
+        store.audit_chain(ws.key, 0, 100).await.unwrap().len(),
+        before + 1,
+        "one event for the batch"
+    );
 }
 
 /// However the store seals an event (in Rust or in SQL), the stored hash is the one

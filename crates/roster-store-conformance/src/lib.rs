@@ -64,6 +64,7 @@ macro_rules! suite {
             changes_and_events_commit_together,
             sealed_events_verify_whatever_their_fields,
             concurrent_failures_fail_alone,
+            import_batches_are_all_or_nothing,
             audit_events_filter_and_paginate,
             purging_keeps_the_rest_of_the_chain_verifiable
         );

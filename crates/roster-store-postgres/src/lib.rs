@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::keys::ApiKey;
 use roster_core::signing::SigningKey;
-use roster_core::store::{Store, StoreError, UniqueKey, UpdateOutcome};
+use roster_core::store::{ImportWrite, Store, StoreError, UniqueKey, UpdateOutcome};
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -471,6 +471,34 @@ impl Store for PostgresStore {
         event: &NewEvent,
     ) -> Result<UpdateOutcome, StoreError> {
         users::update(&self.pool, user, expected_version, event).await
+    }
+
+    async fn find_import_matches(
+        &self,
+        workspace_key: i64,
+        external_ids: &[String],
+        email_keys: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(users::IMPORT_MATCHES)
+            .bind(workspace_key)
+            .bind(external_ids)
+            .bind(email_keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn import_users(
+        &self,
+        workspace_key: i64,
+        writes: &[ImportWrite],
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        users::import(&mut tx, writes).await?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

@@ -3,20 +3,20 @@
 use std::sync::LazyLock;
 
 use roster_core::audit::NewEvent;
-use roster_core::store::{StoreError, UpdateOutcome};
+use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::audit;
 use crate::error::db_error;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
-        deleted_at, version)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        deleted_at, version, password_hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
     RETURNING pk";
 
 const UPDATE: &str = "UPDATE users SET external_id = $1, email = $2, email_key = $3, name = $4,
@@ -26,13 +26,14 @@ const UPDATE: &str = "UPDATE users SET external_id = $1, email = $2, email_key =
     RETURNING pk";
 
 /// The insert and its event, one statement.
-static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 16));
+static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 17));
 /// The conditional update and, if it matched, its event, one statement.
 static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 15));
 
 fn bind_insert<'q>(
     query: Query<'q, Postgres, PgArguments>,
     user: &'q User,
+    password_hash: Option<&'q str>,
 ) -> Query<'q, Postgres, PgArguments> {
     query
         .bind(&user.id)
@@ -51,6 +52,7 @@ fn bind_insert<'q>(
         .bind(user.updated_at)
         .bind(user.deleted_at)
         .bind(user.version)
+        .bind(password_hash)
 }
 
 /// Insert `user` and append `event`, atomically (one statement needs no transaction).
@@ -59,7 +61,7 @@ pub(crate) async fn insert(
     user: &User,
     event: &NewEvent,
 ) -> Result<i64, StoreError> {
-    let query = bind_insert(sqlx::query(AUDITED_INSERT.as_str()), user);
+    let query = bind_insert(sqlx::query(AUDITED_INSERT.as_str()), user, None);
     let row = audit::bind_event(query, user.workspace_key, event)
         .fetch_one(pool)
         .await
@@ -69,21 +71,19 @@ pub(crate) async fn insert(
 
 #[cfg(feature = "bench")]
 pub(crate) async fn insert_without_event(pool: &PgPool, user: &User) -> Result<i64, StoreError> {
-    let row = bind_insert(sqlx::query(INSERT), user)
+    let row = bind_insert(sqlx::query(INSERT), user, None)
         .fetch_one(pool)
         .await
         .map_err(db_error)?;
     row.try_get("pk").map_err(db_error)
 }
 
-/// Write `user` if its row still has `expected_version`, and then only append `event`.
-pub(crate) async fn update(
-    pool: &PgPool,
-    user: &User,
+fn bind_update<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    user: &'q User,
     expected_version: i64,
-    event: &NewEvent,
-) -> Result<UpdateOutcome, StoreError> {
-    let query = sqlx::query(AUDITED_UPDATE.as_str())
+) -> Query<'q, Postgres, PgArguments> {
+    query
         .bind(&user.external_id)
         .bind(&user.email)
         .bind(user.email_key())
@@ -98,7 +98,61 @@ pub(crate) async fn update(
         .bind(user.version)
         .bind(user.workspace_key)
         .bind(user.key)
-        .bind(expected_version);
+        .bind(expected_version)
+}
+
+/// Write an import batch in `tx`: inserts, and updates that must find their expected version.
+pub(crate) async fn import(
+    tx: &mut Transaction<'static, Postgres>,
+    writes: &[ImportWrite],
+) -> Result<(), StoreError> {
+    for write in writes {
+        let hash = write.password_hash.as_deref();
+        match write.expected_version {
+            None => {
+                bind_insert(sqlx::query(INSERT), &write.user, hash)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            Some(expected) => {
+                let updated = bind_update(sqlx::query(UPDATE), &write.user, expected)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                if updated.is_none() {
+                    return Err(StoreError::Stale);
+                }
+                if let Some(hash) = hash {
+                    sqlx::query(
+                        "UPDATE users SET password_hash = $3 WHERE workspace_pk = $1 AND pk = $2",
+                    )
+                    .bind(write.user.workspace_key)
+                    .bind(write.user.key)
+                    .bind(hash)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Users an import batch may touch (see `Store::find_import_matches`).
+pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
+    WHERE workspace_pk = $1
+      AND (external_id = ANY($2) OR (deleted_at IS NULL AND email_key = ANY($3)))";
+
+/// Write `user` if its row still has `expected_version`, and then only append `event`.
+pub(crate) async fn update(
+    pool: &PgPool,
+    user: &User,
+    expected_version: i64,
+    event: &NewEvent,
+) -> Result<UpdateOutcome, StoreError> {
+    let query = bind_update(sqlx::query(AUDITED_UPDATE.as_str()), user, expected_version);
     let updated = audit::bind_event(query, user.workspace_key, event)
         .fetch_optional(pool)
         .await

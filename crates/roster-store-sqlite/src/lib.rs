@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::keys::ApiKey;
 use roster_core::signing::SigningKey;
-use roster_core::store::{Store, StoreError, UpdateOutcome};
+use roster_core::store::{ImportWrite, Store, StoreError, UpdateOutcome};
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
 use rusqlite::params;
@@ -118,7 +118,9 @@ impl SqliteStore {
     /// event, so the difference between the two is what auditing costs.
     pub async fn insert_user_without_event(&self, user: &User) -> Result<i64, StoreError> {
         let user = user.clone();
-        self.writer.write(move |tx| users::insert(tx, &user)).await
+        self.writer
+            .write(move |tx| users::insert(tx, &user, None))
+            .await
     }
 }
 
@@ -512,7 +514,7 @@ impl Store for SqliteStore {
         let (user, event) = (user.clone(), event.clone());
         self.writer
             .write(move |tx| {
-                let pk = users::insert(tx, &user)?;
+                let pk = users::insert(tx, &user, None)?;
                 audit::append(tx, user.workspace_key, &event)?;
                 Ok(pk)
             })
@@ -555,6 +557,37 @@ impl Store for SqliteStore {
                     audit::append(tx, user.workspace_key, &event)?;
                 }
                 Ok(outcome)
+            })
+            .await
+    }
+
+    async fn find_import_matches(
+        &self,
+        workspace_key: i64,
+        external_ids: &[String],
+        email_keys: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(users::IMPORT_MATCHES)
+            .bind(workspace_key)
+            .bind(rows::to_json(&external_ids)?)
+            .bind(rows::to_json(&email_keys)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn import_users(
+        &self,
+        workspace_key: i64,
+        writes: &[ImportWrite],
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let (writes, event) = (writes.to_vec(), event.clone());
+        self.writer
+            .write(move |tx| {
+                users::import(tx, &writes)?;
+                audit::append(tx, workspace_key, &event)
             })
             .await
     }

@@ -1,6 +1,6 @@
 //! User writes and the list query.
 
-use roster_core::store::{StoreError, UpdateOutcome};
+use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use rusqlite::{params, Transaction};
 use sqlx::{QueryBuilder, Sqlite};
@@ -8,13 +8,18 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::error::sql_error;
 use crate::rows::{micros, to_json};
 
-pub(crate) fn insert(tx: &Transaction<'_>, user: &User) -> Result<i64, StoreError> {
+/// Insert `user` (with a password hash, for imports); returns its integer key.
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    user: &User,
+    password_hash: Option<&str>,
+) -> Result<i64, StoreError> {
     let attributes = to_json(&user.attributes)?;
     tx.prepare_cached(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
                             given_name, family_name, role, status, attributes,
-                            created_at, updated_at, deleted_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                            created_at, updated_at, deleted_at, version, password_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -34,6 +39,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, user: &User) -> Result<i64, StoreErro
             micros(user.updated_at),
             user.deleted_at.map(micros),
             user.version,
+            password_hash,
         ])
     })
     .map_err(sql_error)?;
@@ -86,6 +92,41 @@ pub(crate) fn update(
         UpdateOutcome::Missing
     })
 }
+
+/// Write an import batch: inserts, and updates that must find their expected version.
+pub(crate) fn import(tx: &Transaction<'_>, writes: &[ImportWrite]) -> Result<(), StoreError> {
+    for write in writes {
+        let hash = write.password_hash.as_deref();
+        match write.expected_version {
+            None => {
+                insert(tx, &write.user, hash)?;
+            }
+            Some(expected) => {
+                if update(tx, &write.user, expected)? != UpdateOutcome::Updated {
+                    return Err(StoreError::Stale);
+                }
+                if let Some(hash) = hash {
+                    tx.prepare_cached(
+                        "UPDATE users SET password_hash = ?3 WHERE workspace_pk = ?1 AND pk = ?2",
+                    )
+                    .and_then(|mut set| {
+                        set.execute(params![write.user.workspace_key, write.user.key, hash])
+                    })
+                    .map_err(sql_error)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Users an import batch may touch (see `Store::find_import_matches`); the id lists are
+/// passed as JSON arrays, so the statement is the same for any batch size.
+pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
+    WHERE workspace_pk = ?1 AND external_id IN (SELECT value FROM json_each(?2))
+    UNION
+    SELECT * FROM users
+    WHERE workspace_pk = ?1 AND deleted_at IS NULL AND email_key IN (SELECT value FROM json_each(?3))";
 
 /// Newest first, after the cursor.
 ///

@@ -8,7 +8,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
 use roster_core::{AuditEvent, AuditFilter, Page, Roster, Scope, Workspace};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -110,55 +109,22 @@ pub fn export_stream(
     filter: AuditFilter,
     format: Format,
 ) -> impl futures_util::Stream<Item = Result<Bytes, roster_core::Error>> {
-    struct State {
-        roster: Roster,
-        workspace: Workspace,
-        filter: Arc<AuditFilter>,
-        cursor: Option<String>,
-        started: bool,
-        done: bool,
-    }
-    let state = State {
-        roster,
-        workspace,
-        filter: Arc::new(filter),
-        cursor: None,
-        started: false,
-        done: false,
-    };
-    stream::unfold(state, move |mut state| async move {
-        if state.done {
-            return None;
-        }
-        let page = Page {
-            limit: Some(PAGE),
-            cursor: state.cursor.take(),
-        };
-        let result = state
-            .roster
-            .list_audit_events(&state.workspace, &state.filter, &page)
-            .await;
-        let mut chunk = if state.started {
-            Vec::new()
-        } else {
-            format.header()
-        };
-        state.started = true;
-        match result {
-            Ok(page) => {
-                for event in page.events {
-                    chunk.extend(format.line(event));
-                }
-                state.cursor = page.next_cursor.map(|c| c.encode());
-                state.done = state.cursor.is_none();
-                Some((Ok(Bytes::from(chunk)), state))
+    let filter = Arc::new(filter);
+    crate::paged::lines(
+        format.header(),
+        move |cursor| {
+            let (roster, workspace, filter) = (roster.clone(), workspace.clone(), filter.clone());
+            async move {
+                let page = Page {
+                    limit: Some(PAGE),
+                    cursor,
+                };
+                let page = roster.list_audit_events(&workspace, &filter, &page).await?;
+                Ok((page.events, page.next_cursor.map(|c| c.encode())))
             }
-            Err(err) => {
-                state.done = true;
-                Some((Err(err), state))
-            }
-        }
-    })
+        },
+        move |event| format.line(event),
+    )
 }
 
 /// Export events as NDJSON or CSV, streamed (scope `audit:read`).

@@ -8,6 +8,7 @@ pub mod audit_export;
 pub mod audit_logs;
 pub mod client_tokens;
 pub mod users;
+pub mod users_transfer;
 pub mod workspaces;
 
 use axum::routing::{delete, get, patch, post};
@@ -18,6 +19,8 @@ use crate::{auth, AppState};
 pub fn routes(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
         .route("/v1/users", get(users::list).post(users::create))
+        .route("/v1/users/import", post(users_transfer::import))
+        .route("/v1/users/export", get(users_transfer::export))
         .route(
             "/v1/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),

@@ -1,0 +1,55 @@
+//! Streaming a whole listing, page by page, as the body of one response (exports).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use futures_util::{stream, Stream};
+
+/// A body that starts with `header` and then holds `line(item)` for every item of every
+/// page: `fetch(cursor)` reads a page and the cursor of the next (none after the last). An
+/// error ends the stream (the client sees a truncated body; the status already went out).
+pub fn lines<T, F, Fut, L>(
+    header: Vec<u8>,
+    mut fetch: F,
+    line: L,
+) -> impl Stream<Item = Result<Bytes, roster_core::Error>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = roster_core::Result<(Vec<T>, Option<String>)>>,
+    L: Fn(T) -> Vec<u8>,
+{
+    struct State {
+        header: Option<Vec<u8>>,
+        cursor: Option<String>,
+        done: bool,
+    }
+    let state = State {
+        header: Some(header),
+        cursor: None,
+        done: false,
+    };
+    let line = Arc::new(line);
+    stream::unfold(state, move |mut state| {
+        let next = (!state.done).then(|| fetch(state.cursor.take()));
+        let line = line.clone();
+        async move {
+            let page = next?.await;
+            let mut chunk = state.header.take().unwrap_or_default();
+            match page {
+                Ok((items, cursor)) => {
+                    for item in items {
+                        chunk.extend(line(item));
+                    }
+                    state.done = cursor.is_none();
+                    state.cursor = cursor;
+                    Some((Ok(Bytes::from(chunk)), state))
+                }
+                Err(err) => {
+                    state.done = true;
+                    Some((Err(err), state))
+                }
+            }
+        }
+    })
+}
