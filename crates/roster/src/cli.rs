@@ -69,6 +69,46 @@ pub enum Command {
     /// Check and prune the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Import and export users in bulk.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Import users from an NDJSON or CSV file, with a progress bar (rows/s, ETA). Rows are
+    /// matched by external_id (else email): matches are updated, the rest created, so an
+    /// import can be run again. Rejected rows are listed with their line numbers; the command
+    /// exits non-zero if there were any.
+    Import {
+        /// The file (`-` for standard input).
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// The file's format; by default `csv` for a `.csv` file, else `ndjson`.
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a workspace's users (newest first) as NDJSON or CSV, with a progress bar. The
+    /// output is a valid import.
+    Export {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ndjson)]
+        format: ExportFormat,
+        /// Only users with this role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Only users with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

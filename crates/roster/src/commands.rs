@@ -3,16 +3,18 @@
 
 use anyhow::Context;
 use roster_core::{
-    AuditContext, AuditFilter, ClientPatch, ClientRequest, KeyRequest, Roster, Scope, Workspace,
+    AuditContext, AuditFilter, ClientPatch, ClientRequest, FileFormat, KeyRequest, Page, Roster,
+    Scope, UserFilter, Workspace,
 };
 use roster_http::native::audit_export::{export_stream, Format};
+use roster_http::native::users_transfer;
 use serde_json::{json, Value};
 
 use crate::cli::{
     AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, SigningKeysCommand,
-    WorkspacesCommand,
+    UsersCommand, WorkspacesCommand,
 };
-use crate::{serve, store};
+use crate::{serve, store, transfer};
 
 /// What the CLI may grant: everything.
 const OPERATOR: &[Scope] = &[Scope::Admin];
@@ -36,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SigningKeys(command) => signing_keys(store::roster(&url).await?, command).await,
         Command::Workspaces(command) => workspaces(store::roster(&url).await?, command).await,
         Command::Audit(command) => audit(store::roster(&url).await?, command).await,
+        Command::Users(command) => users(store::roster(&url).await?, command).await,
     }
 }
 
@@ -366,54 +369,76 @@ async fn export_audit(
     format: ExportFormat,
     output: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    use futures_util::StreamExt;
-    use std::io::Write;
-
     let total = match roster.store().audit_head(ws.key).await? {
-        Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).unwrap_or(0),
-        None => 0,
+        Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).ok(),
+        None => Some(0),
     };
-    let format = match format {
-        ExportFormat::Ndjson => Format::Ndjson,
-        ExportFormat::Csv => Format::Csv,
+    let (audit_format, file_format) = match format {
+        ExportFormat::Ndjson => (Format::Ndjson, FileFormat::Ndjson),
+        ExportFormat::Csv => (Format::Csv, FileFormat::Csv),
     };
-    let mut out: Box<dyn Write> = match &output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let progress = indicatif::ProgressBar::new(total).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} events [{bar:30}] {per_sec} eta {eta}",
-        )?
-        .progress_chars("=> "),
-    );
-    let mut events = 0u64;
-    let mut chunks = Box::pin(export_stream(
-        roster.clone(),
-        ws,
-        AuditFilter::default(),
-        format,
-    ));
-    let mut header_skipped = format != Format::Csv;
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk?;
-        out.write_all(&chunk)?;
-        // One line per event: canonical JSON escapes newlines, and headers cannot hold them.
-        let mut lines = chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        if !header_skipped && lines > 0 {
-            lines -= 1;
-            header_skipped = true;
+    let stream = export_stream(roster.clone(), ws, AuditFilter::default(), audit_format);
+    transfer::write_export(stream, file_format, total, "events", output).await
+}
+
+async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Import {
+            file,
+            workspace: ws,
+            format,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let format = match format {
+                Some(ExportFormat::Csv) => FileFormat::Csv,
+                Some(ExportFormat::Ndjson) => FileFormat::Ndjson,
+                None if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+                {
+                    FileFormat::Csv
+                }
+                None => FileFormat::Ndjson,
+            };
+            let report = transfer::import_file(&roster, ws, ctx(), format, &file).await?;
+            transfer::print_report(&report, json);
+            if report.rejected > 0 {
+                anyhow::bail!("{} row(s) were rejected", report.rejected);
+            }
         }
-        events += lines;
-        progress.set_position(events);
-    }
-    out.flush()?;
-    progress.finish_and_clear();
-    if let Some(path) = output {
-        eprintln!("exported {events} events to {}", path.display());
+        UsersCommand::Export {
+            workspace: ws,
+            format,
+            role,
+            status,
+            output,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let format = match format {
+                ExportFormat::Ndjson => FileFormat::Ndjson,
+                ExportFormat::Csv => FileFormat::Csv,
+            };
+            let filter = UserFilter {
+                role,
+                status,
+                search: None,
+                email: None,
+            };
+            // Check the filters before the output file is made.
+            roster
+                .list_users(
+                    &ws,
+                    &filter,
+                    &Page {
+                        limit: Some(1),
+                        cursor: None,
+                    },
+                )
+                .await?;
+            let stream = users_transfer::export_stream(roster.clone(), ws, filter, format);
+            transfer::write_export(stream, format, None, "users", output).await?;
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod serve;
 mod store;
+mod transfer;
 
 use clap::Parser;
 
