@@ -209,8 +209,8 @@ impl Roster {
         let now = self.clock.now();
         let mut user = User {
             key: 0,
-            id: ids::new_id("usr", self.random.as_ref()),
-            uuid: ids::new_uuid(self.random.as_ref()),
+            id: ids::new_sortable_id("usr", now, self.random.as_ref()),
+            uuid: ids::new_uuid_v7(now, self.random.as_ref()),
             workspace_key: workspace.key,
             external_id: valid.external_id,
             email: valid.email,

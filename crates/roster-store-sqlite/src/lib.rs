@@ -585,7 +585,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (writes, event) = (writes.to_vec(), event.clone());
         self.writer
-            .write(move |tx| {
+            .write_alone(move |tx| {
                 users::import(tx, &writes)?;
                 audit::append(tx, workspace_key, &event)
             })
@@ -637,7 +637,7 @@ impl Store for SqliteStore {
         batch: u32,
     ) -> Result<u64, StoreError> {
         self.writer
-            .write(move |tx| audit::purge(tx, workspace_key, before, batch))
+            .write_alone(move |tx| audit::purge(tx, workspace_key, before, batch))
             .await
     }
 }

@@ -2,7 +2,7 @@
 
 use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::sql_error;
@@ -43,7 +43,37 @@ pub(crate) fn insert(
         ])
     })
     .map_err(sql_error)?;
-    Ok(tx.last_insert_rowid())
+    let pk = tx.last_insert_rowid();
+    index_for_search(tx, pk, &user.name, &user.email)?;
+    Ok(pk)
+}
+
+/// Add a user's name and email to the search index (`users_search`, external content).
+fn index_for_search(
+    tx: &Transaction<'_>,
+    pk: i64,
+    name: &str,
+    email: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT INTO users_search (rowid, name, email) VALUES (?1, ?2, ?3)")
+        .and_then(|mut index| index.execute(params![pk, name, email]))
+        .map(|_| ())
+        .map_err(sql_error)
+}
+
+/// Take a user's old name and email out of the search index.
+fn unindex_for_search(
+    tx: &Transaction<'_>,
+    pk: i64,
+    name: &str,
+    email: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO users_search (users_search, rowid, name, email) VALUES ('delete', ?1, ?2, ?3)",
+    )
+    .and_then(|mut unindex| unindex.execute(params![pk, name, email]))
+    .map(|_| ())
+    .map_err(sql_error)
 }
 
 pub(crate) fn update(
@@ -52,6 +82,15 @@ pub(crate) fn update(
     expected_version: i64,
 ) -> Result<UpdateOutcome, StoreError> {
     let attributes = to_json(&user.attributes)?;
+    let searched: Option<(String, String)> = tx
+        .prepare_cached("SELECT name, email FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+        .and_then(|mut old| {
+            old.query_row(params![user.workspace_key, user.key], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(sql_error)?;
     let changed = tx
         .prepare_cached(
             "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
@@ -80,6 +119,10 @@ pub(crate) fn update(
         })
         .map_err(sql_error)?;
     if changed == 1 {
+        if let Some((name, email)) = searched.filter(|(n, e)| *n != user.name || *e != user.email) {
+            unindex_for_search(tx, user.key, &name, &email)?;
+            index_for_search(tx, user.key, &user.name, &user.email)?;
+        }
         return Ok(UpdateOutcome::Updated);
     }
     let exists = tx

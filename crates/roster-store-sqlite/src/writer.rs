@@ -12,7 +12,10 @@
 //! transaction, each inside a savepoint of its own: a write that fails (or panics) is rolled
 //! back to its savepoint alone, the others commit together, and every caller hears its own
 //! result only once the group's COMMIT is done. Under load, one commit (and one write of each
-//! page the group touched) serves many writes.
+//! page the group touched) serves many writes. A group of one needs no savepoint, and a big
+//! write (an import batch) always runs alone: SQLite's statement journals inside a savepoint
+//! cost time in proportion to what the savepoint has journaled so far, so a thousand-row
+//! write inside one would slow down quadratically.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -33,6 +36,8 @@ const MAX_GROUP: usize = 256;
 
 /// One queued write.
 trait Job: Send {
+    /// Whether this write must have a transaction to itself.
+    fn alone(&self) -> bool;
     /// Do the work inside the group's transaction; false if it failed (its savepoint is then
     /// rolled back).
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
@@ -41,6 +46,7 @@ trait Job: Send {
 }
 
 struct Write<T, F> {
+    alone: bool,
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -51,6 +57,10 @@ where
     F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send,
     T: Send,
 {
+    fn alone(&self) -> bool {
+        self.alone
+    }
+
     fn run(&mut self, tx: &Transaction<'_>) -> bool {
         let Some(work) = self.work.take() else {
             return false;
@@ -123,8 +133,26 @@ impl Writer {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.submit(false, work).await
+    }
+
+    /// Like [`write`](Self::write), in a transaction of its own: for big writes.
+    pub(crate) async fn write_alone<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(true, work).await
+    }
+
+    async fn submit<T, F>(&self, alone: bool, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, result) = oneshot::channel();
         let job = Box::new(Write {
+            alone,
             work: Some(work),
             result: None,
             reply,
@@ -139,10 +167,23 @@ impl Writer {
 }
 
 fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = queue.recv() {
+    // A job taken from the queue that could not join the group before it.
+    let mut next: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        while group.len() < MAX_GROUP && !group[0].alone() {
             match queue.try_recv() {
+                Ok(job) if job.alone() => {
+                    next = Some(job);
+                    break;
+                }
                 Ok(job) => group.push(job),
                 Err(_) => break,
             }
@@ -158,13 +199,22 @@ fn commit_group(conn: &mut Connection, group: &mut [Box<dyn Job>]) -> Result<(),
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_error)?;
-    for job in group.iter_mut() {
-        tx.execute_batch("SAVEPOINT job").map_err(sql_error)?;
-        let ok = catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or_else(|_| {
+    let run = |job: &mut Box<dyn Job>| {
+        catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or_else(|_| {
             tracing::error!("a SQLite write panicked; it was rolled back");
             false
-        });
-        let end = if ok {
+        })
+    };
+    if let [job] = group {
+        // Alone: the transaction is the job's, and rolling it back undoes the job.
+        if !run(job) {
+            return tx.rollback().map_err(sql_error);
+        }
+        return tx.commit().map_err(sql_error);
+    }
+    for job in group.iter_mut() {
+        tx.execute_batch("SAVEPOINT job").map_err(sql_error)?;
+        let end = if run(job) {
             "RELEASE job"
         } else {
             "ROLLBACK TO job; RELEASE job"

@@ -649,21 +649,33 @@ fn users_import_and_export_round_trip_through_files() {
     let csv = dir.path().join("people.csv");
     let mut rows = String::from("external_id,email,name,role,attributes.dept\n");
     for n in 0..2500 {
-        rows.push_str(&format!("p{n},p{n}@example.com,Person {n},viewer,d{}\n", n % 7));
+        rows.push_str(&format!(
+            "p{n},p{n}@example.com,Person {n},viewer,d{}\n",
+            n % 7
+        ));
     }
     std::fs::write(&csv, &rows).unwrap();
     let report = run_json(&url, &["users", "import", csv.to_str().unwrap(), "--json"]);
-    assert_eq!((report["created"].as_u64(), report["rejected"].as_u64()), (Some(2500), Some(0)));
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(2500), Some(0))
+    );
 
     // Export, then import the export: nothing changes, nothing doubles.
     let exported = dir.path().join("users.ndjson");
-    run_ok(&url, &["users", "export", "--output", exported.to_str().unwrap()]);
+    run_ok(
+        &url,
+        &["users", "export", "--output", exported.to_str().unwrap()],
+    );
     let text = std::fs::read_to_string(&exported).unwrap();
     assert_eq!(text.lines().count(), 2500);
     let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first["external_id"], "p2499");
     assert_eq!(first["attributes"], json!({"dept": "d0"}), "2499 % 7");
-    let report = run_json(&url, &["users", "import", exported.to_str().unwrap(), "--json"]);
+    let report = run_json(
+        &url,
+        &["users", "import", exported.to_str().unwrap(), "--json"],
+    );
     assert_eq!(report["unchanged"].as_u64(), Some(2500), "{report}");
 
     // Rejected rows: listed by line, and the command fails.
@@ -679,6 +691,9 @@ fn users_import_and_export_round_trip_through_files() {
         .unwrap();
     assert!(!output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("line 2:") && stdout.contains("invalid_email"), "{stdout}");
+    assert!(
+        stdout.contains("line 2:") && stdout.contains("invalid_email"),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 created"), "{stdout}");
 }

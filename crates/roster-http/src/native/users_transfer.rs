@@ -229,7 +229,7 @@ pub struct ImportResponse {
 
 /// Import users from NDJSON or CSV (scope `users:write`). Rows are matched by `external_id`
 /// (else email): a match is updated, no match is created, so an import can be run again.
-/// Rows are written in transactions of 1,000, each with one `user.import` audit event; a
+/// Rows are written in transactions of 5,000, each with one `user.import` audit event; a
 /// rejected row is reported with its line and leaves nothing behind.
 #[utoipa::path(
     post, path = "/v1/users/import", tag = "users",
