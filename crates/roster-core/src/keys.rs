@@ -19,7 +19,7 @@ const SECRET_BYTES: usize = 32;
 const DISPLAY_PREFIX_LEN: usize = 12;
 
 /// The most requests per minute a credential may be given.
-pub const MAX_RATE_LIMIT_PER_MINUTE: u32 = 1_000_000;
+pub const MAX_RATE_LIMIT_PER_MINUTE: u32 = 100_000_000;
 const MAX_NAME_CHARS: usize = 100;
 
 /// A stored secret key (never the secret itself).

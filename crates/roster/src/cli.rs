@@ -168,7 +168,7 @@ pub struct AccessArgs {
     pub token_audience: String,
 
     /// Requests per minute per credential, unless its workspace or the credential sets another.
-    #[arg(long, env = "ROSTER_RATE_LIMIT_PER_MINUTE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "ROSTER_RATE_LIMIT_PER_MINUTE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     pub rate_limit_per_minute: u32,
 
     /// How long a node trusts a cached key or client: the longest a revocation made on

@@ -78,7 +78,7 @@ pub struct CreateApiKey {
     /// RFC 3339; must be in the future.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<DateTime<Utc>>,
-    /// 1 to 1,000,000; default: the workspace's limit.
+    /// 1 to 100,000,000; default: the workspace's limit.
     pub rate_limit_per_minute: Option<u32>,
 }
 
