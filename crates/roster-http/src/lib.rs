@@ -28,16 +28,18 @@ pub use error::ApiError;
 /// The largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach. Extractors clone it per request: one reference count.
 #[derive(Clone)]
 pub struct AppState {
-    pub roster: Roster,
+    pub roster: std::sync::Arc<Roster>,
 }
 
 /// The whole HTTP surface: every route, the error envelope for unknown routes and methods,
 /// body limits, request ids and access logs.
 pub fn router(roster: Roster) -> Router {
-    let state = AppState { roster };
+    let state = AppState {
+        roster: std::sync::Arc::new(roster),
+    };
     Router::new()
         .merge(native::routes(state.clone()))
         .route("/healthz", get(health::healthz))

@@ -5,12 +5,10 @@
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
-use rusqlite::{params, OptionalExtension, Transaction};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use crate::error::{db_error, sql_error};
-use crate::rows::{micros, time};
+use crate::error::sql_error;
+use crate::rows::{get, micros, time, Sql};
 
 /// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head.
 pub(crate) fn append(
@@ -64,63 +62,62 @@ pub(crate) fn append(
     Ok(())
 }
 
-pub(crate) fn event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
-    let get = |e: sqlx::Error| db_error(e);
+pub(crate) fn event(row: &Row<'_>) -> Result<AuditEvent, StoreError> {
     Ok(AuditEvent {
-        id: row.try_get("id").map_err(get)?,
-        workspace_key: row.try_get("workspace_pk").map_err(get)?,
-        seq: row.try_get("seq").map_err(get)?,
-        occurred_at: time(row.try_get("occurred_at").map_err(get)?)?,
-        action: row.try_get("action").map_err(get)?,
-        actor_kind: row.try_get("actor_kind").map_err(get)?,
-        actor_id: row.try_get("actor_id").map_err(get)?,
-        target_user_id: row.try_get("target_user_id").map_err(get)?,
-        request_id: row.try_get("request_id").map_err(get)?,
-        ip: row.try_get("ip").map_err(get)?,
-        user_agent: row.try_get("user_agent").map_err(get)?,
-        changes: row.try_get("changes").map_err(get)?,
-        prev_hash: row.try_get("prev_hash").map_err(get)?,
-        hash: row.try_get("hash").map_err(get)?,
+        id: get(row, "id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        seq: get(row, "seq")?,
+        occurred_at: time(get(row, "occurred_at")?)?,
+        action: get(row, "action")?,
+        actor_kind: get(row, "actor_kind")?,
+        actor_id: get(row, "actor_id")?,
+        target_user_id: get(row, "target_user_id")?,
+        request_id: get(row, "request_id")?,
+        ip: get(row, "ip")?,
+        user_agent: get(row, "user_agent")?,
+        changes: get(row, "changes")?,
+        prev_hash: get(row, "prev_hash")?,
+        hash: get(row, "hash")?,
     })
 }
 
 /// Newest first by (time, seq); each filter has an index ending in (occurred_at, seq).
-pub(crate) fn list_query(query: &AuditQuery) -> QueryBuilder<'static, Sqlite> {
-    let mut q = QueryBuilder::new("SELECT * FROM audit_events WHERE workspace_pk = ");
-    q.push_bind(query.workspace_key);
+pub(crate) fn list_query(query: &AuditQuery) -> Sql {
+    let mut q = Sql::new("SELECT * FROM audit_events WHERE workspace_pk = ");
+    q.bind(query.workspace_key);
     if let Some(action) = &query.action {
-        q.push(" AND action = ").push_bind(action.clone());
+        q.push(" AND action = ").bind(action.clone());
     }
     if let Some(user_id) = &query.user_id {
-        q.push(" AND target_user_id = ").push_bind(user_id.clone());
+        q.push(" AND target_user_id = ").bind(user_id.clone());
     }
     if let Some(actor_id) = &query.actor_id {
-        q.push(" AND actor_id = ").push_bind(actor_id.clone());
+        q.push(" AND actor_id = ").bind(actor_id.clone());
     }
     if let Some(start) = query.start {
-        q.push(" AND occurred_at >= ").push_bind(micros(start));
+        q.push(" AND occurred_at >= ").bind(micros(start));
     }
     if let Some(end) = query.end {
-        q.push(" AND occurred_at < ").push_bind(micros(end));
+        q.push(" AND occurred_at < ").bind(micros(end));
     }
     if let Some((at, seq)) = query.before {
         q.push(" AND (occurred_at, seq) < (")
-            .push_bind(micros(at))
+            .bind(micros(at))
             .push(", ")
-            .push_bind(seq)
+            .bind(seq)
             .push(")");
     }
     q.push(" ORDER BY occurred_at DESC, seq DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
+        .bind(i64::from(query.limit));
     q
 }
 
-pub(crate) fn head(row: &SqliteRow) -> Result<AuditHead, StoreError> {
+pub(crate) fn head(row: &Row<'_>) -> Result<AuditHead, StoreError> {
     Ok(AuditHead {
-        last_seq: row.try_get("last_seq").map_err(db_error)?,
-        last_hash: row.try_get("last_hash").map_err(db_error)?,
-        checkpoint_seq: row.try_get("checkpoint_seq").map_err(db_error)?,
-        checkpoint_hash: row.try_get("checkpoint_hash").map_err(db_error)?,
+        last_seq: get(row, "last_seq")?,
+        last_hash: get(row, "last_hash")?,
+        checkpoint_seq: get(row, "checkpoint_seq")?,
+        checkpoint_hash: get(row, "checkpoint_hash")?,
     })
 }
 

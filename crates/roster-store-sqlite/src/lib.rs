@@ -2,15 +2,18 @@
 //!
 //! Writes run on one thread that owns the only writing connection ([`writer`]), each a whole
 //! `BEGIN IMMEDIATE` transaction. Reads use a pool of read-only connections that WAL lets run
-//! beside the writer.
+//! beside the writer, right on the calling task ([`reader`]). Both are rusqlite; sqlx only
+//! applies the migrations.
 
 mod audit;
 mod error;
+mod reader;
 mod rows;
 mod users;
 mod writer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,9 +26,9 @@ use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
 use rusqlite::params;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 
 use error::{db_error, sql_error};
+use reader::Reader;
 use writer::Writer;
 
 /// The api_keys columns `rows::api_key` reads, under names that do not clash with a
@@ -57,7 +60,7 @@ pub struct SqliteStore {
     /// Migrations run on a connection of their own, opened for the purpose.
     options: SqliteConnectOptions,
     writer: Writer,
-    reader: SqlitePool,
+    reader: Arc<Reader>,
 }
 
 impl SqliteStore {
@@ -74,15 +77,7 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
         let writer = Writer::open(options.get_filename(), BUSY_TIMEOUT)?;
-        let readers = std::thread::available_parallelism()
-            .map(|n| n.get() as u32 * 2)
-            .unwrap_or(4)
-            .max(4);
-        let reader = SqlitePoolOptions::new()
-            .max_connections(readers)
-            .connect_with(options.clone().read_only(true))
-            .await
-            .map_err(db_error)?;
+        let reader = Arc::new(Reader::open(options.get_filename(), BUSY_TIMEOUT)?);
         Ok(Self {
             options,
             writer,
@@ -98,15 +93,8 @@ impl SqliteStore {
         value: &str,
     ) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT * FROM users WHERE workspace_pk = ?1 AND {column} = ?2");
-        sqlx::query(&sql)
-            .bind(workspace_key)
-            .bind(value)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        self.reader
+            .row(&sql, params![workspace_key, value], rows::user)
     }
 }
 
@@ -141,11 +129,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map(|_| ())
-            .map_err(db_error)
+        self.reader.row("SELECT 1", [], |_| Ok(())).map(|_| ())
     }
 
     async fn bootstrap(
@@ -191,22 +175,16 @@ impl Store for SqliteStore {
     }
 
     async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM workspaces ORDER BY pk")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(rows::workspace).collect()
+        self.reader
+            .rows("SELECT * FROM workspaces ORDER BY pk", [], rows::workspace)
     }
 
     async fn find_workspace(&self, id_or_name: &str) -> Result<Option<Workspace>, StoreError> {
-        sqlx::query("SELECT * FROM workspaces WHERE id = ?1 OR name = ?1")
-            .bind(id_or_name)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(rows::workspace)
-            .transpose()
+        self.reader.row(
+            "SELECT * FROM workspaces WHERE id = ?1 OR name = ?1",
+            [id_or_name],
+            rows::workspace,
+        )
     }
 
     async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
@@ -223,34 +201,29 @@ impl Store for SqliteStore {
         &self,
         secret_hash: &[u8; 32],
     ) -> Result<Option<(ApiKey, Workspace)>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            ", w.* FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
+        self.reader.row(
+            concat!(
+                "SELECT ",
+                key_columns!(),
+                ", w.* FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
                  WHERE k.secret_hash = ?1 AND k.revoked_at IS NULL"
-        ))
-        .bind(&secret_hash[..])
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_error)?;
-        match row {
-            Some(row) => Ok(Some((rows::api_key(&row)?, rows::workspace(&row)?))),
-            None => Ok(None),
-        }
+            ),
+            [&secret_hash[..]],
+            |row| Ok((rows::api_key(row)?, rows::workspace(row)?)),
+        )
     }
 
     async fn list_api_keys(&self, workspace_key: i64) -> Result<Vec<ApiKey>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.revoked_at IS NULL
-              ORDER BY k.created_at, k.id"
-        ))
-        .bind(workspace_key)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_error)?;
-        rows.iter().map(rows::api_key).collect()
+        self.reader.rows(
+            concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.revoked_at IS NULL
+                  ORDER BY k.created_at, k.id"
+            ),
+            [workspace_key],
+            rows::api_key,
+        )
     }
 
     async fn revoke_api_key(
@@ -282,19 +255,15 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         // A revoked key never changes again, so reading it back after the commit is exact.
-        sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.id = ?2"
-        ))
-        .bind(workspace_key)
-        .bind(&id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_error)?
-        .as_ref()
-        .map(rows::api_key)
-        .transpose()
+        self.reader.row(
+            concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.id = ?2"
+            ),
+            params![workspace_key, id],
+            rows::api_key,
+        )
     }
 
     async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -344,34 +313,29 @@ impl Store for SqliteStore {
         &self,
         client_id: &str,
     ) -> Result<Option<(ApiClient, Workspace)>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            client_columns!(),
-            ", w.* FROM api_clients c JOIN workspaces w ON w.pk = c.workspace_pk
-             WHERE c.client_id = ?1 AND c.revoked_at IS NULL"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_error)?;
-        match row {
-            Some(row) => Ok(Some((rows::api_client(&row)?, rows::workspace(&row)?))),
-            None => Ok(None),
-        }
+        self.reader.row(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                ", w.* FROM api_clients c JOIN workspaces w ON w.pk = c.workspace_pk
+                 WHERE c.client_id = ?1 AND c.revoked_at IS NULL"
+            ),
+            [client_id],
+            |row| Ok((rows::api_client(row)?, rows::workspace(row)?)),
+        )
     }
 
     async fn list_api_clients(&self, workspace_key: i64) -> Result<Vec<ApiClient>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM api_clients c WHERE c.workspace_pk = ?1 AND c.revoked_at IS NULL
-              ORDER BY c.created_at, c.client_id"
-        ))
-        .bind(workspace_key)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_error)?;
-        rows.iter().map(rows::api_client).collect()
+        self.reader.rows(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM api_clients c WHERE c.workspace_pk = ?1 AND c.revoked_at IS NULL
+                  ORDER BY c.created_at, c.client_id"
+            ),
+            [workspace_key],
+            rows::api_client,
+        )
     }
 
     async fn update_api_client(
@@ -471,11 +435,11 @@ impl Store for SqliteStore {
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(rows::signing_key).collect()
+        self.reader.rows(
+            "SELECT * FROM signing_keys ORDER BY created_at, kid",
+            [],
+            rows::signing_key,
+        )
     }
 
     async fn rotate_signing_key(
@@ -535,12 +499,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
-        let rows = users::list_query(request)
-            .build()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(rows::user).collect()
+        let query = users::list_query(request);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            rows::user,
+        )
     }
 
     async fn update_user(
@@ -567,14 +531,15 @@ impl Store for SqliteStore {
         external_ids: &[String],
         email_keys: &[String],
     ) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(users::IMPORT_MATCHES)
-            .bind(workspace_key)
-            .bind(rows::to_json(&external_ids)?)
-            .bind(rows::to_json(&email_keys)?)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(rows::user).collect()
+        self.reader.rows(
+            users::IMPORT_MATCHES,
+            params![
+                workspace_key,
+                rows::to_json(&external_ids)?,
+                rows::to_json(&email_keys)?
+            ],
+            rows::user,
+        )
     }
 
     async fn import_users(
@@ -593,12 +558,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = audit::list_query(query)
-            .build()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(audit::event).collect()
+        let query = audit::list_query(query);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            audit::event,
+        )
     }
 
     async fn audit_chain(
@@ -607,27 +572,19 @@ impl Store for SqliteStore {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = sqlx::query(
+        self.reader.rows(
             "SELECT * FROM audit_events WHERE workspace_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            params![workspace_key, after_seq, i64::from(limit)],
+            audit::event,
         )
-        .bind(workspace_key)
-        .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_error)?;
-        rows.iter().map(audit::event).collect()
     }
 
     async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
-        sqlx::query("SELECT * FROM audit_heads WHERE workspace_pk = ?1")
-            .bind(workspace_key)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db_error)?
-            .as_ref()
-            .map(audit::head)
-            .transpose()
+        self.reader.row(
+            "SELECT * FROM audit_heads WHERE workspace_pk = ?1",
+            [workspace_key],
+            audit::head,
+        )
     }
 
     async fn purge_audit_events(

@@ -6,11 +6,10 @@ use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
 use roster_core::ApiClient;
 use roster_core::{User, UserStatus, Workspace};
-use rusqlite::params;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite};
+use rusqlite::types::{FromSql, Value};
+use rusqlite::{params, Row};
 
-use crate::error::{db_error, sql_error};
+use crate::error::sql_error;
 
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
@@ -21,11 +20,35 @@ pub(crate) fn time(micros: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("stored time out of range: {micros}")))
 }
 
-fn get<'r, T>(row: &'r SqliteRow, column: &str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
-    row.try_get(column).map_err(db_error)
+pub(crate) fn get<T: FromSql>(row: &Row<'_>, column: &str) -> Result<T, StoreError> {
+    row.get(column).map_err(sql_error)
+}
+
+/// SQL text and its parameters, built a clause at a time (`?N` placeholders).
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.params.push(value.into());
+        self.text.push_str(&format!("?{}", self.params.len()));
+        self
+    }
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
@@ -37,7 +60,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace, StoreError> {
+pub(crate) fn workspace(row: &Row<'_>) -> Result<Workspace, StoreError> {
     Ok(Workspace {
         key: get(row, "pk")?,
         id: get(row, "id")?,
@@ -50,7 +73,7 @@ pub(crate) fn workspace(row: &SqliteRow) -> Result<Workspace, StoreError> {
     })
 }
 
-pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+pub(crate) fn api_key(row: &Row<'_>) -> Result<ApiKey, StoreError> {
     let hash: Vec<u8> = get(row, "secret_hash")?;
     Ok(ApiKey {
         id: get(row, "key_id")?,
@@ -72,7 +95,7 @@ pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
     })
 }
 
-pub(crate) fn api_client(row: &SqliteRow) -> Result<ApiClient, StoreError> {
+pub(crate) fn api_client(row: &Row<'_>) -> Result<ApiClient, StoreError> {
     let hash: Vec<u8> = get(row, "secret_hash")?;
     Ok(ApiClient {
         client_id: get(row, "client_id")?,
@@ -88,7 +111,7 @@ pub(crate) fn api_client(row: &SqliteRow) -> Result<ApiClient, StoreError> {
     })
 }
 
-pub(crate) fn signing_key(row: &SqliteRow) -> Result<SigningKey, StoreError> {
+pub(crate) fn signing_key(row: &Row<'_>) -> Result<SigningKey, StoreError> {
     Ok(SigningKey {
         kid: get(row, "kid")?,
         private_pem: get(row, "private_pem")?,
@@ -101,31 +124,51 @@ pub(crate) fn signing_key(row: &SqliteRow) -> Result<SigningKey, StoreError> {
     })
 }
 
-pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
-    let status: String = get(row, "status")?;
-    let uuid: String = get(row, "uuid")?;
+/// A `users` row read with `SELECT *` (or `u.*`), by column position, which is the table's
+/// column order (migrations only ever add columns at the end): reading a row by names costs a
+/// scan of the column names per field, and this is the hottest read there is.
+pub(crate) fn user(row: &Row<'_>) -> Result<User, StoreError> {
+    let at = |i: usize| -> Result<_, StoreError> { row.get_ref(i).map_err(sql_error) };
+    let text = |i: usize| -> Result<String, StoreError> {
+        at(i)?
+            .as_str()
+            .map(str::to_owned)
+            .map_err(|e| sql_error(e.into()))
+    };
+    let optional = |i: usize| -> Result<Option<String>, StoreError> {
+        at(i)?
+            .as_str_or_null()
+            .map(|v| v.map(str::to_owned))
+            .map_err(|e| sql_error(e.into()))
+    };
+    let integer =
+        |i: usize| -> Result<i64, StoreError> { at(i)?.as_i64().map_err(|e| sql_error(e.into())) };
+    let status = text(11)?;
+    let uuid = text(2)?;
     Ok(User {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
+        key: integer(0)?,
+        id: text(1)?,
         uuid: uuid
             .parse()
             .map_err(|e| StoreError::Backend(format!("stored uuid is invalid: {e}")))?,
-        workspace_key: get(row, "workspace_pk")?,
-        external_id: get(row, "external_id")?,
-        email: get(row, "email")?,
-        name: get(row, "name")?,
-        given_name: get(row, "given_name")?,
-        family_name: get(row, "family_name")?,
-        role: get(row, "role")?,
+        workspace_key: integer(3)?,
+        external_id: optional(4)?,
+        email: text(5)?,
+        name: text(7)?,
+        given_name: optional(8)?,
+        family_name: optional(9)?,
+        role: text(10)?,
         status: UserStatus::parse(&status)
             .map_err(|_| StoreError::Backend(format!("stored status is unknown: {status}")))?,
-        attributes: json(&get::<String>(row, "attributes")?, "attributes")?,
-        created_at: time(get(row, "created_at")?)?,
-        updated_at: time(get(row, "updated_at")?)?,
-        deleted_at: get::<Option<i64>>(row, "deleted_at")?
+        attributes: json(&text(12)?, "attributes")?,
+        created_at: time(integer(13)?)?,
+        updated_at: time(integer(14)?)?,
+        deleted_at: at(15)?
+            .as_i64_or_null()
+            .map_err(|e| sql_error(e.into()))?
             .map(time)
             .transpose()?,
-        version: get(row, "version")?,
+        version: integer(16)?,
     })
 }
 

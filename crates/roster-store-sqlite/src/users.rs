@@ -3,10 +3,9 @@
 use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use rusqlite::{params, OptionalExtension, Transaction};
-use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::sql_error;
-use crate::rows::{micros, to_json};
+use crate::rows::{micros, to_json, Sql};
 
 /// Insert `user` (with a password hash, for imports); returns its integer key.
 pub(crate) fn insert(
@@ -177,30 +176,30 @@ pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
 /// SQLite's planner otherwise may pick another partial index that matches the WHERE clause
 /// and sort a million rows for a 20-row page. With a search, the trigram index is walked in
 /// descending rowid order, so the page ends as soon as `limit` rows match.
-pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Sqlite> {
-    let mut q = QueryBuilder::new("");
+pub(crate) fn list_query(request: &UserListRequest) -> Sql {
+    let mut q = Sql::default();
     if let Some(search) = &request.search {
         q.push("SELECT u.* FROM users_search s JOIN users u ON u.pk = s.rowid WHERE users_search MATCH ");
-        q.push_bind(format!("\"{}\"", search.replace('"', "\"\"")));
+        q.bind(format!("\"{}\"", search.replace('"', "\"\"")));
         q.push(" AND u.workspace_pk = ");
     } else {
-        q.push(format_args!(
+        q.push(&format!(
             "SELECT u.* FROM users u INDEXED BY {} WHERE u.workspace_pk = ",
             index_for(request)
         ));
     }
-    q.push_bind(request.workspace_key);
+    q.bind(request.workspace_key);
     if !request.include_deleted {
         q.push(" AND u.deleted_at IS NULL");
     }
     if let Some(role) = &request.role {
-        q.push(" AND u.role = ").push_bind(role.clone());
+        q.push(" AND u.role = ").bind(role.clone());
     }
     if let Some(status) = request.status {
-        q.push(" AND u.status = ").push_bind(status.as_str());
+        q.push(" AND u.status = ").bind(status.as_str().to_owned());
     }
     if let Some(email_key) = &request.email_key {
-        q.push(" AND u.email_key = ").push_bind(email_key.clone());
+        q.push(" AND u.email_key = ").bind(email_key.clone());
     }
     let order_column = if request.search.is_some() {
         "s.rowid"
@@ -208,11 +207,10 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Sql
         "u.pk"
     };
     if let Some(before) = request.before_key {
-        q.push(format_args!(" AND {order_column} < "))
-            .push_bind(before);
+        q.push(&format!(" AND {order_column} < ")).bind(before);
     }
-    q.push(format_args!(" ORDER BY {order_column} DESC LIMIT "))
-        .push_bind(i64::from(request.limit));
+    q.push(&format!(" ORDER BY {order_column} DESC LIMIT "))
+        .bind(i64::from(request.limit));
     q
 }
 

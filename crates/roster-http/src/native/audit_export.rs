@@ -159,7 +159,7 @@ pub async fn export(
         "ndjson"
     };
     let stream = export_stream(
-        state.roster.clone(),
+        Roster::clone(&state.roster),
         caller.workspace.clone(),
         filter,
         format,

@@ -340,7 +340,7 @@ pub async fn export(
         FileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
     let stream = export_stream(
-        state.roster.clone(),
+        Roster::clone(&state.roster),
         caller.workspace.clone(),
         filter,
         format,
