@@ -233,10 +233,11 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError> {
-        let (id, event) = (id.to_owned(), event.clone());
+        let (key_id, event) = (id.to_owned(), event.clone());
         let revoked = self
             .writer
             .write(move |tx| {
+                let id = &key_id;
                 let revoked = tx
                     .execute(
                         "UPDATE api_keys SET revoked_at = ?3
@@ -248,12 +249,12 @@ impl Store for SqliteStore {
                 if revoked {
                     audit::append(tx, workspace_key, &event)?;
                 }
-                Ok(revoked.then_some(id))
+                Ok(revoked)
             })
             .await?;
-        let Some(id) = revoked else {
+        if !revoked {
             return Ok(None);
-        };
+        }
         // A revoked key never changes again, so reading it back after the commit is exact.
         self.reader.row(
             concat!(

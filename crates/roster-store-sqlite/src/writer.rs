@@ -9,17 +9,23 @@
 //! the busy timeout.
 //!
 //! **Group commit.** The writes that queued while the thread was busy run together in one
-//! transaction, each inside a savepoint of its own: a write that fails (or panics) is rolled
-//! back to its savepoint alone, the others commit together, and every caller hears its own
-//! result only once the group's COMMIT is done. Under load, one commit (and one write of each
-//! page the group touched) serves many writes. A group of one needs no savepoint, and a big
-//! write (an import batch) always runs alone: SQLite's statement journals inside a savepoint
-//! cost time in proportion to what the savepoint has journaled so far, so a thousand-row
-//! write inside one would slow down quadratically.
+//! transaction, and every caller hears its own result only once the group's COMMIT is done:
+//! under load, one commit (and one write of each page the group touched) serves many writes.
+//! If one write of a group fails (or panics), the whole transaction is rolled back and the
+//! group runs again without it, so a failed write leaves nothing behind and the others are
+//! unaffected; writes are therefore closures that can run more than once. Savepoints would
+//! avoid the rerun, but each one makes FTS5 write its pending terms to disk, which turned
+//! every user created under load into an index segment to merge; and a big write (an import
+//! batch) always runs alone.
+//!
+//! **Checkpoints** copy the write-ahead log back into the database file. SQLite runs them
+//! inside the commit that crosses its threshold, which stalls that commit (and every write
+//! queued behind it) for the copy and an fsync; here a thread of their own runs them, in
+//! PASSIVE mode, beside the writer.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Weak};
 use std::time::Duration;
 
 use roster_core::store::StoreError;
@@ -34,12 +40,15 @@ const STATEMENT_CACHE: usize = 64;
 /// At most this many writes share a transaction.
 const MAX_GROUP: usize = 256;
 
+/// How often the checkpointer copies the log back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 /// One queued write.
 trait Job: Send {
     /// Whether this write must have a transaction to itself.
     fn alone(&self) -> bool;
-    /// Do the work inside the group's transaction; false if it failed (its savepoint is then
-    /// rolled back).
+    /// Do the work inside the group's transaction; false if it failed. May be called again
+    /// (in a new transaction) if another write of the group failed.
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
     /// Tell the caller: its result if the group committed, else why not.
     fn finish(self: Box<Self>, group: Result<(), &StoreError>);
@@ -47,14 +56,14 @@ trait Job: Send {
 
 struct Write<T, F> {
     alone: bool,
-    work: Option<F>,
+    work: F,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
 impl<T, F> Job for Write<T, F>
 where
-    F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send,
+    F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send,
     T: Send,
 {
     fn alone(&self) -> bool {
@@ -62,10 +71,7 @@ where
     }
 
     fn run(&mut self, tx: &Transaction<'_>) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        let result = work(tx);
+        let result = (self.work)(tx);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -89,6 +95,8 @@ where
 #[derive(Clone)]
 pub(crate) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// Alive while any handle is: the checkpointer stops when it is gone.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -113,16 +121,36 @@ impl Writer {
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -65536;
-             PRAGMA temp_store = MEMORY;",
+             PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(sql_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql_error)?;
+        checkpoints.busy_timeout(busy_timeout).map_err(sql_error)?;
+        let alive = Arc::new(());
+        let watch = Arc::downgrade(&alive);
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new()
-            .name("roster-sqlite-writer".into())
-            .spawn(move || run(conn, queue))
-            .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(Self { jobs })
+        let start = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(body)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
+        };
+        start("roster-sqlite-writer", Box::new(move || run(conn, queue)))?;
+        start(
+            "roster-sqlite-checkpointer",
+            Box::new(move || checkpoint(checkpoints, watch)),
+        )?;
+        Ok(Self {
+            jobs,
+            _alive: alive,
+        })
     }
 
     /// Run `work` in a write transaction on the writer thread. Its changes are committed if
@@ -130,7 +158,7 @@ impl Writer {
     /// error or panics.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         self.submit(false, work).await
@@ -139,7 +167,7 @@ impl Writer {
     /// Like [`write`](Self::write), in a transaction of its own: for big writes.
     pub(crate) async fn write_alone<T, F>(&self, work: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         self.submit(true, work).await
@@ -147,13 +175,13 @@ impl Writer {
 
     async fn submit<T, F>(&self, alone: bool, work: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, result) = oneshot::channel();
         let job = Box::new(Write {
             alone,
-            work: Some(work),
+            work,
             result: None,
             reply,
         });
@@ -163,6 +191,17 @@ impl Writer {
         result.await.map_err(|_| {
             StoreError::Backend("a write transaction ended without an answer".into())
         })?
+    }
+}
+
+/// Copy the log into the database every [`CHECKPOINT_EVERY`] until the writer is gone.
+/// PASSIVE never waits for readers or the writer; what it cannot copy yet, a later one will.
+fn checkpoint(conn: Connection, alive: Weak<()>) {
+    while alive.strong_count() > 0 {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
+        }
     }
 }
 
@@ -195,31 +234,37 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
+/// Run the group in one transaction and commit it. A write that fails is left out and the
+/// others run again in a new transaction, until all that remain succeed.
 fn commit_group(conn: &mut Connection, group: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_error)?;
-    let run = |job: &mut Box<dyn Job>| {
-        catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or_else(|_| {
-            tracing::error!("a SQLite write panicked; it was rolled back");
-            false
-        })
-    };
-    if let [job] = group {
-        // Alone: the transaction is the job's, and rolling it back undoes the job.
-        if !run(job) {
-            return tx.rollback().map_err(sql_error);
+    let mut left_out = vec![false; group.len()];
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error)?;
+        let mut failed = None;
+        for (i, job) in group.iter_mut().enumerate() {
+            if left_out[i] {
+                continue;
+            }
+            let ok = catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or_else(|_| {
+                tracing::error!("a SQLite write panicked; it was rolled back");
+                false
+            });
+            if !ok {
+                failed = Some(i);
+                break;
+            }
         }
-        return tx.commit().map_err(sql_error);
+        match failed {
+            None => return tx.commit().map_err(sql_error),
+            Some(i) => {
+                tx.rollback().map_err(sql_error)?;
+                left_out[i] = true;
+                if left_out.iter().all(|out| *out) {
+                    return Ok(());
+                }
+            }
+        }
     }
-    for job in group.iter_mut() {
-        tx.execute_batch("SAVEPOINT job").map_err(sql_error)?;
-        let end = if run(job) {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        tx.execute_batch(end).map_err(sql_error)?;
-    }
-    tx.commit().map_err(sql_error)
 }
