@@ -106,15 +106,17 @@ pub(crate) async fn import(
     tx: &mut Transaction<'static, Postgres>,
     writes: &[ImportWrite],
 ) -> Result<(), StoreError> {
+    let created: Vec<&ImportWrite> = writes
+        .iter()
+        .filter(|w| w.expected_version.is_none())
+        .collect();
+    if !created.is_empty() {
+        insert_many(tx, &created).await?;
+    }
     for write in writes {
         let hash = write.password_hash.as_deref();
         match write.expected_version {
-            None => {
-                bind_insert(sqlx::query(INSERT), &write.user, hash)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-            }
+            None => {}
             Some(expected) => {
                 let updated = bind_update(sqlx::query(UPDATE), &write.user, expected)
                     .fetch_optional(&mut **tx)
@@ -138,6 +140,46 @@ pub(crate) async fn import(
         }
     }
     Ok(())
+}
+
+/// New users of an import batch in one statement: a column array each, unnested.
+async fn insert_many(
+    tx: &mut Transaction<'static, Postgres>,
+    created: &[&ImportWrite],
+) -> Result<(), StoreError> {
+    fn column<'a, T>(created: &[&'a ImportWrite], f: impl Fn(&'a ImportWrite) -> T) -> Vec<T> {
+        created.iter().map(|w| f(w)).collect()
+    }
+    sqlx::query(
+        "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
+             given_name, family_name, role, status, attributes, created_at, updated_at,
+             deleted_at, version, password_hash)
+         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::int8[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+             $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
+             $16::int8[], $17::text[])",
+    )
+    .bind(column(created, |w| w.user.id.as_str()))
+    .bind(column(created, |w| w.user.uuid))
+    .bind(column(created, |w| w.user.workspace_key))
+    .bind(column(created, |w| w.user.external_id.as_deref()))
+    .bind(column(created, |w| w.user.email.as_str()))
+    .bind(column(created, |w| w.user.email_key()))
+    .bind(column(created, |w| w.user.name.as_str()))
+    .bind(column(created, |w| w.user.given_name.as_deref()))
+    .bind(column(created, |w| w.user.family_name.as_deref()))
+    .bind(column(created, |w| w.user.role.as_str()))
+    .bind(column(created, |w| w.user.status.as_str()))
+    .bind(column(created, |w| Json(&w.user.attributes)))
+    .bind(column(created, |w| w.user.created_at))
+    .bind(column(created, |w| w.user.updated_at))
+    .bind(column(created, |w| w.user.deleted_at))
+    .bind(column(created, |w| w.user.version))
+    .bind(column(created, |w| w.password_hash.as_deref()))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(db_error)
 }
 
 /// Users an import batch may touch (see `Store::find_import_matches`).

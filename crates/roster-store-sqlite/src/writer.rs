@@ -43,6 +43,11 @@ const MAX_GROUP: usize = 256;
 /// How often the checkpointer copies the log back into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
+/// The log size past which the writer empties it. A PASSIVE checkpoint copies pages but
+/// never rewinds the log while writes keep coming, and a long log slows every read (its
+/// index is searched on each page read) and every commit.
+const WAL_CAP_BYTES: u64 = 64 * 1024 * 1024;
+
 /// One queued write.
 trait Job: Send {
     /// Whether this write must have a transaction to itself.
@@ -142,7 +147,15 @@ impl Writer {
                 .map(|_| ())
                 .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
         };
-        start("roster-sqlite-writer", Box::new(move || run(conn, queue)))?;
+        let wal = {
+            let mut name = path.as_os_str().to_owned();
+            name.push("-wal");
+            std::path::PathBuf::from(name)
+        };
+        start(
+            "roster-sqlite-writer",
+            Box::new(move || run(conn, &wal, queue)),
+        )?;
         start(
             "roster-sqlite-checkpointer",
             Box::new(move || checkpoint(checkpoints, watch)),
@@ -205,7 +218,19 @@ fn checkpoint(conn: Connection, alive: Weak<()>) {
     }
 }
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+/// Past [`WAL_CAP_BYTES`], empty the log from the writer itself, between two groups (the
+/// only moment no write holds the lock, so it cannot starve): most of it is copied already
+/// by the checkpointer, so writes wait briefly. A busy reader makes it fail; the next group
+/// tries again.
+fn rewind_long_log(conn: &Connection, wal: &Path) {
+    if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_CAP_BYTES) {
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "WAL truncation failed; retrying after the next write");
+        }
+    }
+}
+
+fn run(mut conn: Connection, wal: &Path, queue: mpsc::Receiver<Box<dyn Job>>) {
     // A job taken from the queue that could not join the group before it.
     let mut next: Option<Box<dyn Job>> = None;
     loop {
@@ -231,6 +256,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
         for job in group {
             job.finish(outcome.as_ref().map(|_| ()));
         }
+        rewind_long_log(&conn, wal);
     }
 }
 
