@@ -209,7 +209,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<UpdateOutcome, StoreError>;
 
     /// The workspace's users an import batch may touch: those (soft-deleted included) with
-    /// one of `external_ids`, and live ones with one of `email_keys`.
+    /// one of `external_ids`, and live ones with one of `email_keys` (one found both ways may
+    /// be listed twice).
     async fn find_import_matches(
         &self,
         workspace_key: i64,

@@ -58,7 +58,10 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?
-            .application_name("roster");
+            .application_name("roster")
+            // Roster's statements are short; JIT compiling one costs more than it can save
+            // (measured: 290 ms added to a 5 ms search at a million users).
+            .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -480,6 +483,7 @@ impl Store for PostgresStore {
         email_keys: &[String],
     ) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(users::IMPORT_MATCHES)
+            .persistent(false)
             .bind(workspace_key)
             .bind(external_ids)
             .bind(email_keys)

@@ -182,10 +182,16 @@ async fn insert_many(
     .map_err(db_error)
 }
 
-/// Users an import batch may touch (see `Store::find_import_matches`).
+/// Users an import batch may touch (see `Store::find_import_matches`): two lookups in the
+/// unique indexes. Run unprepared (`persistent(false)`), so each batch is planned with its
+/// own lists as constants: a plan cached while the table was small (an import's first batch)
+/// compared every row with every listed id, taking seconds a batch at a million users. A user
+/// found both ways appears twice; the caller keys them by id.
 pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
-    WHERE workspace_pk = $1
-      AND (external_id = ANY($2) OR (deleted_at IS NULL AND email_key = ANY($3)))";
+    WHERE workspace_pk = $1 AND external_id IS NOT NULL AND external_id = ANY($2)
+    UNION ALL
+    SELECT * FROM users
+    WHERE workspace_pk = $1 AND deleted_at IS NULL AND email_key = ANY($3)";
 
 /// Write `user` if its row still has `expected_version`, and then only append `event`.
 pub(crate) async fn update(
@@ -218,7 +224,27 @@ pub(crate) async fn update(
 /// Newest first, after the cursor; search is `ILIKE '%…%'` on name or email, answered by
 /// the trigram indexes.
 pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Postgres> {
-    let mut q = QueryBuilder::new("SELECT * FROM users WHERE workspace_pk = ");
+    let mut q = QueryBuilder::new("");
+    if let Some(search) = &request.search {
+        // The trigram indexes find the matching users first (one bitmap scan of each), and
+        // the page is cut from them, each fetched by its key (a LATERAL lookup, so that no
+        // plan made on stale statistics hash-joins the whole table). Left to itself the planner,
+        // which cannot tell how rare a substring is, may walk the whole table newest first
+        // filtering every row: seconds at a million users for a substring few of them have.
+        // The cost moves to substrings most users have (every match is collected first).
+        let pattern = UserListRequest::like_pattern(search);
+        q.push("WITH matches AS MATERIALIZED (SELECT pk AS hit FROM users WHERE name ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR email ILIKE ")
+            .push_bind(pattern)
+            .push(
+                ") SELECT u.* FROM matches CROSS JOIN LATERAL \
+                 (SELECT * FROM users WHERE users.pk = matches.hit LIMIT 1) u \
+                 WHERE workspace_pk = ",
+            );
+    } else {
+        q.push("SELECT * FROM users WHERE workspace_pk = ");
+    }
     q.push_bind(request.workspace_key);
     if !request.include_deleted {
         q.push(" AND deleted_at IS NULL");
@@ -231,14 +257,6 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     }
     if let Some(email_key) = &request.email_key {
         q.push(" AND email_key = ").push_bind(email_key.clone());
-    }
-    if let Some(search) = &request.search {
-        let pattern = UserListRequest::like_pattern(search);
-        q.push(" AND (name ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR email ILIKE ")
-            .push_bind(pattern)
-            .push(")");
     }
     if let Some(before) = request.before_key {
         q.push(" AND pk < ").push_bind(before);

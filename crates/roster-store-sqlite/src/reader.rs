@@ -13,9 +13,9 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 use crate::error::sql_error;
 
 /// Connections kept open between reads.
-const IDLE_MAX: usize = 8;
+const IDLE_MAX: usize = 4;
 /// Page cache per reading connection, in KiB (SQLite's negative `cache_size`).
-const CACHE_KIB: i64 = 16 * 1024;
+const CACHE_KIB: i64 = 8 * 1024;
 /// Statements kept prepared per connection.
 const STATEMENT_CACHE: usize = 64;
 
