@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use futures_util::{stream, Stream};
 
 /// A body that starts with `header` and then holds `line(item)` for every item of every
@@ -52,4 +54,23 @@ where
             }
         }
     })
+}
+
+/// A streamed download: `body` with its content type, saved by browsers as `filename`.
+pub fn download(
+    content_type: &str,
+    filename: &str,
+    body: impl Stream<Item = Result<Bytes, roster_core::Error>> + Send + 'static,
+) -> Response {
+    (
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }

@@ -76,6 +76,8 @@ where
     }
 
     fn run(&mut self, tx: &Transaction<'_>) -> bool {
+        // Forget an earlier run's result first: if this run panics, none must be reported.
+        self.result = None;
         let result = (self.work)(tx);
         let ok = result.is_ok();
         self.result = Some(result);

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use roster_core::{AuditEvent, AuditFilter, Page, Roster, Scope, Workspace};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -164,18 +163,9 @@ pub async fn export(
         filter,
         format,
     );
-    Ok((
-        [
-            (CONTENT_TYPE, format.content_type().to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"audit-{}.{extension}\"",
-                    caller.workspace.name
-                ),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(crate::paged::download(
+        format.content_type(),
+        &format!("audit-{}.{extension}", caller.workspace.name),
+        stream,
+    ))
 }

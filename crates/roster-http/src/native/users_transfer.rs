@@ -5,9 +5,9 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use futures_util::{Stream, StreamExt};
 use roster_core::import::{ImportReport, RowError, MAX_LINE_BYTES};
@@ -345,18 +345,9 @@ pub async fn export(
         filter,
         format,
     );
-    Ok((
-        [
-            (CONTENT_TYPE, content_type.to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"users-{}.{extension}\"",
-                    caller.workspace.name
-                ),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(crate::paged::download(
+        content_type,
+        &format!("users-{}.{extension}", caller.workspace.name),
+        stream,
+    ))
 }
