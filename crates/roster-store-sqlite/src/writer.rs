@@ -170,7 +170,8 @@ impl Writer {
 
     /// Run `work` in a write transaction on the writer thread. Its changes are committed if
     /// it returns `Ok` (and then only is the result returned), rolled back if it returns an
-    /// error or panics.
+    /// error or panics. `work` may run more than once (see the module's group commit), each
+    /// time in a fresh transaction, so it must not consume what it captures.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: Fn(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
