@@ -41,6 +41,15 @@ pub enum ExportFormat {
     Csv,
 }
 
+impl From<ExportFormat> for roster_core::FileFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Ndjson => Self::Ndjson,
+            ExportFormat::Csv => Self::Csv,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Text,

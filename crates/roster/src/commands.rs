@@ -4,9 +4,9 @@
 use anyhow::Context;
 use roster_core::{
     AuditContext, AuditFilter, ClientPatch, ClientRequest, FileFormat, KeyRequest, Page, Roster,
-    Scope, UserFilter, Workspace,
+    Scope, UserFilter, UserListRequest, Workspace,
 };
-use roster_http::native::audit_export::{export_stream, Format};
+use roster_http::native::audit_export::export_stream;
 use roster_http::native::users_transfer;
 use serde_json::{json, Value};
 
@@ -373,12 +373,9 @@ async fn export_audit(
         Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).ok(),
         None => Some(0),
     };
-    let (audit_format, file_format) = match format {
-        ExportFormat::Ndjson => (Format::Ndjson, FileFormat::Ndjson),
-        ExportFormat::Csv => (Format::Csv, FileFormat::Csv),
-    };
-    let stream = export_stream(roster.clone(), ws, AuditFilter::default(), audit_format);
-    transfer::write_export(stream, file_format, total, "events", output).await
+    let format = FileFormat::from(format);
+    let stream = export_stream(roster.clone(), ws, AuditFilter::default(), format);
+    transfer::write_export(stream, format, total, "events", output).await
 }
 
 async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
@@ -391,8 +388,7 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
         } => {
             let ws = workspace(&roster, &ws).await?;
             let format = match format {
-                Some(ExportFormat::Csv) => FileFormat::Csv,
-                Some(ExportFormat::Ndjson) => FileFormat::Ndjson,
+                Some(format) => FileFormat::from(format),
                 None if file
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
@@ -415,10 +411,7 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
             output,
         } => {
             let ws = workspace(&roster, &ws).await?;
-            let format = match format {
-                ExportFormat::Ndjson => FileFormat::Ndjson,
-                ExportFormat::Csv => FileFormat::Csv,
-            };
+            let format = FileFormat::from(format);
             let filter = UserFilter {
                 role,
                 status,
@@ -426,16 +419,7 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
                 email: None,
             };
             // Check the filters before the output file is made.
-            roster
-                .list_users(
-                    &ws,
-                    &filter,
-                    &Page {
-                        limit: Some(1),
-                        cursor: None,
-                    },
-                )
-                .await?;
+            UserListRequest::build(&ws, &filter, &Page::default())?;
             let stream = users_transfer::export_stream(roster.clone(), ws, filter, format);
             transfer::write_export(stream, format, None, "users", output).await?;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use roster_core::{AuditEvent, AuditFilter, Page, Roster, Scope, Workspace};
+use roster_core::{AuditEvent, AuditFilter, FileFormat, Page, Roster, Scope, Workspace};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -20,71 +20,57 @@ use crate::AppState;
 /// Events per store read while streaming.
 const PAGE: u32 = 100;
 
-/// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Ndjson,
-    Csv,
+/// The format a request asks for (NDJSON without one). A bad one is an
+/// `invalid_parameter`, as this endpoint has always answered.
+pub fn parse_format(text: Option<&str>) -> Result<FileFormat, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(FileFormat::Ndjson),
+        Some(text) => FileFormat::parse(text).map_err(|_| {
+            ApiError::http(HttpCode::InvalidParameter).with_message("format must be ndjson or csv.")
+        }),
+    }
 }
 
-impl Format {
-    pub fn parse(text: Option<&str>) -> Result<Self, ApiError> {
-        match text.map(str::trim) {
-            None | Some("") | Some("ndjson") => Ok(Self::Ndjson),
-            Some("csv") => Ok(Self::Csv),
-            Some(_) => Err(ApiError::http(HttpCode::InvalidParameter)
-                .with_message("format must be ndjson or csv.")),
-        }
+/// The first bytes of an export (the CSV header row).
+pub fn header(format: FileFormat) -> Vec<u8> {
+    match format {
+        FileFormat::Ndjson => Vec::new(),
+        FileFormat::Csv => b"id,occurred_at,action,actor_kind,actor_id,user_id,request_id,ip,user_agent,changes,seq,prev_hash,hash\n".to_vec(),
     }
+}
 
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Ndjson => "application/x-ndjson",
-            Self::Csv => "text/csv; charset=utf-8",
+/// One event as a line of `format`.
+pub fn line(format: FileFormat, event: AuditEvent) -> Vec<u8> {
+    match format {
+        FileFormat::Ndjson => {
+            let mut line = serde_json::to_vec(&AuditEventBody::from(event)).unwrap_or_default();
+            line.push(b'\n');
+            line
         }
-    }
-
-    /// The first bytes of an export (the CSV header row).
-    pub fn header(self) -> Vec<u8> {
-        match self {
-            Self::Ndjson => Vec::new(),
-            Self::Csv => b"id,occurred_at,action,actor_kind,actor_id,user_id,request_id,ip,user_agent,changes,seq,prev_hash,hash\n".to_vec(),
-        }
-    }
-
-    /// One event as a line of this format.
-    pub fn line(self, event: AuditEvent) -> Vec<u8> {
-        match self {
-            Self::Ndjson => {
-                let mut line = serde_json::to_vec(&AuditEventBody::from(event)).unwrap_or_default();
-                line.push(b'\n');
-                line
-            }
-            Self::Csv => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                let occurred_at = event
-                    .occurred_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let seq = event.seq.to_string();
-                let record = [
-                    event.id.as_str(),
-                    occurred_at.as_str(),
-                    event.action.as_str(),
-                    event.actor_kind.as_str(),
-                    event.actor_id.as_deref().unwrap_or_default(),
-                    event.target_user_id.as_deref().unwrap_or_default(),
-                    event.request_id.as_deref().unwrap_or_default(),
-                    event.ip.as_deref().unwrap_or_default(),
-                    event.user_agent.as_deref().unwrap_or_default(),
-                    event.changes.as_str(),
-                    seq.as_str(),
-                    event.prev_hash.as_str(),
-                    event.hash.as_str(),
-                ];
-                // Writing to a Vec cannot fail.
-                let _ = writer.write_record(record);
-                writer.into_inner().unwrap_or_default()
-            }
+        FileFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            let occurred_at = event
+                .occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let seq = event.seq.to_string();
+            let record = [
+                event.id.as_str(),
+                occurred_at.as_str(),
+                event.action.as_str(),
+                event.actor_kind.as_str(),
+                event.actor_id.as_deref().unwrap_or_default(),
+                event.target_user_id.as_deref().unwrap_or_default(),
+                event.request_id.as_deref().unwrap_or_default(),
+                event.ip.as_deref().unwrap_or_default(),
+                event.user_agent.as_deref().unwrap_or_default(),
+                event.changes.as_str(),
+                seq.as_str(),
+                event.prev_hash.as_str(),
+                event.hash.as_str(),
+            ];
+            // Writing to a Vec cannot fail.
+            let _ = writer.write_record(record);
+            writer.into_inner().unwrap_or_default()
         }
     }
 }
@@ -106,11 +92,11 @@ pub fn export_stream(
     roster: Roster,
     workspace: Workspace,
     filter: AuditFilter,
-    format: Format,
+    format: FileFormat,
 ) -> impl futures_util::Stream<Item = Result<Bytes, roster_core::Error>> {
     let filter = Arc::new(filter);
     crate::paged::lines(
-        format.header(),
+        header(format),
         move |cursor| {
             let (roster, workspace, filter) = (roster.clone(), workspace.clone(), filter.clone());
             async move {
@@ -122,7 +108,7 @@ pub fn export_stream(
                 Ok((page.events, page.next_cursor.map(|c| c.encode())))
             }
         },
-        move |event| format.line(event),
+        move |event| line(format, event),
     )
 }
 
@@ -142,7 +128,7 @@ pub async fn export(
     QueryParams(params): QueryParams<ExportParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::AuditRead)?;
-    let format = Format::parse(params.format.as_deref())?;
+    let format = parse_format(params.format.as_deref())?;
     let filter = AuditFilter {
         action: params.action,
         user_id: params.user_id,
@@ -152,11 +138,6 @@ pub async fn export(
     };
     // Check the filters before the 200 goes out; errors later end the stream early.
     filter.query(&caller.workspace, &Page::default())?;
-    let extension = if format == Format::Csv {
-        "csv"
-    } else {
-        "ndjson"
-    };
     let stream = export_stream(
         Roster::clone(&state.roster),
         caller.workspace.clone(),
@@ -165,7 +146,7 @@ pub async fn export(
     );
     Ok(crate::paged::download(
         format.content_type(),
-        &format!("audit-{}.{extension}", caller.workspace.name),
+        &format!("audit-{}.{}", caller.workspace.name, format.extension()),
         stream,
     ))
 }

@@ -11,7 +11,9 @@ use axum::response::Response;
 use axum::Json;
 use futures_util::{Stream, StreamExt};
 use roster_core::import::{ImportReport, RowError, MAX_LINE_BYTES};
-use roster_core::{FileFormat, Importer, Page, Roster, Scope, User, UserFilter, Workspace};
+use roster_core::{
+    FileFormat, Importer, Page, Roster, Scope, User, UserFilter, UserListRequest, Workspace,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -324,21 +326,7 @@ pub async fn export(
         email: None,
     };
     // Check the filters before the 200 goes out; errors later end the stream early.
-    state
-        .roster
-        .list_users(
-            &caller.workspace,
-            &filter,
-            &Page {
-                limit: Some(1),
-                cursor: None,
-            },
-        )
-        .await?;
-    let (content_type, extension) = match format {
-        FileFormat::Ndjson => ("application/x-ndjson", "ndjson"),
-        FileFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-    };
+    UserListRequest::build(&caller.workspace, &filter, &Page::default())?;
     let stream = export_stream(
         Roster::clone(&state.roster),
         caller.workspace.clone(),
@@ -346,8 +334,8 @@ pub async fn export(
         format,
     );
     Ok(crate::paged::download(
-        content_type,
-        &format!("users-{}.{extension}", caller.workspace.name),
+        format.content_type(),
+        &format!("users-{}.{}", caller.workspace.name, format.extension()),
         stream,
     ))
 }
