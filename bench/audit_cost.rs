@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use roster_core::audit::{canonical, user_changes};
+use roster_core::store::UserSideEffects;
 use roster_core::{
     Action, AuditContext, NewEvent, NewUser, OsRandom, Roster, Store, SystemClock, User,
     UserStatus, Workspace,
@@ -108,7 +109,9 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
         let started = Instant::now();
         for n in base..base + PER_ROUND {
             let user = user(&ws, "audited", n);
-            store.insert_user(&user, &creation_event(&user)).await?;
+            store
+                .insert_user(&user, &creation_event(&user), &UserSideEffects::NONE)
+                .await?;
         }
         totals.audited += started.elapsed();
 
@@ -144,7 +147,9 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
         loaded.audited += concurrently(round, |n| {
             let (store, user) = (store.clone(), user(&ws, "laudited", n));
             async move {
-                store.insert_user(&user, &creation_event(&user)).await?;
+                store
+                    .insert_user(&user, &creation_event(&user), &UserSideEffects::NONE)
+                    .await?;
                 Ok(())
             }
         })

@@ -99,6 +99,15 @@ impl AuthCaches {
     }
 }
 
+impl AuthCaches {
+    /// Drop every cached credential, so the next request of each reads its workspace
+    /// afresh (after a workspace setting changed on this node).
+    pub(crate) fn forget_workspaces(&self) {
+        self.keys.invalidate_all();
+        self.clients.invalidate_all();
+    }
+}
+
 /// The signing keys as last read, and when.
 #[derive(Clone)]
 pub(crate) struct LoadedKeyRing {

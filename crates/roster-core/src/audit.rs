@@ -44,6 +44,9 @@ actions! {
     UserDeactivate => "user.deactivate",
     UserReactivate => "user.reactivate",
     UserDelete => "user.delete",
+    UserRestore => "user.restore",
+    UserPurge => "user.purge",
+    UserInvite => "user.invite",
     UserImport => "user.import",
     UserLogin => "user.login",
     UserLoginFailed => "user.login_failed",
@@ -54,6 +57,11 @@ actions! {
     ApiClientRevoke => "api_client.revoke",
     WorkspaceCreate => "workspace.create",
     ConfigUpdate => "config.update",
+    GroupCreate => "group.create",
+    GroupUpdate => "group.update",
+    GroupDelete => "group.delete",
+    GroupMemberAdd => "group.member_add",
+    GroupMemberRemove => "group.member_remove",
 }
 
 impl Action {
@@ -162,6 +170,7 @@ impl NewEvent {
             Actor::ApiClient { client_id } => ("api_client", Some(client_id.clone())),
             Actor::Operator => ("operator", None),
             Actor::System => ("system", None),
+            Actor::User { user_id } => ("user", Some(user_id.clone())),
         };
         Self {
             id: ids::new_id("evt", random),

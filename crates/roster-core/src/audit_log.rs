@@ -279,6 +279,7 @@ mod tests {
             is_operator: false,
             rate_limit_per_minute: None,
             audit_retention_days: 90,
+            invitations: Default::default(),
         }
     }
 

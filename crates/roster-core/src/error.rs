@@ -21,6 +21,8 @@ pub enum ErrorKind {
     NotFound,
     /// The change collides with the state of another record.
     Conflict,
+    /// The record existed and is gone for good (an expired token, an erased user).
+    Gone,
     /// The caller has used up its request budget for now.
     RateLimited,
     /// Something failed on Roster's side; the detail is logged, never shown.
@@ -75,6 +77,11 @@ codes! {
     InvalidRow => "invalid_row", Invalid;
     DuplicateRow => "duplicate_row", Invalid;
     InvalidPasswordHash => "invalid_password_hash", Invalid;
+    InvalidTemplate => "invalid_template", Invalid;
+    InvalidRole => "invalid_role", Invalid;
+    UnknownGroup => "unknown_group", Invalid;
+    PasswordTooShort => "password_too_short", Invalid;
+    PasswordTooLong => "password_too_long", Invalid;
     InvalidApiKey => "invalid_api_key", Unauthenticated;
     InvalidClientCredentials => "invalid_client_credentials", Unauthenticated;
     InvalidToken => "invalid_token", Unauthenticated;
@@ -93,10 +100,21 @@ codes! {
     ApiKeyNotFound => "api_key_not_found", NotFound;
     ApiClientNotFound => "api_client_not_found", NotFound;
     WorkspaceNotFound => "workspace_not_found", NotFound;
+    GroupNotFound => "group_not_found", NotFound;
+    NotAMember => "not_a_member", NotFound;
+    InvitationNotFound => "invitation_not_found", NotFound;
+    InvitationExpired => "invitation_expired", Gone;
+    InvitationRevoked => "invitation_revoked", Gone;
+    InvitationUsed => "invitation_used", Gone;
+    UserPurged => "user_purged", Gone;
     EmailTaken => "email_taken", Conflict;
     ExternalIdTaken => "external_id_taken", Conflict;
     WorkspaceNameTaken => "workspace_name_taken", Conflict;
     ConcurrentUpdate => "concurrent_update", Conflict;
+    UserNotDeleted => "user_not_deleted", Conflict;
+    UserNotInvited => "user_not_invited", Conflict;
+    RoleInUse => "role_in_use", Conflict;
+    GroupNameTaken => "group_name_taken", Conflict;
     StoreUnavailable => "store_unavailable", Internal;
     Internal => "internal_error", Internal;
 }
@@ -157,6 +175,11 @@ impl From<StoreError> for Error {
                 Code::WorkspaceNameTaken,
                 Some("name"),
                 "A workspace with this name already exists.",
+            ),
+            StoreError::Unique(UniqueKey::GroupName) => (
+                Code::GroupNameTaken,
+                Some("name"),
+                "Another group of this workspace has this name.",
             ),
             StoreError::Unique(UniqueKey::Other) | StoreError::Backend(_) => {
                 (Code::Internal, None, "An internal error occurred.")

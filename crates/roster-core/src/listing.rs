@@ -31,6 +31,10 @@ pub struct UserFilter {
     pub status: Option<String>,
     pub search: Option<String>,
     pub email: Option<String>,
+    /// A group id: only users whose membership of it counts now.
+    pub group: Option<String>,
+    /// Soft-deleted users too.
+    pub include_deleted: bool,
 }
 
 /// One page request as a surface received it.
@@ -51,6 +55,10 @@ pub struct UserListRequest {
     /// Exact match on the lower-cased email.
     pub email_key: Option<String>,
     pub include_deleted: bool,
+    /// Only members of this group whose membership counts at `as_of` (micros since the
+    /// epoch are what the stores compare).
+    pub group_key: Option<i64>,
+    pub as_of: chrono::DateTime<chrono::Utc>,
     /// Only users whose key is below this (the previous page's last key).
     pub before_key: Option<i64>,
     /// How many rows to fetch.
@@ -60,7 +68,15 @@ pub struct UserListRequest {
 impl UserListRequest {
     /// Check `filter` and `page` for `workspace`. The returned request's `limit` is one
     /// more than the page size, so the caller can tell whether more follow.
-    pub fn build(workspace: &Workspace, filter: &UserFilter, page: &Page) -> Result<Self> {
+    /// `group_key` is the key of `filter.group`, which the caller has looked up; `as_of` is
+    /// the time group memberships are judged at.
+    pub fn build(
+        workspace: &Workspace,
+        filter: &UserFilter,
+        page: &Page,
+        group_key: Option<i64>,
+        as_of: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self> {
         let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::field(
@@ -98,7 +114,9 @@ impl UserListRequest {
             status,
             search,
             email_key,
-            include_deleted: false,
+            include_deleted: filter.include_deleted,
+            group_key,
+            as_of,
             before_key: None,
             limit: limit + 1,
         };
@@ -141,6 +159,7 @@ impl UserListRequest {
             self.search.as_deref(),
             self.email_key.as_deref(),
             Some(if self.include_deleted { "d" } else { "" }),
+            self.group_key.map(|k| k.to_string()).as_deref(),
         ])
     }
 }
@@ -266,6 +285,7 @@ mod tests {
             is_operator: false,
             rate_limit_per_minute: None,
             audit_retention_days: 90,
+            invitations: Default::default(),
         }
     }
 
@@ -275,22 +295,30 @@ mod tests {
             role: Some("admin".into()),
             ..Default::default()
         };
-        let first = UserListRequest::build(&workspace(), &filter, &Page::default()).unwrap();
+        let first =
+            UserListRequest::build(&workspace(), &filter, &Page::default(), None, Utc::now())
+                .unwrap();
         assert_eq!(first.limit, DEFAULT_LIMIT + 1);
         let token = first.cursor_after(42).encode();
         let page = Page {
             limit: Some(5),
             cursor: Some(token),
         };
-        let next = UserListRequest::build(&workspace(), &filter, &page).unwrap();
+        let next = UserListRequest::build(&workspace(), &filter, &page, None, Utc::now()).unwrap();
         assert_eq!(next.before_key, Some(42));
         assert_eq!(next.page_size(), 5);
     }
 
     #[test]
     fn tampered_or_foreign_cursors_are_refused() {
-        let request =
-            UserListRequest::build(&workspace(), &UserFilter::default(), &Page::default()).unwrap();
+        let request = UserListRequest::build(
+            &workspace(),
+            &UserFilter::default(),
+            &Page::default(),
+            None,
+            Utc::now(),
+        )
+        .unwrap();
         let token = request.cursor_after(42).encode();
         let mut tampered = token.clone().into_bytes();
         tampered[4] = if tampered[4] == b'A' { b'B' } else { b'A' };
@@ -303,8 +331,14 @@ mod tests {
                 cursor: Some(bad),
                 ..Default::default()
             };
-            let err =
-                UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
+            let err = UserListRequest::build(
+                &workspace(),
+                &UserFilter::default(),
+                &page,
+                None,
+                Utc::now(),
+            )
+            .unwrap_err();
             assert_eq!(err.code, Code::InvalidCursor);
         }
         let other = UserFilter {
@@ -315,7 +349,8 @@ mod tests {
             cursor: Some(token),
             ..Default::default()
         };
-        let err = UserListRequest::build(&workspace(), &other, &page).unwrap_err();
+        let err =
+            UserListRequest::build(&workspace(), &other, &page, None, Utc::now()).unwrap_err();
         assert_eq!(err.code, Code::InvalidCursor);
     }
 
@@ -331,8 +366,14 @@ mod tests {
                 limit: Some(limit),
                 ..Default::default()
             };
-            let err =
-                UserListRequest::build(&workspace(), &UserFilter::default(), &page).unwrap_err();
+            let err = UserListRequest::build(
+                &workspace(),
+                &UserFilter::default(),
+                &page,
+                None,
+                Utc::now(),
+            )
+            .unwrap_err();
             assert_eq!(err.code, Code::InvalidLimit);
         }
         let bad_role = UserFilter {
@@ -340,7 +381,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            UserListRequest::build(&workspace(), &bad_role, &Page::default())
+            UserListRequest::build(&workspace(), &bad_role, &Page::default(), None, Utc::now())
                 .unwrap_err()
                 .code,
             Code::UnknownRole
@@ -350,7 +391,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            UserListRequest::build(&workspace(), &short, &Page::default())
+            UserListRequest::build(&workspace(), &short, &Page::default(), None, Utc::now())
                 .unwrap_err()
                 .code,
             Code::SearchTooShort
@@ -360,9 +401,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            UserListRequest::build(&workspace(), &bad_status, &Page::default())
-                .unwrap_err()
-                .code,
+            UserListRequest::build(
+                &workspace(),
+                &bad_status,
+                &Page::default(),
+                None,
+                Utc::now()
+            )
+            .unwrap_err()
+            .code,
             Code::InvalidStatus
         );
         let email = UserFilter {
@@ -370,7 +417,9 @@ mod tests {
             search: Some("  ".into()),
             ..Default::default()
         };
-        let request = UserListRequest::build(&workspace(), &email, &Page::default()).unwrap();
+        let request =
+            UserListRequest::build(&workspace(), &email, &Page::default(), None, Utc::now())
+                .unwrap();
         assert_eq!(request.email_key.as_deref(), Some("jane@example.com"));
         assert_eq!(request.search, None);
     }

@@ -8,11 +8,13 @@ use crate::audit::{self, access_key_changes, workspace_changes, Action, AuditCon
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
+use crate::lifecycle::{Lookup, Step};
 use crate::listing::{Cursor, Page, UserFilter, UserListRequest};
+use crate::password::Passwords;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::scopes::Scope;
-use crate::store::{Store, StoreError, UniqueKey, UpdateOutcome};
-use crate::user::{NewUser, User, UserPatch};
+use crate::store::{Store, StoreError, UniqueKey, UserSideEffects};
+use crate::user::{NewUser, User, UserPatch, UserStatus};
 use crate::workspace::{
     self, Workspace, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_ROLES, DEFAULT_WORKSPACE,
 };
@@ -29,6 +31,8 @@ pub enum Actor {
     Operator,
     /// Roster itself (bootstrap, background work).
     System,
+    /// A user acting for itself (accepting its invitation, signing in).
+    User { user_id: String },
 }
 
 /// A key with every scope and no expiry or limit of its own.
@@ -40,9 +44,6 @@ pub(crate) fn admin_spec(name: &str) -> KeySpec {
         rate_limit_per_minute: None,
     }
 }
-
-/// How often an update is retried when another writer changed the user in between.
-const UPDATE_ATTEMPTS: usize = 16;
 
 /// One page of users and where the next starts.
 #[derive(Debug, Clone)]
@@ -68,6 +69,7 @@ pub struct Roster {
     pub(crate) limiter: Arc<dyn RateLimiter>,
     pub(crate) caches: AuthCaches,
     pub(crate) keyring: Arc<RwLock<Option<LoadedKeyRing>>>,
+    pub(crate) passwords: Passwords,
 }
 
 impl Roster {
@@ -82,6 +84,7 @@ impl Roster {
             config: Arc::new(config),
             limiter: Arc::new(MemoryRateLimiter::default()),
             keyring: Arc::new(RwLock::new(None)),
+            passwords: Passwords::default(),
         }
     }
 
@@ -231,7 +234,12 @@ impl Roster {
             Some(user.id.clone()),
             audit::user_changes(None, &user),
         );
-        match self.store.insert_user(&user, &event).await {
+        let effects = if user.status == UserStatus::Invited {
+            self.invitation_effects(workspace, &user, valid.message.as_deref())
+        } else {
+            UserSideEffects::default()
+        };
+        match self.store.insert_user(&user, &event, &effects).await {
             Ok(key) => {
                 user.key = key;
                 Ok(user)
@@ -258,7 +266,22 @@ impl Roster {
         filter: &UserFilter,
         page: &Page,
     ) -> Result<UserPage> {
-        let request = UserListRequest::build(workspace, filter, page)?;
+        let group_key = match filter.group.as_deref().map(str::trim) {
+            Some(group) if !group.is_empty() => Some(
+                self.get_group(workspace, group)
+                    .await
+                    .map_err(|_| {
+                        Error::field(
+                            Code::UnknownGroup,
+                            "group",
+                            "No group of this workspace has this id.",
+                        )
+                    })?
+                    .key,
+            ),
+            _ => None,
+        };
+        let request = UserListRequest::build(workspace, filter, page, group_key, self.clock.now())?;
         let mut users = self.store.list_users(&request).await?;
         let size = request.page_size();
         let next_cursor = if users.len() > size {
@@ -270,8 +293,28 @@ impl Roster {
         Ok(UserPage { users, next_cursor })
     }
 
+    /// The live user with this email (case-insensitive): one unique-index lookup.
+    pub async fn find_user_by_email(
+        &self,
+        workspace: &Workspace,
+        email: &str,
+    ) -> Result<Option<User>> {
+        let filter = UserFilter {
+            email: Some(email.to_owned()),
+            ..UserFilter::default()
+        };
+        let page = Page {
+            limit: Some(1),
+            cursor: None,
+        };
+        let found = self.list_users(workspace, &filter, &page).await?;
+        Ok(found.users.into_iter().next())
+    }
+
     /// Apply a partial update. Concurrent updates of the same user do not lose each other's
     /// fields: the write is conditional on the version read, and retried on a conflict.
+    /// Deactivating through a patch revokes a pending invitation, as `deactivate` does; a
+    /// role change with `remove_groups` takes the user out of every group.
     pub async fn update_user(
         &self,
         workspace: &Workspace,
@@ -279,65 +322,41 @@ impl Roster {
         id: &str,
         patch: &UserPatch,
     ) -> Result<User> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let before = self.get_user(workspace, id).await?;
-            let mut user = before.clone();
-            if !patch.apply(workspace, &mut user)? {
-                return Ok(user);
+        let groups_before = if patch.remove_groups {
+            let user = self.get_user(workspace, id).await?;
+            self.store
+                .groups_of_user(workspace.key, user.key, self.clock.now())
+                .await?
+                .into_iter()
+                .map(|(group, _)| group.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+            let before = user.clone();
+            if !patch.apply(workspace, user)? {
+                return Ok(Step::Unchanged);
             }
-            let expected = user.version;
-            user.version += 1;
-            user.updated_at = self.clock.now();
-            let event = self.event(
-                ctx,
-                audit::user_update_action(&before, &user),
-                Some(user.id.clone()),
-                audit::user_changes(Some(&before), &user),
-            );
-            match self.store.update_user(&user, expected, &event).await {
-                Ok(UpdateOutcome::Updated) => return Ok(user),
-                Ok(UpdateOutcome::VersionConflict) => continue,
-                Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
-                Err(err) => return Err(self.explain_conflict(workspace, &user, err).await),
-            }
-        }
-        Err(Error::new(
-            Code::ConcurrentUpdate,
-            "The user kept changing while this update was applied; try again.",
-        ))
-    }
-
-    /// Soft-delete a user: it leaves lists and reads, keeps its external id.
-    pub async fn delete_user(
-        &self,
-        workspace: &Workspace,
-        ctx: &AuditContext,
-        id: &str,
-    ) -> Result<()> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let before = self.get_user(workspace, id).await?;
-            let mut user = before.clone();
-            let expected = user.version;
-            let now = self.clock.now();
-            user.version += 1;
-            user.updated_at = now;
-            user.deleted_at = Some(now);
-            let event = self.event(
-                ctx,
-                Action::UserDelete,
-                Some(user.id.clone()),
-                audit::user_changes(Some(&before), &user),
-            );
-            match self.store.update_user(&user, expected, &event).await? {
-                UpdateOutcome::Updated => return Ok(()),
-                UpdateOutcome::VersionConflict => continue,
-                UpdateOutcome::Missing => return Err(Error::user_not_found()),
-            }
-        }
-        Err(Error::new(
-            Code::ConcurrentUpdate,
-            "The user kept changing while it was deleted; try again.",
-        ))
+            let leave_groups = patch.remove_groups && before.role != user.role;
+            let effects = UserSideEffects {
+                revoke_invitations: before.status != UserStatus::Inactive
+                    && user.status == UserStatus::Inactive,
+                leave_groups,
+                ..UserSideEffects::default()
+            };
+            Ok(Step::Changed {
+                action: audit::user_update_action(&before, user),
+                effects: Box::new(effects),
+                more_changes: leave_groups.then(|| {
+                    (
+                        "groups",
+                        serde_json::json!({"before": groups_before, "after": []}),
+                    )
+                }),
+            })
+        })
+        .await
     }
 
     /// An event of `ctx` at the injected clock's time.
@@ -368,12 +387,18 @@ impl Roster {
             is_operator: false,
             rate_limit_per_minute: None,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            invitations: Default::default(),
         }
     }
 
     /// Turn a store error into the core's; an external id held by a soft-deleted user is
     /// retired (seed 000: re-creating it is forbidden), not merely taken.
-    async fn explain_conflict(&self, workspace: &Workspace, user: &User, err: StoreError) -> Error {
+    pub(crate) async fn explain_conflict(
+        &self,
+        workspace: &Workspace,
+        user: &User,
+        err: StoreError,
+    ) -> Error {
         if let (StoreError::Unique(UniqueKey::UserExternalId), Some(external_id)) =
             (&err, user.external_id.as_deref())
         {

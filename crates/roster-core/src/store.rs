@@ -7,8 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use crate::clients::ApiClient;
+use crate::group::{Group, Membership};
+use crate::invitation::{Invitation, InvitationSettings};
 use crate::keys::ApiKey;
 use crate::listing::UserListRequest;
+use crate::outbox::{Delivery, Mail, OutboxQuery};
 use crate::signing::SigningKey;
 use crate::user::User;
 use crate::workspace::Workspace;
@@ -21,6 +24,8 @@ pub enum UniqueKey {
     /// External id, unique per workspace, soft-deleted users included.
     UserExternalId,
     WorkspaceName,
+    /// Group name, unique per workspace (case-insensitively).
+    GroupName,
     /// Any other unique index; a bug if it ever reaches a caller.
     Other,
 }
@@ -49,6 +54,39 @@ pub struct ImportWrite {
     pub expected_version: Option<i64>,
     /// A password hash to store (argon2id or bcrypt, already checked); `None` leaves it.
     pub password_hash: Option<String>,
+}
+
+/// What else a user write does, in the same transaction as the user and its event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSideEffects {
+    /// Store this invitation (for the written user), revoking any pending one of the user.
+    pub invitation: Option<Invitation>,
+    /// Revoke the user's pending invitations.
+    pub revoke_invitations: bool,
+    /// Mark this invitation accepted; if it is no longer pending, write nothing and fail
+    /// with `Stale`.
+    pub accept_invitation: Option<String>,
+    /// Queue this mail (about the written user).
+    pub mail: Option<Mail>,
+    /// Set the user's password hash.
+    pub password_hash: Option<String>,
+    /// Take the user out of every group.
+    pub leave_groups: bool,
+}
+
+impl UserSideEffects {
+    pub const NONE: UserSideEffects = UserSideEffects {
+        invitation: None,
+        revoke_invitations: false,
+        accept_invitation: None,
+        mail: None,
+        password_hash: None,
+        leave_groups: false,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        self == &Self::NONE
+    }
 }
 
 /// What a conditional user update found.
@@ -181,8 +219,14 @@ pub trait Store: Send + Sync + 'static {
         retire_others_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Insert a user; its integer `key` is assigned by the store and returned.
-    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError>;
+    /// Insert a user with its side effects; its integer `key` is assigned by the store and
+    /// returned.
+    async fn insert_user(
+        &self,
+        user: &User,
+        event: &NewEvent,
+        effects: &UserSideEffects,
+    ) -> Result<i64, StoreError>;
 
     /// A user by public id, soft-deleted ones included.
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError>;
@@ -206,7 +250,118 @@ pub trait Store: Send + Sync + 'static {
         user: &User,
         expected_version: i64,
         event: &NewEvent,
+        effects: &UserSideEffects,
     ) -> Result<UpdateOutcome, StoreError>;
+
+    /// Erase the user `user_key` of the workspace with its memberships, invitations and
+    /// mails, and append `event`; false (and nothing written) if there is no such user.
+    async fn purge_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// The invitation with this token hash, its user, and its workspace's public id.
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Invitation, User, String)>, StoreError>;
+
+    /// Replace a workspace's role set. If a user (soft-deleted ones included) has one of
+    /// `removed`, write nothing and return that role.
+    async fn set_workspace_roles(
+        &self,
+        workspace_key: i64,
+        roles: &[String],
+        removed: &[String],
+        event: &NewEvent,
+    ) -> Result<Option<String>, StoreError>;
+
+    async fn set_invitation_settings(
+        &self,
+        workspace_key: i64,
+        settings: &InvitationSettings,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Mails of the outbox, newest first.
+    async fn list_outbox(&self, query: &OutboxQuery) -> Result<Vec<Mail>, StoreError>;
+
+    /// Up to `limit` pending mails of any workspace due at `now` (the longest due chosen
+    /// first; returned in no particular order), each leased until `lease_until` (its next
+    /// attempt moves there), so no other claimer gets it meanwhile. Safe to call from
+    /// several nodes at once.
+    async fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Mail>, StoreError>;
+
+    /// Record an attempt's outcome: one more attempt; sent (the text dropped), due again,
+    /// or failed.
+    async fn record_delivery(&self, mail_key: i64, outcome: &Delivery) -> Result<(), StoreError>;
+
+    /// Insert a group; returns its key. A name taken in the workspace is `Unique(GroupName)`.
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError>;
+
+    async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError>;
+
+    /// Up to `limit` groups, newest first, with key below `before_key`.
+    async fn list_groups(
+        &self,
+        workspace_key: i64,
+        before_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Group>, StoreError>;
+
+    /// Write a group's name and description; false if it does not exist.
+    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError>;
+
+    /// Delete a group and its memberships; false if it does not exist.
+    async fn delete_group(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Add a membership, or replace the expiry of an existing one.
+    async fn put_membership(
+        &self,
+        workspace_key: i64,
+        membership: &Membership,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Remove a membership; false (and no event) if there was none.
+    async fn delete_membership(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` live users of the group whose membership counts at `now`, newest user
+    /// first, with key below `before_user_key`.
+    async fn list_members(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        now: DateTime<Utc>,
+        before_user_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(User, Membership)>, StoreError>;
+
+    /// The groups whose membership of the user counts at `now`, by name.
+    async fn groups_of_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Group, Membership)>, StoreError>;
 
     /// The workspace's users an import batch may touch: those (soft-deleted included) with
     /// one of `external_ids`, and live ones with one of `email_keys` (one found both ways may

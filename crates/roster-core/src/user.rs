@@ -110,6 +110,8 @@ pub struct NewUser {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub attributes: Option<Value>,
+    /// A personal note for the invitation mail (seed 003's `message`).
+    pub message: Option<String>,
 }
 
 /// The valid fields of a new user.
@@ -123,6 +125,7 @@ pub(crate) struct ValidNewUser {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub attributes: Attributes,
+    pub message: Option<String>,
 }
 
 impl NewUser {
@@ -150,6 +153,7 @@ impl NewUser {
                 None | Some(Value::Null) => Attributes::new(),
                 Some(value) => attributes::validate(value)?,
             },
+            message: crate::invitation::validate_message(self.message.as_deref())?,
         })
     }
 }
@@ -166,6 +170,8 @@ pub struct UserPatch {
     pub given_name: Option<Option<String>>,
     pub family_name: Option<Option<String>>,
     pub attributes: Option<Value>,
+    /// With a role change: take the user out of every group (seed 003's `remove_groups`).
+    pub remove_groups: bool,
 }
 
 impl UserPatch {
@@ -340,6 +346,7 @@ mod tests {
             is_operator: false,
             rate_limit_per_minute: None,
             audit_retention_days: 90,
+            invitations: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
+use crate::invitation::InvitationSettings;
 
 /// The workspace created on first start.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -33,6 +34,8 @@ pub struct Workspace {
     pub rate_limit_per_minute: Option<u32>,
     /// How many days audit events are kept (seed 002: 90).
     pub audit_retention_days: u32,
+    /// How long invitations last and what their mail says.
+    pub invitations: InvitationSettings,
 }
 
 impl Workspace {

@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorEnvelope};
 use crate::native::{
-    api_clients, api_keys, audit_export, audit_logs, client_tokens, users, users_transfer,
-    workspaces,
+    api_clients, api_keys, audit_export, audit_logs, client_tokens, groups, lifecycle, outbox,
+    settings, users, users_transfer, workspaces,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +21,12 @@ use crate::native::{
     paths(
         users::list, users::create, users::get, users::update, users::delete,
         users_transfer::import, users_transfer::export,
+        lifecycle::deactivate, lifecycle::reactivate, lifecycle::restore,
+        lifecycle::resend_invitation, lifecycle::accept, lifecycle::lookup, lifecycle::email_taken,
+        groups::list, groups::create, groups::get, groups::update, groups::delete,
+        groups::members, groups::put_member, groups::remove_member, groups::of_user,
+        outbox::list,
+        settings::roles, settings::set_roles, settings::invitation_settings, settings::set_invitation_settings,
         api_keys::list, api_keys::create, api_keys::revoke,
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
         client_tokens::issue, client_tokens::jwks,
@@ -29,6 +35,11 @@ use crate::native::{
     ),
     components(schemas(
         users::UserBody, users::UserList, users::ListMeta, users::CreateUser, users::UpdateUser,
+        lifecycle::InvitationRequest, lifecycle::AcceptInvitation, lifecycle::EmailTaken,
+        groups::GroupBody, groups::GroupList, groups::MemberBody, groups::MemberList,
+        groups::UserGroupBody, groups::UserGroupList, groups::CreateGroup, groups::UpdateGroup, groups::PutMember,
+        outbox::MailBody, outbox::MailList,
+        settings::Roles, settings::InvitationSettingsBody, settings::EffectiveInvitationSettings,
         users_transfer::ImportResponse, users_transfer::ImportReportBody, users_transfer::RowErrorBody,
         api_keys::ApiKeyBody, api_keys::CreatedApiKey, api_keys::ApiKeyList, api_keys::CreateApiKey,
         api_clients::ApiClientBody, api_clients::CreatedApiClient, api_clients::ApiClientList,
@@ -41,6 +52,8 @@ use crate::native::{
     modifiers(&SecuritySchemes),
     tags(
         (name = "users", description = "Users of the caller's workspace"),
+        (name = "groups", description = "Groups of users; memberships may expire"),
+        (name = "mail", description = "The outbox: mail queued by changes, and the built-in mail catcher"),
         (name = "credentials", description = "Secret keys, API clients and client tokens"),
         (name = "workspaces", description = "Workspaces (operator workspace admins only)"),
         (name = "audit", description = "The tamper-evident audit log"),

@@ -6,12 +6,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use roster_core::audit::{Action, AuditQuery, NewEvent};
 use roster_core::keys::{self, ApiKey};
 use roster_core::signing::SigningKey;
-use roster_core::store::{ImportWrite, StoreError, UniqueKey, UpdateOutcome};
+use roster_core::store::{ImportWrite, StoreError, UniqueKey, UpdateOutcome, UserSideEffects};
 use roster_core::{ApiClient, Scope, Store, User, UserListRequest, UserStatus, Workspace};
 use serde_json::json;
 
 /// A fresh event (each needs its own id).
-fn ev() -> NewEvent {
+pub(crate) fn ev() -> NewEvent {
     ev_at(Action::UserUpdate, None, t0())
 }
 
@@ -32,7 +32,7 @@ fn ev_at(action: Action, target: Option<&str>, at: DateTime<Utc>) -> NewEvent {
     }
 }
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + Duration::microseconds(123_456)
 }
 
@@ -46,10 +46,11 @@ fn workspace(name: &str) -> Workspace {
         is_operator: false,
         rate_limit_per_minute: None,
         audit_retention_days: 90,
+        invitations: Default::default(),
     }
 }
 
-async fn add_workspace(store: &Arc<dyn Store>, name: &str) -> Workspace {
+pub(crate) async fn add_workspace(store: &Arc<dyn Store>, name: &str) -> Workspace {
     let mut ws = workspace(name);
     ws.key = store.insert_workspace(&ws, &ev()).await.unwrap();
     ws
@@ -70,7 +71,7 @@ fn key(workspace_key: i64, secret: &str) -> ApiKey {
     }
 }
 
-fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
+pub(crate) fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
     User {
         key: 0,
         id: format!("usr_{}_{n}", ws.name),
@@ -91,12 +92,15 @@ fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
     }
 }
 
-async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
-    user.key = store.insert_user(&user, &ev()).await.unwrap();
+pub(crate) async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
+    user.key = store
+        .insert_user(&user, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap();
     user
 }
 
-fn list(ws: &Workspace) -> UserListRequest {
+pub(crate) fn list(ws: &Workspace) -> UserListRequest {
     UserListRequest {
         workspace_key: ws.key,
         role: None,
@@ -104,6 +108,8 @@ fn list(ws: &Workspace) -> UserListRequest {
         search: None,
         email_key: None,
         include_deleted: false,
+        group_key: None,
+        as_of: Utc::now(),
         before_key: None,
         limit: 100,
     }
@@ -233,7 +239,11 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let other = add_workspace(&store, "globex").await;
     let first = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
     let err = store
-        .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"), &ev())
+        .insert_user(
+            &user(&ws, 2, "Jane Again", "JANE@example.com"),
+            &ev(),
+            &UserSideEffects::NONE,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -250,7 +260,10 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
     assert_eq!(
-        store.update_user(&deleted, 1, &ev()).await.unwrap(),
+        store
+            .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::Updated
     );
     insert(&store, user(&ws, 4, "Jane Returns", "jane@example.com")).await;
@@ -259,7 +272,10 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let mut clash = bob.clone();
     clash.email = "Jane@Example.com".into();
     clash.version = 2;
-    let err = store.update_user(&clash, 1, &ev()).await.unwrap_err();
+    let err = store
+        .update_user(&clash, 1, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserEmail)),
         "{err:?}"
@@ -277,10 +293,16 @@ pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
     let mut deleted = first.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store.update_user(&deleted, 1, &ev()).await.unwrap();
+    store
+        .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap();
     let mut again = user(&ws, 4, "Jane Again", "jane2@example.com");
     again.external_id = Some("ext-1".into());
-    let err = store.insert_user(&again, &ev()).await.unwrap_err();
+    let err = store
+        .insert_user(&again, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserExternalId)),
         "{err:?}"
@@ -306,7 +328,10 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     changed.updated_at = t0() + Duration::days(1);
     changed.version = 2;
     assert_eq!(
-        store.update_user(&changed, 1, &ev()).await.unwrap(),
+        store
+            .update_user(&changed, 1, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(
@@ -317,7 +342,10 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     stale.name = "Stale".into();
     stale.version = 2;
     assert_eq!(
-        store.update_user(&stale, 1, &ev()).await.unwrap(),
+        store
+            .update_user(&stale, 1, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::VersionConflict
     );
     assert_eq!(
@@ -332,7 +360,10 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     let mut ghost = stored;
     ghost.key += 1000;
     assert_eq!(
-        store.update_user(&ghost, 1, &ev()).await.unwrap(),
+        store
+            .update_user(&ghost, 1, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::Missing
     );
 }
@@ -440,7 +471,10 @@ pub async fn search_follows_renames(store: Arc<dyn Store>) {
     renamed.name = "Janet Smithers".into();
     renamed.email = "janet@smithers.io".into();
     renamed.version = 2;
-    store.update_user(&renamed, 1, &ev()).await.unwrap();
+    store
+        .update_user(&renamed, 1, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap();
     let mut request = list(&ws);
     request.search = Some("cooper".into());
     assert!(names(&store, &request).await.is_empty());
@@ -455,7 +489,10 @@ pub async fn lists_hide_deleted_users(store: Arc<dyn Store>) {
     let mut deleted = jane.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store.update_user(&deleted, 1, &ev()).await.unwrap();
+    store
+        .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
+        .await
+        .unwrap();
     assert_eq!(names(&store, &list(&ws)).await, ["Bob"]);
     let mut request = list(&ws);
     request.search = Some("jane".into());
@@ -488,7 +525,10 @@ pub async fn workspaces_are_isolated(store: Arc<dyn Store>) {
     hijack.name = "Hijacked".into();
     hijack.version = 2;
     assert_eq!(
-        store.update_user(&hijack, 1, &ev()).await.unwrap(),
+        store
+            .update_user(&hijack, 1, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::Missing
     );
     assert_eq!(
@@ -506,9 +546,9 @@ pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
     for n in 0..64u32 {
         let store = store.clone();
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
-        tasks.push(tokio::spawn(
-            async move { store.insert_user(&u, &ev()).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            store.insert_user(&u, &ev(), &UserSideEffects::NONE).await
+        }));
     }
     for task in tasks {
         task.await.unwrap().unwrap();
@@ -545,7 +585,10 @@ pub async fn concurrent_failures_fail_alone(store: Arc<dyn Store>) {
         let u = user(&ws, n, &format!("U{n}"), &email);
         tasks.push(tokio::spawn(async move {
             let event = ev_at(Action::UserCreate, Some(&u.id), t0());
-            (n, store.insert_user(&u, &event).await)
+            (
+                n,
+                store.insert_user(&u, &event, &UserSideEffects::NONE).await,
+            )
         }));
     }
     for task in tasks {
@@ -701,7 +744,10 @@ pub async fn sealed_events_verify_whatever_their_fields(store: Arc<dyn Store>) {
     for (n, event) in [full, empty].iter().enumerate() {
         let n = n as u32;
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
-        store.insert_user(&u, event).await.unwrap();
+        store
+            .insert_user(&u, event, &UserSideEffects::NONE)
+            .await
+            .unwrap();
     }
     let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
     assert_eq!(chain.len(), 3);
@@ -964,17 +1010,26 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
     let jane = user(&ws, 1, "Jane", "jane@example.com");
     let created = ev_at(Action::UserCreate, Some(&jane.id), t0());
     let jane = User {
-        key: store.insert_user(&jane, &created).await.unwrap(),
+        key: store
+            .insert_user(&jane, &created, &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         ..jane
     };
     // A refused insert (taken email) leaves no event.
     let clash = user(&ws, 2, "Clash", "jane@example.com");
-    assert!(store.insert_user(&clash, &ev()).await.is_err());
+    assert!(store
+        .insert_user(&clash, &ev(), &UserSideEffects::NONE)
+        .await
+        .is_err());
     // A stale update (wrong version) leaves no event either.
     let mut stale = jane.clone();
     stale.version = 9;
     assert_eq!(
-        store.update_user(&stale, 8, &ev()).await.unwrap(),
+        store
+            .update_user(&stale, 8, &ev(), &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::VersionConflict
     );
     let mut renamed = jane.clone();
@@ -986,12 +1041,19 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
         t0() + Duration::seconds(5),
     );
     assert_eq!(
-        store.update_user(&renamed, 1, &update).await.unwrap(),
+        store
+            .update_user(&renamed, 1, &update, &UserSideEffects::NONE)
+            .await
+            .unwrap(),
         UpdateOutcome::Updated
     );
     // The other workspace's chain is its own.
     store
-        .insert_user(&user(&other, 3, "Bob", "bob@example.com"), &ev())
+        .insert_user(
+            &user(&other, 3, "Bob", "bob@example.com"),
+            &ev(),
+            &UserSideEffects::NONE,
+        )
         .await
         .unwrap();
 
@@ -1029,6 +1091,7 @@ pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
                 Some(&jane.id),
                 t0() + Duration::hours(1),
             ),
+            &UserSideEffects::NONE,
         )
         .await
         .unwrap();
@@ -1037,6 +1100,7 @@ pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
         .insert_user(
             &bob,
             &ev_at(Action::UserCreate, Some(&bob.id), t0() + Duration::hours(2)),
+            &UserSideEffects::NONE,
         )
         .await
         .unwrap();
@@ -1091,7 +1155,11 @@ pub async fn purging_keeps_the_rest_of_the_chain_verifiable(store: Arc<dyn Store
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
         let at = t0() + Duration::days(i64::from(n));
         store
-            .insert_user(&u, &ev_at(Action::UserCreate, Some(&u.id), at))
+            .insert_user(
+                &u,
+                &ev_at(Action::UserCreate, Some(&u.id), at),
+                &UserSideEffects::NONE,
+            )
             .await
             .unwrap();
     }

@@ -9,6 +9,7 @@
 )]
 
 pub mod cases;
+pub mod lifecycle_cases;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -68,6 +69,23 @@ macro_rules! suite {
             audit_events_filter_and_paginate,
             purging_keeps_the_rest_of_the_chain_verifiable
         );
+        $crate::suite!(@lifecycle $fresh;
+            invitations_are_single_use_and_replaced,
+            groups_hold_members_until_they_expire,
+            purging_erases_the_user_and_what_names_it,
+            outbox_mail_is_claimed_once_and_retried,
+            roles_in_use_cannot_be_removed
+        );
+    };
+    (@lifecycle $fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(fixture) = $fresh().await else { return };
+                $crate::lifecycle_cases::$case(fixture.store.clone()).await;
+                fixture.cleanup().await;
+            }
+        )*
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
         $(

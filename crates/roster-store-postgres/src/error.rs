@@ -9,6 +9,7 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
                 Some("users_email_key") => UniqueKey::UserEmail,
                 Some("users_external_id") => UniqueKey::UserExternalId,
                 Some("workspaces_name_key") => UniqueKey::WorkspaceName,
+                Some("groups_name_key") => UniqueKey::GroupName,
                 _ => UniqueKey::Other,
             })
         }

@@ -5,6 +5,8 @@
 
 mod audit;
 mod error;
+mod groups;
+mod lifecycle;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -16,9 +18,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
+use roster_core::group::{Group, Membership};
+use roster_core::invitation::{Invitation, InvitationSettings};
 use roster_core::keys::ApiKey;
+use roster_core::outbox::{Delivery, Mail, OutboxQuery};
 use roster_core::signing::SigningKey;
-use roster_core::store::{ImportWrite, Store, StoreError, UniqueKey, UpdateOutcome};
+use roster_core::store::{
+    ImportWrite, Store, StoreError, UniqueKey, UpdateOutcome, UserSideEffects,
+};
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -441,8 +448,13 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
-        users::insert(&self.pool, user, event).await
+    async fn insert_user(
+        &self,
+        user: &User,
+        event: &NewEvent,
+        effects: &UserSideEffects,
+    ) -> Result<i64, StoreError> {
+        users::insert(&self.pool, user, event, effects).await
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
@@ -472,8 +484,372 @@ impl Store for PostgresStore {
         user: &User,
         expected_version: i64,
         event: &NewEvent,
+        effects: &UserSideEffects,
     ) -> Result<UpdateOutcome, StoreError> {
-        users::update(&self.pool, user, expected_version, event).await
+        users::update(&self.pool, user, expected_version, event, effects).await
+    }
+
+    async fn purge_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if !lifecycle::purge(&mut tx, workspace_key, user_key).await? {
+            return Ok(false);
+        }
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Invitation, User, String)>, StoreError> {
+        let row = sqlx::query(lifecycle::FIND_INVITATION)
+            .bind(token_hash.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| {
+            Ok((
+                lifecycle::invitation(&row)?,
+                rows::user(&row)?,
+                rows::get(&row, "w_id")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn set_workspace_roles(
+        &self,
+        workspace_key: i64,
+        roles: &[String],
+        removed: &[String],
+        event: &NewEvent,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // Lock the workspace row: two role changes of one workspace take turns.
+        sqlx::query("SELECT pk FROM workspaces WHERE pk = $1 FOR UPDATE")
+            .bind(workspace_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let in_use: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM users WHERE workspace_pk = $1 AND role = ANY($2) LIMIT 1",
+        )
+        .bind(workspace_key)
+        .bind(removed)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if in_use.is_some() {
+            return Ok(in_use);
+        }
+        sqlx::query("UPDATE workspaces SET roles = $2 WHERE pk = $1")
+            .bind(workspace_key)
+            .bind(Json(roles))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(None)
+    }
+
+    async fn set_invitation_settings(
+        &self,
+        workspace_key: i64,
+        settings: &InvitationSettings,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE workspaces SET invitation_settings = $2 WHERE pk = $1")
+            .bind(workspace_key)
+            .bind(Json(settings))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn list_outbox(&self, query: &OutboxQuery) -> Result<Vec<Mail>, StoreError> {
+        let rows = groups::outbox_query(query)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(groups::mail).collect()
+    }
+
+    async fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Mail>, StoreError> {
+        let rows = sqlx::query(groups::CLAIM)
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(groups::mail).collect()
+    }
+
+    async fn record_delivery(&self, mail_key: i64, outcome: &Delivery) -> Result<(), StoreError> {
+        let query = match outcome {
+            Delivery::Sent { at } => sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = $2, text = NULL, last_error = NULL,
+                                   attempts = attempts + 1
+                 WHERE pk = $1",
+            )
+            .bind(mail_key)
+            .bind(*at),
+            Delivery::Retry {
+                error,
+                next_attempt_at,
+            } => sqlx::query(
+                "UPDATE outbox SET last_error = $2, next_attempt_at = $3, attempts = attempts + 1
+                 WHERE pk = $1",
+            )
+            .bind(mail_key)
+            .bind(error)
+            .bind(*next_attempt_at),
+            Delivery::Failed { error } => sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $2, attempts = attempts + 1
+                 WHERE pk = $1",
+            )
+            .bind(mail_key)
+            .bind(error),
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let pk: i64 = sqlx::query_scalar(
+            "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at,
+                                 updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
+        )
+        .bind(&group.id)
+        .bind(group.workspace_key)
+        .bind(&group.name)
+        .bind(group.name_key())
+        .bind(&group.description)
+        .bind(group.created_at)
+        .bind(group.updated_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        audit::append(&mut tx, group.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
+    }
+
+    async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
+        let row = sqlx::query("SELECT * FROM groups WHERE workspace_pk = $1 AND id = $2")
+            .bind(workspace_key)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(groups::group).transpose()
+    }
+
+    async fn list_groups(
+        &self,
+        workspace_key: i64,
+        before_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Group>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM groups WHERE workspace_pk = $1 AND pk < $2 ORDER BY pk DESC LIMIT $3",
+        )
+        .bind(workspace_key)
+        .bind(before_key.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(groups::group).collect()
+    }
+
+    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let updated = sqlx::query(
+            "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
+             WHERE workspace_pk = $1 AND pk = $2",
+        )
+        .bind(group.workspace_key)
+        .bind(group.key)
+        .bind(&group.name)
+        .bind(group.name_key())
+        .bind(&group.description)
+        .bind(group.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if updated {
+            audit::append(&mut tx, group.workspace_key, event).await?;
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(updated)
+    }
+
+    async fn delete_group(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT pk FROM groups WHERE workspace_pk = $1 AND pk = $2 FOR UPDATE",
+        )
+        .bind(workspace_key)
+        .bind(group_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if found.is_none() {
+            return Ok(false);
+        }
+        for statement in [
+            "DELETE FROM group_members WHERE group_pk = $1",
+            "DELETE FROM groups WHERE pk = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(group_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn put_membership(
+        &self,
+        workspace_key: i64,
+        membership: &Membership,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let written = sqlx::query(
+            "INSERT INTO group_members (group_pk, user_pk, added_at, expires_at)
+             SELECT g.pk, u.pk, $4, $5 FROM groups g, users u
+             WHERE g.pk = $2 AND g.workspace_pk = $1 AND u.pk = $3 AND u.workspace_pk = $1
+             ON CONFLICT (group_pk, user_pk) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+        )
+        .bind(workspace_key)
+        .bind(membership.group_key)
+        .bind(membership.user_key)
+        .bind(membership.added_at)
+        .bind(membership.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if written {
+            audit::append(&mut tx, workspace_key, event).await?;
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_membership(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let deleted = sqlx::query(
+            "DELETE FROM group_members WHERE group_pk = $2 AND user_pk = $3
+               AND group_pk IN (SELECT pk FROM groups WHERE workspace_pk = $1)",
+        )
+        .bind(workspace_key)
+        .bind(group_key)
+        .bind(user_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if deleted {
+            audit::append(&mut tx, workspace_key, event).await?;
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(deleted)
+    }
+
+    async fn list_members(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        now: DateTime<Utc>,
+        before_user_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(User, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {} FROM group_members m JOIN users u ON u.pk = m.user_pk
+             WHERE m.group_pk = $1 AND (m.expires_at IS NULL OR m.expires_at > $2)
+               AND u.workspace_pk = $3 AND u.deleted_at IS NULL AND m.user_pk < $4
+             ORDER BY m.user_pk DESC LIMIT $5",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(group_key)
+            .bind(now)
+            .bind(workspace_key)
+            .bind(before_user_key.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| Ok((rows::user(row)?, groups::membership(row)?)))
+            .collect()
+    }
+
+    async fn groups_of_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Group, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = $1 AND (m.expires_at IS NULL OR m.expires_at > $2)
+               AND g.workspace_pk = $3
+             ORDER BY g.name_key",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_key)
+            .bind(now)
+            .bind(workspace_key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| Ok((groups::group(row)?, groups::membership(row)?)))
+            .collect()
     }
 
     async fn find_import_matches(

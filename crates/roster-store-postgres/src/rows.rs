@@ -12,7 +12,7 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::error::db_error;
 
-fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
@@ -44,6 +44,7 @@ pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
         rate_limit_per_minute: limit(row, "rate_limit_per_minute")?,
         audit_retention_days: u32::try_from(get::<i64>(row, "audit_retention_days")?)
             .map_err(|_| StoreError::Backend("stored audit_retention_days out of range".into()))?,
+        invitations: get::<Json<roster_core::InvitationSettings>>(row, "invitation_settings")?.0,
     })
 }
 
@@ -123,8 +124,9 @@ pub(crate) async fn insert_workspace(
     sqlx::query_scalar(
         "WITH created AS (
              INSERT INTO workspaces (id, name, roles, created_at, is_operator,
-                                     rate_limit_per_minute, audit_retention_days)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk
+                                     rate_limit_per_minute, audit_retention_days,
+                                     invitation_settings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk
          ), head AS (
              INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) SELECT pk, 0, '' FROM created
          )
@@ -137,6 +139,7 @@ pub(crate) async fn insert_workspace(
     .bind(workspace.is_operator)
     .bind(limit_param(workspace.rate_limit_per_minute))
     .bind(i64::from(workspace.audit_retention_days))
+    .bind(Json(&workspace.invitations))
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)

@@ -67,7 +67,48 @@ pub async fn fresh_database() -> Option<FreshDatabase> {
     })
 }
 
+/// Drops its test database when dropped (from a thread of its own, so it works inside and
+/// outside an async runtime, and after a failed test).
+pub struct DatabaseGuard {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
 impl FreshDatabase {
+    /// The store, and a guard that drops the database when it goes out of scope.
+    pub fn with_guard(self) -> (PostgresStore, DatabaseGuard) {
+        (
+            self.store,
+            DatabaseGuard {
+                admin_url: self.admin_url,
+                name: self.name,
+            },
+        )
+    }
+
     /// Close the store and drop the database.
     pub async fn drop_database(self) {
         self.store.pool.close().await;

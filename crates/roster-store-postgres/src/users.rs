@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use roster_core::audit::NewEvent;
-use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
+use roster_core::store::{ImportWrite, StoreError, UpdateOutcome, UserSideEffects};
 use roster_core::{User, UserListRequest};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::audit;
 use crate::error::db_error;
+use crate::lifecycle;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
@@ -55,18 +56,26 @@ fn bind_insert<'q>(
         .bind(password_hash)
 }
 
-/// Insert `user` and append `event`, atomically (one statement needs no transaction).
+/// Insert `user` and append `event`, atomically: one statement, which needs no transaction,
+/// unless there are side effects to write with it.
 pub(crate) async fn insert(
     pool: &PgPool,
     user: &User,
     event: &NewEvent,
+    effects: &UserSideEffects,
 ) -> Result<i64, StoreError> {
     let query = bind_insert(sqlx::query(AUDITED_INSERT.as_str()), user, None);
-    let row = audit::bind_event(query, user.workspace_key, event)
-        .fetch_one(pool)
-        .await
-        .map_err(db_error)?;
-    row.try_get("pk").map_err(db_error)
+    let query = audit::bind_event(query, user.workspace_key, event);
+    if effects.is_empty() {
+        let row = query.fetch_one(pool).await.map_err(db_error)?;
+        return row.try_get("pk").map_err(db_error);
+    }
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let row = query.fetch_one(&mut *tx).await.map_err(db_error)?;
+    let pk: i64 = row.try_get("pk").map_err(db_error)?;
+    lifecycle::apply(&mut tx, user.workspace_key, pk, user.created_at, effects).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(pk)
 }
 
 #[cfg(feature = "bench")]
@@ -199,13 +208,37 @@ pub(crate) async fn update(
     user: &User,
     expected_version: i64,
     event: &NewEvent,
+    effects: &UserSideEffects,
 ) -> Result<UpdateOutcome, StoreError> {
     let query = bind_update(sqlx::query(AUDITED_UPDATE.as_str()), user, expected_version);
-    let updated = audit::bind_event(query, user.workspace_key, event)
-        .fetch_optional(pool)
-        .await
-        .map_err(db_error)?;
-    if updated.is_some() {
+    let query = audit::bind_event(query, user.workspace_key, event);
+    let updated = if effects.is_empty() {
+        query
+            .fetch_optional(pool)
+            .await
+            .map_err(db_error)?
+            .is_some()
+    } else {
+        let mut tx = pool.begin().await.map_err(db_error)?;
+        let updated = query
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .is_some();
+        if updated {
+            lifecycle::apply(
+                &mut tx,
+                user.workspace_key,
+                user.key,
+                user.updated_at,
+                effects,
+            )
+            .await?;
+            tx.commit().await.map_err(db_error)?;
+        }
+        updated
+    };
+    if updated {
         return Ok(UpdateOutcome::Updated);
     }
     let exists: Option<i64> =
@@ -242,6 +275,17 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
                  (SELECT * FROM users WHERE users.pk = matches.hit LIMIT 1) u \
                  WHERE workspace_pk = ",
             );
+    } else if let Some(group) = request.group_key {
+        // Members first: the group's memberships in descending user key order, each user
+        // fetched by key, so a small group of a big workspace costs its own size.
+        q.push(
+            "SELECT u.* FROM group_members m CROSS JOIN LATERAL \
+             (SELECT * FROM users WHERE users.pk = m.user_pk LIMIT 1) u WHERE m.group_pk = ",
+        )
+        .push_bind(group)
+        .push(" AND (m.expires_at IS NULL OR m.expires_at > ")
+        .push_bind(request.as_of)
+        .push(") AND workspace_pk = ");
     } else {
         q.push("SELECT * FROM users WHERE workspace_pk = ");
     }
@@ -258,10 +302,22 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     if let Some(email_key) = &request.email_key {
         q.push(" AND email_key = ").push_bind(email_key.clone());
     }
-    if let Some(before) = request.before_key {
-        q.push(" AND pk < ").push_bind(before);
+    if let (Some(group), Some(_)) = (request.group_key, &request.search) {
+        q.push(" AND pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
+            .push_bind(group)
+            .push(" AND (expires_at IS NULL OR expires_at > ")
+            .push_bind(request.as_of)
+            .push("))");
     }
-    q.push(" ORDER BY pk DESC LIMIT ")
+    let order = if request.group_key.is_some() && request.search.is_none() {
+        "m.user_pk"
+    } else {
+        "pk"
+    };
+    if let Some(before) = request.before_key {
+        q.push(format!(" AND {order} < ")).push_bind(before);
+    }
+    q.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(i64::from(request.limit));
     q
 }

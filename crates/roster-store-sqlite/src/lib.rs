@@ -7,6 +7,9 @@
 
 mod audit;
 mod error;
+mod groups;
+mod lifecycle;
+mod outbox;
 mod reader;
 mod rows;
 mod users;
@@ -19,9 +22,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
+use roster_core::group::{Group, Membership};
+use roster_core::invitation::{Invitation, InvitationSettings};
 use roster_core::keys::ApiKey;
+use roster_core::outbox::{Delivery, Mail, OutboxQuery};
 use roster_core::signing::SigningKey;
-use roster_core::store::{ImportWrite, Store, StoreError, UpdateOutcome};
+use roster_core::store::{ImportWrite, Store, StoreError, UpdateOutcome, UserSideEffects};
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
 use rusqlite::params;
@@ -475,11 +481,19 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_user(&self, user: &User, event: &NewEvent) -> Result<i64, StoreError> {
-        let (user, event) = (user.clone(), event.clone());
+    async fn insert_user(
+        &self,
+        user: &User,
+        event: &NewEvent,
+        effects: &UserSideEffects,
+    ) -> Result<i64, StoreError> {
+        let (user, event, effects) = (user.clone(), event.clone(), effects.clone());
         self.writer
             .write(move |tx| {
                 let pk = users::insert(tx, &user, None)?;
+                if !effects.is_empty() {
+                    lifecycle::apply(tx, user.workspace_key, pk, user.created_at, &effects)?;
+                }
                 audit::append(tx, user.workspace_key, &event)?;
                 Ok(pk)
             })
@@ -513,17 +527,311 @@ impl Store for SqliteStore {
         user: &User,
         expected_version: i64,
         event: &NewEvent,
+        effects: &UserSideEffects,
     ) -> Result<UpdateOutcome, StoreError> {
-        let (user, event) = (user.clone(), event.clone());
+        let (user, event, effects) = (user.clone(), event.clone(), effects.clone());
         self.writer
             .write(move |tx| {
                 let outcome = users::update(tx, &user, expected_version)?;
                 if outcome == UpdateOutcome::Updated {
+                    if !effects.is_empty() {
+                        lifecycle::apply(
+                            tx,
+                            user.workspace_key,
+                            user.key,
+                            user.updated_at,
+                            &effects,
+                        )?;
+                    }
                     audit::append(tx, user.workspace_key, &event)?;
                 }
                 Ok(outcome)
             })
             .await
+    }
+
+    async fn purge_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                let purged = lifecycle::purge(tx, workspace_key, user_key)?;
+                if purged {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(purged)
+            })
+            .await
+    }
+
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Invitation, User, String)>, StoreError> {
+        self.reader
+            .row(lifecycle::FIND_INVITATION, [token_hash.as_slice()], |row| {
+                Ok((
+                    lifecycle::invitation(row)?,
+                    rows::user(row)?,
+                    rows::get(row, "w_id")?,
+                ))
+            })
+    }
+
+    async fn set_workspace_roles(
+        &self,
+        workspace_key: i64,
+        roles: &[String],
+        removed: &[String],
+        event: &NewEvent,
+    ) -> Result<Option<String>, StoreError> {
+        let (roles, removed, event) = (
+            rows::to_json(&roles)?,
+            rows::to_json(&removed)?,
+            event.clone(),
+        );
+        self.writer
+            .write(move |tx| {
+                let in_use: Option<String> = tx
+                    .query_row(
+                        "SELECT role FROM users WHERE workspace_pk = ?1
+                           AND role IN (SELECT value FROM json_each(?2)) LIMIT 1",
+                        params![workspace_key, removed],
+                        |row| row.get(0),
+                    )
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        other => Err(other),
+                    })
+                    .map_err(sql_error)?;
+                if in_use.is_some() {
+                    return Ok(in_use);
+                }
+                tx.execute(
+                    "UPDATE workspaces SET roles = ?2 WHERE pk = ?1",
+                    params![workspace_key, roles],
+                )
+                .map_err(sql_error)?;
+                audit::append(tx, workspace_key, &event)?;
+                Ok(None)
+            })
+            .await
+    }
+
+    async fn set_invitation_settings(
+        &self,
+        workspace_key: i64,
+        settings: &InvitationSettings,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let (settings, event) = (rows::to_json(settings)?, event.clone());
+        self.writer
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE workspaces SET invitation_settings = ?2 WHERE pk = ?1",
+                    params![workspace_key, settings],
+                )
+                .map_err(sql_error)?;
+                audit::append(tx, workspace_key, &event)
+            })
+            .await
+    }
+
+    async fn list_outbox(&self, query: &OutboxQuery) -> Result<Vec<Mail>, StoreError> {
+        let query = outbox::list_query(query);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            outbox::mail,
+        )
+    }
+
+    async fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Mail>, StoreError> {
+        self.writer
+            .write(move |tx| {
+                let mut claim = tx.prepare_cached(outbox::CLAIM).map_err(sql_error)?;
+                let mut rows = claim
+                    .query(params![
+                        rows::micros(now),
+                        rows::micros(lease_until),
+                        i64::from(limit)
+                    ])
+                    .map_err(sql_error)?;
+                let mut mails = Vec::new();
+                while let Some(row) = rows.next().map_err(sql_error)? {
+                    mails.push(outbox::mail(row)?);
+                }
+                Ok(mails)
+            })
+            .await
+    }
+
+    async fn record_delivery(&self, mail_key: i64, outcome: &Delivery) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.writer
+            .write(move |tx| outbox::record(tx, mail_key, &outcome))
+            .await
+    }
+
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
+        let (group, event) = (group.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let pk = groups::insert(tx, &group)?;
+                audit::append(tx, group.workspace_key, &event)?;
+                Ok(pk)
+            })
+            .await
+    }
+
+    async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND id = ?2",
+            params![workspace_key, id],
+            groups::group,
+        )
+    }
+
+    async fn list_groups(
+        &self,
+        workspace_key: i64,
+        before_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Group>, StoreError> {
+        self.reader.rows(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND pk < ?2 ORDER BY pk DESC LIMIT ?3",
+            params![
+                workspace_key,
+                before_key.unwrap_or(i64::MAX),
+                i64::from(limit)
+            ],
+            groups::group,
+        )
+    }
+
+    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
+        let (group, event) = (group.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let updated = groups::update(tx, &group)?;
+                if updated {
+                    audit::append(tx, group.workspace_key, &event)?;
+                }
+                Ok(updated)
+            })
+            .await
+    }
+
+    async fn delete_group(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                let deleted = groups::delete(tx, workspace_key, group_key)?;
+                if deleted {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(deleted)
+            })
+            .await
+    }
+
+    async fn put_membership(
+        &self,
+        workspace_key: i64,
+        membership: &Membership,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let (membership, event) = (membership.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                if groups::put_membership(tx, workspace_key, &membership)? {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_membership(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                let deleted = groups::delete_membership(tx, workspace_key, group_key, user_key)?;
+                if deleted {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(deleted)
+            })
+            .await
+    }
+
+    async fn list_members(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        now: DateTime<Utc>,
+        before_user_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(User, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {} FROM group_members m JOIN users u ON u.pk = m.user_pk
+             WHERE m.group_pk = ?1 AND (m.expires_at IS NULL OR m.expires_at > ?2)
+               AND u.workspace_pk = ?3 AND u.deleted_at IS NULL AND m.user_pk < ?4
+             ORDER BY m.user_pk DESC LIMIT ?5",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        self.reader.rows(
+            &sql,
+            params![
+                group_key,
+                rows::micros(now),
+                workspace_key,
+                before_user_key.unwrap_or(i64::MAX),
+                i64::from(limit)
+            ],
+            |row| Ok((rows::user(row)?, groups::membership(row)?)),
+        )
+    }
+
+    async fn groups_of_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Group, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ?1 AND (m.expires_at IS NULL OR m.expires_at > ?2)
+               AND g.workspace_pk = ?3
+             ORDER BY g.name_key",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        self.reader.rows(
+            &sql,
+            params![user_key, rows::micros(now), workspace_key],
+            |row| Ok((groups::group(row)?, groups::membership(row)?)),
+        )
     }
 
     async fn find_import_matches(

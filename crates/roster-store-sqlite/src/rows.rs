@@ -70,6 +70,10 @@ pub(crate) fn workspace(row: &Row<'_>) -> Result<Workspace, StoreError> {
         is_operator: get(row, "is_operator")?,
         rate_limit_per_minute: get(row, "rate_limit_per_minute")?,
         audit_retention_days: get(row, "audit_retention_days")?,
+        invitations: json(
+            &get::<String>(row, "invitation_settings")?,
+            "invitation_settings",
+        )?,
     })
 }
 
@@ -178,8 +182,8 @@ pub(crate) fn insert_workspace(
 ) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
-                                 audit_retention_days)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                 audit_retention_days, invitation_settings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             workspace.id,
             workspace.name,
@@ -188,6 +192,7 @@ pub(crate) fn insert_workspace(
             workspace.is_operator,
             workspace.rate_limit_per_minute,
             workspace.audit_retention_days,
+            to_json(&workspace.invitations)?,
         ],
     )
     .map_err(sql_error)?;

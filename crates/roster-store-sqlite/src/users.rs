@@ -172,13 +172,25 @@ pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
 
 /// Newest first, after the cursor.
 ///
+/// With a group filter (and no search), the walk starts from the group's memberships, in
+/// descending user key order, so a small group of a big workspace costs its own size.
+///
 /// Without a search, the query names the index that serves its filters (`INDEXED BY`):
 /// SQLite's planner otherwise may pick another partial index that matches the WHERE clause
 /// and sort a million rows for a 20-row page. With a search, the trigram index is walked in
 /// descending rowid order, so the page ends as soon as `limit` rows match.
 pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     let mut q = Sql::default();
-    if let Some(search) = &request.search {
+    let members_first = request.group_key.is_some() && request.search.is_none();
+    if let (true, Some(group)) = (members_first, request.group_key) {
+        q.push(
+            "SELECT u.* FROM group_members m JOIN users u ON u.pk = m.user_pk WHERE m.group_pk = ",
+        );
+        q.bind(group);
+        q.push(" AND (m.expires_at IS NULL OR m.expires_at > ")
+            .bind(micros(request.as_of))
+            .push(") AND u.workspace_pk = ");
+    } else if let Some(search) = &request.search {
         q.push("SELECT u.* FROM users_search s JOIN users u ON u.pk = s.rowid WHERE users_search MATCH ");
         q.bind(format!("\"{}\"", search.replace('"', "\"\"")));
         q.push(" AND u.workspace_pk = ");
@@ -201,7 +213,16 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     if let Some(email_key) = &request.email_key {
         q.push(" AND u.email_key = ").bind(email_key.clone());
     }
-    let order_column = if request.search.is_some() {
+    if let (false, Some(group)) = (members_first, request.group_key) {
+        q.push(" AND u.pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
+            .bind(group)
+            .push(" AND (expires_at IS NULL OR expires_at > ")
+            .bind(micros(request.as_of))
+            .push("))");
+    }
+    let order_column = if members_first {
+        "m.user_pk"
+    } else if request.search.is_some() {
         "s.rowid"
     } else {
         "u.pk"

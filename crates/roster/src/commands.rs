@@ -417,9 +417,11 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
                 status,
                 search: None,
                 email: None,
+                group: None,
+                include_deleted: false,
             };
             // Check the filters before the output file is made.
-            UserListRequest::build(&ws, &filter, &Page::default())?;
+            UserListRequest::build(&ws, &filter, &Page::default(), None, roster.now())?;
             let stream = users_transfer::export_stream(roster.clone(), ws, filter, format);
             transfer::write_export(stream, format, None, "users", output).await?;
         }

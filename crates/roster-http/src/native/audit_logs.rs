@@ -17,10 +17,11 @@ use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Actor {
-    /// `api_key`, `api_client`, `operator` (the CLI) or `system`.
+    /// `api_key`, `api_client`, `operator` (the CLI), `system` or `user` (a user acting
+    /// for itself, e.g. accepting its invitation).
     #[schema(example = "api_key")]
     pub kind: String,
-    /// The key's or client's id.
+    /// The key's, client's or user's id.
     pub id: Option<String>,
 }
 

@@ -7,11 +7,15 @@ pub mod api_keys;
 pub mod audit_export;
 pub mod audit_logs;
 pub mod client_tokens;
+pub mod groups;
+pub mod lifecycle;
+pub mod outbox;
+pub mod settings;
 pub mod users;
 pub mod users_transfer;
 pub mod workspaces;
 
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::{auth, AppState};
@@ -21,9 +25,37 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/users", get(users::list).post(users::create))
         .route("/v1/users/import", post(users_transfer::import))
         .route("/v1/users/export", get(users_transfer::export))
+        .route("/v1/users/lookup", get(lifecycle::lookup))
+        .route("/v1/users/email-taken", get(lifecycle::email_taken))
         .route(
             "/v1/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/v1/users/{id}/deactivate", post(lifecycle::deactivate))
+        .route("/v1/users/{id}/reactivate", post(lifecycle::reactivate))
+        .route("/v1/users/{id}/restore", post(lifecycle::restore))
+        .route(
+            "/v1/users/{id}/invitation",
+            post(lifecycle::resend_invitation),
+        )
+        .route("/v1/users/{id}/groups", get(groups::of_user))
+        .route("/v1/groups", get(groups::list).post(groups::create))
+        .route(
+            "/v1/groups/{id}",
+            get(groups::get)
+                .patch(groups::update)
+                .delete(groups::delete),
+        )
+        .route("/v1/groups/{id}/members", get(groups::members))
+        .route(
+            "/v1/groups/{id}/members/{user_id}",
+            put(groups::put_member).delete(groups::remove_member),
+        )
+        .route("/v1/outbox", get(outbox::list))
+        .route("/v1/roles", get(settings::roles).put(settings::set_roles))
+        .route(
+            "/v1/invitation-settings",
+            get(settings::invitation_settings).put(settings::set_invitation_settings),
         )
         .route("/v1/audit-logs", get(audit_logs::list))
         .route("/v1/audit-logs/export", get(audit_export::export))
@@ -51,5 +83,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(authenticated)
         .route("/v1/admin/token", post(client_tokens::issue))
+        .route("/v1/invitations/accept", post(lifecycle::accept))
         .route("/.well-known/jwks.json", get(client_tokens::jwks))
 }

@@ -40,6 +40,13 @@ pub struct UserBody {
     #[serde(serialize_with = "crate::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: DateTime<Utc>,
+    /// Set when the user is soft-deleted (only `include_deleted` reads show such users).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::rfc3339_opt"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<User> for UserBody {
@@ -56,6 +63,7 @@ impl From<User> for UserBody {
             attributes: Value::Object(user.attributes),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            deleted_at: user.deleted_at,
         }
     }
 }
@@ -100,6 +108,24 @@ pub struct ListParams {
     pub q: Option<String>,
     /// Exact email address (case-insensitive).
     pub email: Option<String>,
+    /// A group id: only the group's current members.
+    pub group: Option<String>,
+    /// true: soft-deleted users too.
+    pub include_deleted: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadParams {
+    /// true: a soft-deleted user is shown too.
+    pub include_deleted: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// true: erase the user for good (right to erasure) instead of soft-deleting it.
+    pub purge: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -123,6 +149,8 @@ pub struct CreateUser {
     /// A JSON object of at most 16 KiB.
     #[schema(value_type = Object)]
     pub attributes: Option<Value>,
+    /// A personal note included in the invitation mail.
+    pub message: Option<String>,
 }
 
 /// A partial update: absent fields are left alone; `null` clears the optional ones;
@@ -155,6 +183,8 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "present_value")]
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<Value>,
+    /// With a role change: also take the user out of every group.
+    pub remove_groups: Option<bool>,
 }
 
 /// `attributes` present (even null) is `Some`: null clears them, an object is merged.
@@ -186,6 +216,8 @@ pub async fn list(
         status: params.status,
         search: params.search.or(params.q),
         email: params.email,
+        group: params.group,
+        include_deleted: params.include_deleted.unwrap_or(false),
     };
     let page = Page {
         limit: params.limit,
@@ -236,6 +268,7 @@ pub async fn create(
         given_name: body.given_name,
         family_name: body.family_name,
         attributes: body.attributes,
+        message: body.message,
     };
     let user = state
         .roster
@@ -244,16 +277,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(UserBody::from(user))))
 }
 
-/// Read one user.
+/// Read one user (a soft-deleted one only with `include_deleted=true`).
 #[utoipa::path(
     get, path = "/v1/users/{id}", tag = "users",
-    params(("id" = String, Path, description = "The user's id, usr_…")),
+    params(("id" = String, Path, description = "The user's id, usr_…"), ReadParams),
     responses(
         (status = 200, body = UserBody),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
         (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
         (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
         (status = 404, body = ErrorEnvelope, description = "No such user"),
+        (status = 410, body = ErrorEnvelope, description = "The user was purged"),
     ),
     security(("bearer" = []), ("basic" = []))
 )]
@@ -261,9 +295,17 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<ReadParams>,
 ) -> Result<Json<UserBody>, ApiError> {
     caller.require(Scope::UsersRead)?;
-    let user = state.roster.get_user(&caller.workspace, &id).await?;
+    let user = if params.include_deleted.unwrap_or(false) {
+        state
+            .roster
+            .get_user_any_state(&caller.workspace, &id)
+            .await?
+    } else {
+        state.roster.get_user(&caller.workspace, &id).await?
+    };
     Ok(Json(user.into()))
 }
 
@@ -299,6 +341,7 @@ pub async fn update(
         given_name: body.given_name,
         family_name: body.family_name,
         attributes: body.attributes,
+        remove_groups: body.remove_groups.unwrap_or(false),
     };
     let user = state
         .roster
@@ -307,12 +350,14 @@ pub async fn update(
     Ok(Json(user.into()))
 }
 
-/// Soft-delete a user: it leaves lists and reads; its external id stays reserved.
+/// Soft-delete a user: it leaves lists and reads; its external id stays reserved. With
+/// `purge=true`, erase it for good instead (deleted or not): only an audit tombstone remains.
 #[utoipa::path(
     delete, path = "/v1/users/{id}", tag = "users",
-    params(("id" = String, Path, description = "The user's id, usr_…")),
+    params(("id" = String, Path, description = "The user's id, usr_…"), DeleteParams),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted (or purged)"),
+        (status = 410, body = ErrorEnvelope, description = "The user was purged already"),
         (status = 401, body = ErrorEnvelope, description = "Invalid or missing API key"),
         (status = 403, body = ErrorEnvelope, description = "The credential lacks the scope"),
         (status = 429, body = ErrorEnvelope, description = "Rate limit exceeded"),
@@ -324,11 +369,19 @@ pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<DeleteParams>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Scope::UsersWrite)?;
-    state
-        .roster
-        .delete_user(&caller.workspace, caller.audit(), &id)
-        .await?;
+    if params.purge.unwrap_or(false) {
+        state
+            .roster
+            .purge_user(&caller.workspace, caller.audit(), &id)
+            .await?;
+    } else {
+        state
+            .roster
+            .delete_user(&caller.workspace, caller.audit(), &id)
+            .await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -324,9 +324,17 @@ pub async fn export(
         status: params.status,
         search: None,
         email: None,
+        group: None,
+        include_deleted: false,
     };
     // Check the filters before the 200 goes out; errors later end the stream early.
-    UserListRequest::build(&caller.workspace, &filter, &Page::default())?;
+    UserListRequest::build(
+        &caller.workspace,
+        &filter,
+        &Page::default(),
+        None,
+        state.roster.now(),
+    )?;
     let stream = export_stream(
         Roster::clone(&state.roster),
         caller.workspace.clone(),

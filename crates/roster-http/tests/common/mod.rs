@@ -22,7 +22,9 @@ pub struct App {
     pub roster: Roster,
     pub clock: Arc<ManualClock>,
     pub key: String,
-    pub _dir: tempfile::TempDir,
+    /// What keeps the store's database alive (a temporary directory, or a PostgreSQL
+    /// database dropped with it).
+    pub _dir: Box<dyn std::any::Any + Send + Sync>,
 }
 
 pub struct Reply {
@@ -31,25 +33,59 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// The app on a fresh SQLite store.
 pub async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("roster.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
     store.migrate().await.unwrap();
+    app_on(Arc::new(store), Box::new(dir)).await
+}
+
+/// The app on a fresh PostgreSQL database, or `None` when PostgreSQL is not reachable and
+/// not required (the reason is printed).
+pub async fn pg_app() -> Option<App> {
+    let db = roster_store_postgres::testing::fresh_database().await?;
+    let (store, guard) = db.with_guard();
+    Some(app_on(Arc::new(store), Box::new(guard)).await)
+}
+
+/// Expand each named `async fn(App)` into one test on SQLite and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case($crate::common::app().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    if let Some(app) = $crate::common::pg_app().await {
+                        super::$case(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+async fn app_on(store: Arc<dyn Store>, keep: Box<dyn std::any::Any + Send + Sync>) -> App {
     let start = Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let roster = Roster::new(
-        Arc::new(store),
-        clock.clone(),
-        Arc::new(SeededRandom::new(42)),
-    );
+    let roster = Roster::new(store, clock.clone(), Arc::new(SeededRandom::new(42)));
     let made = roster.bootstrap(None).await.unwrap().unwrap();
     App {
         router: roster_http::router(roster.clone()),
         roster,
         clock,
         key: made.key.secret,
-        _dir: dir,
+        _dir: keep,
     }
 }
 

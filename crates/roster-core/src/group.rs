@@ -1,0 +1,368 @@
+//! Groups: named sets of a workspace's users. A membership may carry an expiry after which
+//! it no longer counts (seed 004's plans with `valid_to` are memberships with an expiry).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::{Action, AuditContext};
+use crate::error::{Code, Error, Result};
+use crate::ids;
+use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::roster::Roster;
+use crate::user::User;
+use crate::workspace::Workspace;
+
+pub const MAX_GROUP_NAME_CHARS: usize = 128;
+pub const MAX_DESCRIPTION_CHARS: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub key: i64,
+    /// `grp_…`.
+    pub id: String,
+    pub workspace_key: i64,
+    /// Unique in the workspace, case-insensitively.
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Group {
+    /// The key names are kept unique by.
+    pub fn name_key(&self) -> String {
+        self.name.to_lowercase()
+    }
+}
+
+/// A user's place in a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub group_key: i64,
+    pub user_key: i64,
+    pub added_at: DateTime<Utc>,
+    /// After this the membership no longer counts; `None` for never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A group as a surface received it: on create, `name` is required; on update, `None`
+/// leaves a field alone and `description: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct GroupInput {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// One page of groups, or of a group's members.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub groups: Vec<Group>,
+    pub next_cursor: Option<Cursor>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    pub members: Vec<(User, Membership)>,
+    pub next_cursor: Option<Cursor>,
+}
+
+fn validate_group_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::field(
+            Code::FieldRequired,
+            "name",
+            "name is required.",
+        ));
+    }
+    if name.chars().count() > MAX_GROUP_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::field(
+            Code::InvalidField,
+            "name",
+            format!("A group name is 1 to {MAX_GROUP_NAME_CHARS} characters, without control characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn validate_description(text: Option<&str>) -> Result<Option<String>> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > MAX_DESCRIPTION_CHARS => Err(Error::field(
+            Code::FieldTooLong,
+            "description",
+            format!("description may be at most {MAX_DESCRIPTION_CHARS} characters."),
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+fn group_fields(group: &Group) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("id".into(), json!(group.id));
+    map.insert("name".into(), json!(group.name));
+    map.insert("description".into(), json!(group.description));
+    map
+}
+
+/// `changes` with the group's id recorded (it does not change, but names the group).
+fn with_group_id(mut changes: serde_json::Value, id: &str) -> serde_json::Value {
+    if let serde_json::Value::Object(map) = &mut changes {
+        map.insert("id".into(), json!({"before": id, "after": id}));
+    }
+    changes
+}
+
+fn group_not_found() -> Error {
+    Error::new(Code::GroupNotFound, "No group with this id exists.")
+}
+
+/// Check a page request; returns the limit and the key to continue below.
+fn page_bounds(page: &Page, print: [u8; 8]) -> Result<(u32, Option<i64>)> {
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::field(
+            Code::InvalidLimit,
+            "limit",
+            format!("limit must be between 1 and {MAX_LIMIT}."),
+        ));
+    }
+    let before = match page.cursor.as_deref().map(str::trim) {
+        Some(token) if !token.is_empty() => Some(Cursor::decode_for(token, print)?.position().0),
+        _ => None,
+    };
+    Ok((limit, before))
+}
+
+impl Roster {
+    pub async fn create_group(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        input: GroupInput,
+    ) -> Result<Group> {
+        let name = validate_group_name(input.name.as_deref().unwrap_or(""))?;
+        let description = validate_description(input.description.flatten().as_deref())?;
+        let now = self.clock.now();
+        let mut group = Group {
+            key: 0,
+            id: ids::new_sortable_id("grp", now, self.random.as_ref()),
+            workspace_key: workspace.key,
+            name,
+            description,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = self.event(
+            ctx,
+            Action::GroupCreate,
+            None,
+            crate::audit::diff(&Default::default(), &group_fields(&group)),
+        );
+        group.key = self.store.insert_group(&group, &event).await?;
+        Ok(group)
+    }
+
+    pub async fn get_group(&self, workspace: &Workspace, id: &str) -> Result<Group> {
+        if !ids::is_well_formed("grp", id) {
+            return Err(group_not_found());
+        }
+        self.store
+            .find_group(workspace.key, id)
+            .await?
+            .ok_or_else(group_not_found)
+    }
+
+    /// The workspace's groups, newest first.
+    pub async fn list_groups(&self, workspace: &Workspace, page: &Page) -> Result<GroupPage> {
+        let print = fingerprint(&[Some("groups")]);
+        let (limit, before) = page_bounds(page, print)?;
+        let mut groups = self
+            .store
+            .list_groups(workspace.key, before, limit + 1)
+            .await?;
+        let next_cursor = if groups.len() > limit as usize {
+            groups.truncate(limit as usize);
+            groups.last().map(|g| Cursor::new((g.key, 0), print))
+        } else {
+            None
+        };
+        Ok(GroupPage {
+            groups,
+            next_cursor,
+        })
+    }
+
+    pub async fn update_group(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+        input: GroupInput,
+    ) -> Result<Group> {
+        let before = self.get_group(workspace, id).await?;
+        let mut group = before.clone();
+        if let Some(name) = &input.name {
+            group.name = validate_group_name(name)?;
+        }
+        if let Some(description) = &input.description {
+            group.description = validate_description(description.as_deref())?;
+        }
+        if group == before {
+            return Ok(group);
+        }
+        group.updated_at = self.clock.now();
+        let event = self.event(
+            ctx,
+            Action::GroupUpdate,
+            None,
+            with_group_id(
+                crate::audit::diff(&group_fields(&before), &group_fields(&group)),
+                &group.id,
+            ),
+        );
+        if self.store.update_group(&group, &event).await? {
+            Ok(group)
+        } else {
+            Err(group_not_found())
+        }
+    }
+
+    /// Delete a group and all its memberships.
+    pub async fn delete_group(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<()> {
+        let group = self.get_group(workspace, id).await?;
+        let event = self.event(
+            ctx,
+            Action::GroupDelete,
+            None,
+            crate::audit::diff(&group_fields(&group), &Default::default()),
+        );
+        if self
+            .store
+            .delete_group(workspace.key, group.key, &event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(group_not_found())
+        }
+    }
+
+    /// Put a user in a group (or change the expiry of its membership). An expiry must lie in
+    /// the future.
+    pub async fn add_member(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        group_id: &str,
+        user_id: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(User, Membership)> {
+        let now = self.clock.now();
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::field(
+                Code::InvalidExpiry,
+                "expires_at",
+                "expires_at must lie in the future.",
+            ));
+        }
+        let group = self.get_group(workspace, group_id).await?;
+        let user = self.get_user(workspace, user_id).await?;
+        let membership = Membership {
+            group_key: group.key,
+            user_key: user.key,
+            added_at: now,
+            expires_at,
+        };
+        let event = self
+            .event(
+                ctx,
+                Action::GroupMemberAdd,
+                Some(user.id.clone()),
+                json!({"group": {"before": null, "after": group.id}, "expires_at": {"before": null, "after": expires_at}}),
+            );
+        self.store
+            .put_membership(workspace.key, &membership, &event)
+            .await?;
+        Ok((user, membership))
+    }
+
+    pub async fn remove_member(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let group = self.get_group(workspace, group_id).await?;
+        let user = self.get_user(workspace, user_id).await?;
+        let event = self.event(
+            ctx,
+            Action::GroupMemberRemove,
+            Some(user.id.clone()),
+            json!({"group": {"before": group.id, "after": null}}),
+        );
+        if self
+            .store
+            .delete_membership(workspace.key, group.key, user.key, &event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::NotAMember,
+                "This user is not a member of this group.",
+            ))
+        }
+    }
+
+    /// The group's current members (expired memberships left out), newest user first.
+    pub async fn list_members(
+        &self,
+        workspace: &Workspace,
+        group_id: &str,
+        page: &Page,
+    ) -> Result<MemberPage> {
+        let group = self.get_group(workspace, group_id).await?;
+        let print = fingerprint(&[Some("members"), Some(&group.id)]);
+        let (limit, before) = page_bounds(page, print)?;
+        let mut members = self
+            .store
+            .list_members(
+                workspace.key,
+                group.key,
+                self.clock.now(),
+                before,
+                limit + 1,
+            )
+            .await?;
+        let next_cursor = if members.len() > limit as usize {
+            members.truncate(limit as usize);
+            members.last().map(|(u, _)| Cursor::new((u.key, 0), print))
+        } else {
+            None
+        };
+        Ok(MemberPage {
+            members,
+            next_cursor,
+        })
+    }
+
+    /// The groups a live user currently belongs to, by name.
+    pub async fn user_groups(
+        &self,
+        workspace: &Workspace,
+        user_id: &str,
+    ) -> Result<Vec<(Group, Membership)>> {
+        let user = self.get_user(workspace, user_id).await?;
+        Ok(self
+            .store
+            .groups_of_user(workspace.key, user.key, self.clock.now())
+            .await?)
+    }
+}

@@ -1,0 +1,414 @@
+//! A user's lifecycle after creation:
+//!
+//! ```text
+//!             accept invitation
+//!   invited ───────────────────▶ active ◀──── reactivate ────┐
+//!      │  ▲ resend (new token)     │                          │
+//!      │  └──┘                     └──── deactivate ─────▶ inactive
+//!      └──────────────── deactivate ─────────────────────────▲
+//!
+//!   any of them ── delete ──▶ soft-deleted ── restore ──▶ as it was
+//!   any of them, deleted or not ── purge ──▶ gone (an audit tombstone remains)
+//! ```
+//!
+//! Every step is one conditional write of the user with its audit event and side effects
+//! (invitation issued or revoked, mail queued, groups left) in the same transaction; a step
+//! that changes nothing writes nothing.
+
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action, AuditContext, AuditQuery};
+use crate::error::{Code, Error, Result};
+use crate::ids;
+use crate::invitation::{self, IssuedInvitation};
+use crate::outbox::{Mail, MailStatus};
+use crate::roster::{Actor, Roster};
+use crate::store::{UpdateOutcome, UserSideEffects};
+use crate::user::{self, User, UserStatus};
+use crate::workspace::Workspace;
+
+/// How often a step is retried when another writer changed the user in between.
+const ATTEMPTS: usize = 16;
+
+/// Which users a step may find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Users not soft-deleted; a deleted one is not found.
+    Live,
+    /// Soft-deleted users too.
+    AnyState,
+}
+
+/// What a step decided for the user it was given (already changed in place).
+pub(crate) enum Step {
+    Unchanged,
+    Changed {
+        action: Action,
+        effects: Box<UserSideEffects>,
+        /// Recorded in the event beside the user's changed fields.
+        more_changes: Option<(&'static str, Value)>,
+    },
+}
+
+impl Step {
+    fn changed(action: Action) -> Self {
+        Self::with_effects(action, UserSideEffects::default())
+    }
+
+    fn with_effects(action: Action, effects: UserSideEffects) -> Self {
+        Self::Changed {
+            action,
+            effects: Box::new(effects),
+            more_changes: None,
+        }
+    }
+}
+
+/// An invitation to accept, as a surface received it.
+#[derive(Debug, Clone, Default)]
+pub struct Acceptance {
+    pub token: Option<String>,
+    /// A new name for the user, if given.
+    pub name: Option<String>,
+    /// The user's first password, if given.
+    pub password: Option<String>,
+}
+
+impl Roster {
+    /// Run `step` on the user `id` and write what it changed, conditional on the version
+    /// read; retried from a fresh read on a conflict.
+    pub(crate) async fn change_user<F>(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+        lookup: Lookup,
+        step: F,
+    ) -> Result<User>
+    where
+        F: Fn(&mut User) -> Result<Step>,
+    {
+        for _ in 0..ATTEMPTS {
+            let before = match lookup {
+                Lookup::Live => self.get_user(workspace, id).await?,
+                Lookup::AnyState => self.get_user_any_state(workspace, id).await?,
+            };
+            let mut user = before.clone();
+            let (action, mut effects, more_changes) = match step(&mut user)? {
+                Step::Unchanged => return Ok(before),
+                Step::Changed {
+                    action,
+                    effects,
+                    more_changes,
+                } => (action, effects, more_changes),
+            };
+            let expected = user.version;
+            user.version += 1;
+            user.updated_at = self.clock.now();
+            let mut changes = audit::user_changes(Some(&before), &user);
+            if let (Some((field, value)), Value::Object(map)) = (more_changes, &mut changes) {
+                map.insert(field.to_owned(), value);
+            }
+            if let Some(mail) = &mut effects.mail {
+                mail.user_key = Some(user.key);
+            }
+            let event = self.event(ctx, action, Some(user.id.clone()), changes);
+            match self
+                .store
+                .update_user(&user, expected, &event, &effects)
+                .await
+            {
+                Ok(UpdateOutcome::Updated) => return Ok(user),
+                Ok(UpdateOutcome::VersionConflict) => continue,
+                Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
+                Err(crate::StoreError::Stale) => continue,
+                Err(err) => return Err(self.explain_conflict(workspace, &user, err).await),
+            }
+        }
+        Err(Error::new(
+            Code::ConcurrentUpdate,
+            "The user kept changing while this change was applied; try again.",
+        ))
+    }
+
+    /// A user by id, soft-deleted or not (for admins, restore and purge).
+    pub async fn get_user_any_state(&self, workspace: &Workspace, id: &str) -> Result<User> {
+        if !ids::is_well_formed("usr", id) {
+            return Err(Error::user_not_found());
+        }
+        match self.store.get_user(workspace.key, id).await? {
+            Some(user) => Ok(user),
+            None => Err(self.not_found_or_purged(workspace, id).await),
+        }
+    }
+
+    /// 410 `user_purged` for a user whose erasure the audit log records, else 404.
+    async fn not_found_or_purged(&self, workspace: &Workspace, id: &str) -> Error {
+        let query = AuditQuery {
+            workspace_key: workspace.key,
+            action: Some(Action::UserPurge.as_str().to_owned()),
+            user_id: Some(id.to_owned()),
+            actor_id: None,
+            start: None,
+            end: None,
+            before: None,
+            limit: 1,
+        };
+        match self.store.list_audit_events(&query).await {
+            Ok(events) if !events.is_empty() => Error::new(
+                Code::UserPurged,
+                "This user's personal data was erased; the user cannot be read or changed.",
+            ),
+            _ => Error::user_not_found(),
+        }
+    }
+
+    /// The side effects of inviting `user`: a new invitation (any pending one dies) and its
+    /// mail.
+    pub(crate) fn invitation_effects(
+        &self,
+        workspace: &Workspace,
+        user: &User,
+        message: Option<&str>,
+    ) -> UserSideEffects {
+        let now = self.clock.now();
+        let issued: IssuedInvitation =
+            invitation::issue(workspace, user, now, self.random.as_ref());
+        let (subject, text) = invitation::mail_content(workspace, user, &issued, message);
+        UserSideEffects {
+            mail: Some(Mail {
+                key: 0,
+                id: ids::new_sortable_id("mail", now, self.random.as_ref()),
+                workspace_key: workspace.key,
+                user_key: Some(user.key),
+                kind: "invitation".to_owned(),
+                recipient: user.email.clone(),
+                subject,
+                text: Some(text),
+                status: MailStatus::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            }),
+            invitation: Some(issued.invitation),
+            ..UserSideEffects::default()
+        }
+    }
+
+    /// Send an invited user a new invitation (seed 003's resend); the old token dies.
+    pub async fn resend_invitation(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+        message: Option<&str>,
+    ) -> Result<User> {
+        let message = invitation::validate_message(message)?;
+        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+            if user.status != UserStatus::Invited {
+                return Err(Error::new(
+                    Code::UserNotInvited,
+                    format!(
+                        "This user is {}; only invited users can be sent an invitation.",
+                        user.status.as_str()
+                    ),
+                ));
+            }
+            let effects = self.invitation_effects(workspace, user, message.as_deref());
+            Ok(Step::with_effects(Action::UserInvite, effects))
+        })
+        .await
+    }
+
+    /// Accept an invitation: the user becomes active, with the name and password given.
+    /// The token is the credential; the event's actor is the user.
+    pub async fn accept_invitation(&self, input: Acceptance) -> Result<User> {
+        let unknown = || {
+            Error::new(
+                Code::InvitationNotFound,
+                "This invitation token is not valid.",
+            )
+        };
+        let token = input.token.as_deref().map(str::trim).unwrap_or("");
+        if token.is_empty() {
+            return Err(Error::field(
+                Code::FieldRequired,
+                "token",
+                "token is required.",
+            ));
+        }
+        let hash = invitation::token_hash_of(token).ok_or_else(unknown)?;
+        let (found, user, workspace_id) = self
+            .store
+            .find_invitation(&hash)
+            .await?
+            .ok_or_else(unknown)?;
+        if let Some(refusal) = found.refusal(self.clock.now()) {
+            return Err(refusal);
+        }
+        let workspace = self.find_workspace(&workspace_id).await?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| {
+                if n.trim().is_empty() {
+                    Err(Error::field(
+                        Code::FieldRequired,
+                        "name",
+                        "name may not be empty.",
+                    ))
+                } else {
+                    user::validate_name(n)
+                }
+            })
+            .transpose()?;
+        let password_hash = match input.password.as_deref() {
+            Some(password) => Some(self.passwords.hash(password, self.random.as_ref()).await?),
+            None => None,
+        };
+        let ctx = AuditContext::new(Actor::User {
+            user_id: user.id.clone(),
+        });
+        self.change_user(&workspace, &ctx, &user.id, Lookup::Live, |user| {
+            if user.status != UserStatus::Invited {
+                return Err(Error::new(
+                    Code::InvitationUsed,
+                    "This user has already accepted an invitation.",
+                ));
+            }
+            user.status = UserStatus::Active;
+            if let Some(name) = &name {
+                user.name = name.clone();
+            }
+            let effects = UserSideEffects {
+                accept_invitation: Some(found.id.clone()),
+                password_hash: password_hash.clone(),
+                ..UserSideEffects::default()
+            };
+            Ok(Step::Changed {
+                action: Action::UserActivate,
+                effects: Box::new(effects),
+                more_changes: password_hash
+                    .as_ref()
+                    .map(|_| ("password", json!({"before": null, "after": "set"}))),
+            })
+        })
+        .await
+    }
+
+    /// Deactivate a user (seed 004): it can no longer sign in, and a pending invitation
+    /// dies. Deactivating an inactive user changes nothing.
+    pub async fn deactivate_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<User> {
+        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+            if user.status == UserStatus::Inactive {
+                return Ok(Step::Unchanged);
+            }
+            user.status = UserStatus::Inactive;
+            Ok(Step::with_effects(
+                Action::UserDeactivate,
+                UserSideEffects {
+                    revoke_invitations: true,
+                    ..UserSideEffects::default()
+                },
+            ))
+        })
+        .await
+    }
+
+    /// Reactivate a deactivated user (seed 004). An active user is left as it is; an invited
+    /// one becomes active only by accepting its invitation.
+    pub async fn reactivate_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<User> {
+        self.change_user(workspace, ctx, id, Lookup::Live, |user| match user.status {
+            UserStatus::Active => Ok(Step::Unchanged),
+            UserStatus::Invited => Err(Error::new(
+                Code::InvalidStatusTransition,
+                "An invited user becomes active by accepting its invitation; it cannot be reactivated.",
+            )),
+            UserStatus::Inactive => {
+                user.status = UserStatus::Active;
+                Ok(Step::changed(Action::UserReactivate))
+            }
+        })
+        .await
+    }
+
+    /// Soft-delete a user: it leaves lists and reads, keeps its external id (seed 000), and
+    /// its pending invitation dies.
+    pub async fn delete_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+            user.deleted_at = Some(now);
+            Ok(Step::with_effects(
+                Action::UserDelete,
+                UserSideEffects {
+                    revoke_invitations: true,
+                    ..UserSideEffects::default()
+                },
+            ))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Bring a soft-deleted user back as it was (seed 003). Refused for a user that is not
+    /// deleted, and when another live user has taken its email since.
+    pub async fn restore_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<User> {
+        self.change_user(workspace, ctx, id, Lookup::AnyState, |user| {
+            if !user.is_deleted() {
+                return Err(Error::new(Code::UserNotDeleted, "User is not deleted"));
+            }
+            user.deleted_at = None;
+            Ok(Step::changed(Action::UserRestore))
+        })
+        .await
+    }
+
+    /// Erase a user for good (right to erasure): the user row, its memberships, invitations
+    /// and mails go; a `user.purge` event that names only the user's id remains. Works on
+    /// live and soft-deleted users; a purged id answers 410 `user_purged` afterwards.
+    pub async fn purge_user(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+    ) -> Result<()> {
+        let user = self.get_user_any_state(workspace, id).await?;
+        let event = self.event(
+            ctx,
+            Action::UserPurge,
+            Some(user.id.clone()),
+            json!({"personal_data": {"before": "present", "after": "erased"}}),
+        );
+        if self
+            .store
+            .purge_user(workspace.key, user.key, &event)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(self.not_found_or_purged(workspace, id).await)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! What a user write does besides the user row (invitations, mail, groups, password), and
+//! erasing a user for good.
+
+use chrono::{DateTime, Utc};
+use roster_core::invitation::Invitation;
+use roster_core::store::{StoreError, UserSideEffects};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Transaction};
+
+use crate::error::db_error;
+use crate::rows::get;
+
+/// Apply `effects` for the user `user_pk` inside the write's transaction; `at` (the
+/// write's time) stamps revocations and acceptance.
+pub(crate) async fn apply(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace_pk: i64,
+    user_pk: i64,
+    at: DateTime<Utc>,
+    effects: &UserSideEffects,
+) -> Result<(), StoreError> {
+    if effects.revoke_invitations || effects.invitation.is_some() {
+        sqlx::query(
+            "UPDATE invitations SET revoked_at = $2
+             WHERE user_pk = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(user_pk)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if let Some(accepted) = &effects.accept_invitation {
+        let changed = sqlx::query(
+            "UPDATE invitations SET accepted_at = $3
+             WHERE id = $1 AND user_pk = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(accepted)
+        .bind(user_pk)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::Stale);
+        }
+    }
+    if let Some(invitation) = &effects.invitation {
+        sqlx::query(
+            "INSERT INTO invitations (id, workspace_pk, user_pk, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&invitation.id)
+        .bind(workspace_pk)
+        .bind(user_pk)
+        .bind(invitation.token_hash.as_slice())
+        .bind(invitation.created_at)
+        .bind(invitation.expires_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if let Some(mail) = &effects.mail {
+        sqlx::query(
+            "INSERT INTO outbox (id, workspace_pk, user_pk, kind, recipient, subject, text,
+                                 status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
+        )
+        .bind(&mail.id)
+        .bind(workspace_pk)
+        .bind(user_pk)
+        .bind(&mail.kind)
+        .bind(&mail.recipient)
+        .bind(&mail.subject)
+        .bind(&mail.text)
+        .bind(mail.next_attempt_at)
+        .bind(mail.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if let Some(hash) = &effects.password_hash {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE pk = $1")
+            .bind(user_pk)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    if effects.leave_groups {
+        sqlx::query("DELETE FROM group_members WHERE user_pk = $1")
+            .bind(user_pk)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Delete the user and everything that names it; false if there is no such user.
+pub(crate) async fn purge(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace_pk: i64,
+    user_pk: i64,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT pk FROM users WHERE workspace_pk = $1 AND pk = $2 FOR UPDATE")
+            .bind(workspace_pk)
+            .bind(user_pk)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    for statement in [
+        "DELETE FROM group_members WHERE user_pk = $1",
+        "DELETE FROM invitations WHERE user_pk = $1",
+        "DELETE FROM outbox WHERE user_pk = $1",
+        "DELETE FROM users WHERE pk = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(user_pk)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(true)
+}
+
+pub(crate) fn invitation(row: &PgRow) -> Result<Invitation, StoreError> {
+    let hash: Vec<u8> = get(row, "i_token_hash")?;
+    Ok(Invitation {
+        id: get(row, "i_id")?,
+        workspace_key: get(row, "i_workspace_pk")?,
+        user_key: get(row, "i_user_pk")?,
+        token_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
+        created_at: get(row, "i_created_at")?,
+        expires_at: get(row, "i_expires_at")?,
+        accepted_at: get(row, "i_accepted_at")?,
+        revoked_at: get(row, "i_revoked_at")?,
+    })
+}
+
+/// The invitation, its user and its workspace's id.
+pub(crate) const FIND_INVITATION: &str =
+    "SELECT u.*, i.id AS i_id, i.workspace_pk AS i_workspace_pk,
+        i.user_pk AS i_user_pk, i.token_hash AS i_token_hash, i.created_at AS i_created_at,
+        i.expires_at AS i_expires_at, i.accepted_at AS i_accepted_at,
+        i.revoked_at AS i_revoked_at, w.id AS w_id
+    FROM invitations i JOIN users u ON u.pk = i.user_pk JOIN workspaces w ON w.pk = i.workspace_pk
+    WHERE i.token_hash = $1";

@@ -1,0 +1,166 @@
+//! What a user write does besides the user row (invitations, mail, groups, password), and
+//! erasing a user for good.
+
+use chrono::{DateTime, Utc};
+use roster_core::invitation::Invitation;
+use roster_core::outbox::Mail;
+use roster_core::store::{StoreError, UserSideEffects};
+use rusqlite::{params, Row, Transaction};
+
+use crate::error::sql_error;
+use crate::rows::{get, micros, time};
+
+/// Apply `effects` for the user `user_pk` inside the write's transaction; `at` (the
+/// write's time) stamps revocations and acceptance.
+pub(crate) fn apply(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    user_pk: i64,
+    at: DateTime<Utc>,
+    effects: &UserSideEffects,
+) -> Result<(), StoreError> {
+    if effects.revoke_invitations || effects.invitation.is_some() {
+        tx.prepare_cached(
+            "UPDATE invitations SET revoked_at = ?2
+             WHERE user_pk = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .and_then(|mut revoke| revoke.execute(params![user_pk, micros(at)]))
+        .map_err(sql_error)?;
+    }
+    if let Some(accepted) = &effects.accept_invitation {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE invitations SET accepted_at = ?3
+                 WHERE id = ?1 AND user_pk = ?2 AND accepted_at IS NULL AND revoked_at IS NULL",
+            )
+            .and_then(|mut accept| accept.execute(params![accepted, user_pk, micros(at)]))
+            .map_err(sql_error)?;
+        if changed != 1 {
+            return Err(StoreError::Stale);
+        }
+    }
+    if let Some(invitation) = &effects.invitation {
+        insert_invitation(tx, workspace_pk, user_pk, invitation)?;
+    }
+    if let Some(mail) = &effects.mail {
+        insert_mail(tx, workspace_pk, user_pk, mail)?;
+    }
+    if let Some(hash) = &effects.password_hash {
+        tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE pk = ?1")
+            .and_then(|mut set| set.execute(params![user_pk, hash]))
+            .map_err(sql_error)?;
+    }
+    if effects.leave_groups {
+        tx.prepare_cached("DELETE FROM group_members WHERE user_pk = ?1")
+            .and_then(|mut leave| leave.execute([user_pk]))
+            .map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+fn insert_invitation(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    user_pk: i64,
+    invitation: &Invitation,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO invitations (id, workspace_pk, user_pk, token_hash, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            invitation.id,
+            workspace_pk,
+            user_pk,
+            invitation.token_hash.as_slice(),
+            micros(invitation.created_at),
+            micros(invitation.expires_at),
+        ])
+    })
+    .map(|_| ())
+    .map_err(sql_error)
+}
+
+fn insert_mail(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    user_pk: i64,
+    mail: &Mail,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO outbox (id, workspace_pk, user_pk, kind, recipient, subject, text, status,
+                             attempts, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?9)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            mail.id,
+            workspace_pk,
+            user_pk,
+            mail.kind,
+            mail.recipient,
+            mail.subject,
+            mail.text,
+            micros(mail.next_attempt_at),
+            micros(mail.created_at),
+        ])
+    })
+    .map(|_| ())
+    .map_err(sql_error)
+}
+
+/// Delete the user and everything that names it; false if there is no such user.
+pub(crate) fn purge(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    user_pk: i64,
+) -> Result<bool, StoreError> {
+    let found = tx
+        .prepare_cached("SELECT 1 FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+        .and_then(|mut user| user.exists(params![workspace_pk, user_pk]))
+        .map_err(sql_error)?;
+    if !found {
+        return Ok(false);
+    }
+    for statement in [
+        "DELETE FROM group_members WHERE user_pk = ?1",
+        "DELETE FROM invitations WHERE user_pk = ?1",
+        "DELETE FROM outbox WHERE user_pk = ?1",
+    ] {
+        tx.execute(statement, [user_pk]).map_err(sql_error)?;
+    }
+    // The `users_search_delete` trigger takes the user out of the search index.
+    tx.execute("DELETE FROM users WHERE pk = ?1", [user_pk])
+        .map_err(sql_error)?;
+    Ok(true)
+}
+
+pub(crate) fn invitation(row: &Row<'_>) -> Result<Invitation, StoreError> {
+    let hash: Vec<u8> = get(row, "i_token_hash")?;
+    Ok(Invitation {
+        id: get(row, "i_id")?,
+        workspace_key: get(row, "i_workspace_pk")?,
+        user_key: get(row, "i_user_pk")?,
+        token_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
+        created_at: time(get(row, "i_created_at")?)?,
+        expires_at: time(get(row, "i_expires_at")?)?,
+        accepted_at: get::<Option<i64>>(row, "i_accepted_at")?
+            .map(time)
+            .transpose()?,
+        revoked_at: get::<Option<i64>>(row, "i_revoked_at")?
+            .map(time)
+            .transpose()?,
+    })
+}
+
+/// The invitation, its user (`u.*` first, read by position) and workspace id.
+pub(crate) const FIND_INVITATION: &str =
+    "SELECT u.*, i.id AS i_id, i.workspace_pk AS i_workspace_pk,
+        i.user_pk AS i_user_pk, i.token_hash AS i_token_hash, i.created_at AS i_created_at,
+        i.expires_at AS i_expires_at, i.accepted_at AS i_accepted_at,
+        i.revoked_at AS i_revoked_at, w.id AS w_id
+    FROM invitations i JOIN users u ON u.pk = i.user_pk JOIN workspaces w ON w.pk = i.workspace_pk
+    WHERE i.token_hash = ?1";

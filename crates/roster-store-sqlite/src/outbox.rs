@@ -1,0 +1,78 @@
+//! The mail outbox on SQLite.
+
+use roster_core::outbox::{Delivery, Mail, MailStatus, OutboxQuery};
+use roster_core::store::StoreError;
+use rusqlite::{params, Row, Transaction};
+
+use crate::error::sql_error;
+use crate::rows::{get, micros, time, Sql};
+
+pub(crate) fn mail(row: &Row<'_>) -> Result<Mail, StoreError> {
+    let status: String = get(row, "status")?;
+    Ok(Mail {
+        key: get(row, "pk")?,
+        id: get(row, "id")?,
+        workspace_key: get(row, "workspace_pk")?,
+        user_key: get(row, "user_pk")?,
+        kind: get(row, "kind")?,
+        recipient: get(row, "recipient")?,
+        subject: get(row, "subject")?,
+        text: get(row, "text")?,
+        status: MailStatus::parse(&status)
+            .map_err(|_| StoreError::Backend(format!("stored mail status is unknown: {status}")))?,
+        attempts: get(row, "attempts")?,
+        next_attempt_at: time(get(row, "next_attempt_at")?)?,
+        last_error: get(row, "last_error")?,
+        created_at: time(get(row, "created_at")?)?,
+        sent_at: get::<Option<i64>>(row, "sent_at")?.map(time).transpose()?,
+    })
+}
+
+pub(crate) fn list_query(query: &OutboxQuery) -> Sql {
+    let mut q = Sql::new("SELECT * FROM outbox WHERE workspace_pk = ");
+    q.bind(query.workspace_key);
+    if let Some(status) = query.status {
+        q.push(" AND status = ").bind(status.as_str().to_owned());
+    }
+    if let Some(before) = query.before_key {
+        q.push(" AND pk < ").bind(before);
+    }
+    q.push(" ORDER BY pk DESC LIMIT ")
+        .bind(i64::from(query.limit));
+    q
+}
+
+pub(crate) const CLAIM: &str = "UPDATE outbox SET next_attempt_at = ?2
+    WHERE pk IN (SELECT pk FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?3)
+    RETURNING *";
+
+pub(crate) fn record(
+    tx: &Transaction<'_>,
+    mail_pk: i64,
+    outcome: &Delivery,
+) -> Result<(), StoreError> {
+    match outcome {
+        Delivery::Sent { at } => tx.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, text = NULL, last_error = NULL,
+                               attempts = attempts + 1
+             WHERE pk = ?1",
+            params![mail_pk, micros(*at)],
+        ),
+        Delivery::Retry {
+            error,
+            next_attempt_at,
+        } => tx.execute(
+            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, attempts = attempts + 1
+             WHERE pk = ?1",
+            params![mail_pk, error, micros(*next_attempt_at)],
+        ),
+        Delivery::Failed { error } => tx.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ?2, attempts = attempts + 1
+             WHERE pk = ?1",
+            params![mail_pk, error],
+        ),
+    }
+    .map(|_| ())
+    .map_err(sql_error)
+}
