@@ -81,6 +81,51 @@ pub enum Command {
     /// Import and export users in bulk.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// A workspace's role set.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Read the outbox: without an SMTP server configured, Roster's built-in mail catcher.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// List a workspace's roles.
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Print `["admin", ...]`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a workspace's roles (a role some user has cannot be removed).
+    Set {
+        /// The roles, in order: letters, digits, '_', '-' and '.'.
+        #[arg(required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List a workspace's mail, newest first, with each pending mail's text (which holds
+    /// its invitation token).
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Only `pending`, `sent` or `failed` mail.
+        #[arg(long)]
+        status: Option<String>,
+        /// How many (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +208,31 @@ pub struct ServeArgs {
     /// How often expired audit events are purged.
     #[arg(long, env = "ROSTER_AUDIT_PURGE_INTERVAL_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub audit_purge_interval_seconds: u64,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// Mail delivery. Without `--smtp-url`, mail stays in the outbox (`GET /v1/outbox`,
+/// `roster mail list`) as a built-in mail catcher.
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// SMTP server for outbox mail: `smtp://HOST:PORT` (plain; add `?tls=required` for
+    /// STARTTLS) or `smtps://HOST:PORT` (TLS), with `USER:PASSWORD@` to authenticate.
+    #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of outbox mail.
+    #[arg(
+        long,
+        env = "ROSTER_MAIL_FROM",
+        default_value = "Roster <roster@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// How often the outbox is checked for due mail.
+    #[arg(long, env = "ROSTER_MAIL_INTERVAL_SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub mail_interval_seconds: u64,
 }
 
 /// Settings of authentication and rate limits.

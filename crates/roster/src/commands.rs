@@ -11,8 +11,8 @@ use roster_http::native::users_transfer;
 use serde_json::{json, Value};
 
 use crate::cli::{
-    AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, SigningKeysCommand,
-    UsersCommand, WorkspacesCommand,
+    AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, MailCommand,
+    RolesCommand, SigningKeysCommand, UsersCommand, WorkspacesCommand,
 };
 use crate::{serve, store, transfer};
 
@@ -39,7 +39,98 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspaces(command) => workspaces(store::roster(&url).await?, command).await,
         Command::Audit(command) => audit(store::roster(&url).await?, command).await,
         Command::Users(command) => users(store::roster(&url).await?, command).await,
+        Command::Roles(command) => roles(store::roster(&url).await?, command).await,
+        Command::Mail(command) => mail(store::roster(&url).await?, command).await,
     }
+}
+
+async fn roles(roster: Roster, command: RolesCommand) -> anyhow::Result<()> {
+    match command {
+        RolesCommand::List {
+            workspace: ws,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            if json {
+                print_json(&json!(ws.roles));
+            } else {
+                for role in ws.roles {
+                    println!("{role}");
+                }
+            }
+        }
+        RolesCommand::Set {
+            roles,
+            workspace: ws,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let ws = roster.set_roles(&ws, &ctx(), &roles).await?;
+            println!(
+                "Workspace {} has the roles: {}.",
+                ws.name,
+                ws.roles.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn mail(roster: Roster, command: MailCommand) -> anyhow::Result<()> {
+    match command {
+        MailCommand::List {
+            workspace: ws,
+            status,
+            limit,
+            json,
+        } => {
+            let ws = workspace(&roster, &ws).await?;
+            let page = Page {
+                limit: Some(limit),
+                cursor: None,
+            };
+            let mails = roster
+                .list_outbox(&ws, status.as_deref(), &page)
+                .await?
+                .mails;
+            if json {
+                let list = mails
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "id": m.id, "kind": m.kind, "to": m.recipient, "subject": m.subject,
+                            "text": m.text, "status": m.status.as_str(), "attempts": m.attempts,
+                            "last_error": m.last_error, "created_at": m.created_at,
+                            "sent_at": m.sent_at,
+                        })
+                    })
+                    .collect();
+                print_json(&Value::Array(list));
+            } else if mails.is_empty() {
+                println!("The outbox of {} is empty.", ws.name);
+            } else {
+                for m in mails {
+                    println!(
+                        "{}  {}  {}  to {}  \"{}\"",
+                        m.id,
+                        m.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        m.status.as_str(),
+                        m.recipient,
+                        m.subject
+                    );
+                    if let Some(error) = &m.last_error {
+                        println!("    last error: {error}");
+                    }
+                    if let Some(text) = &m.text {
+                        for line in text.lines() {
+                            println!("    | {line}");
+                        }
+                    }
+                    println!();
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn workspace(roster: &Roster, name_or_id: &str) -> anyhow::Result<Workspace> {

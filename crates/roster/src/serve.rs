@@ -44,12 +44,33 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         roster.clone(),
         Duration::from_secs(args.audit_purge_interval_seconds),
     ));
+    let mailer = match &args.mail.smtp_url {
+        Some(url) => {
+            let sender = roster_mail::SmtpSender::new(url, &args.mail.mail_from)
+                .context("cannot set up mail delivery")?;
+            tracing::info!("delivering outbox mail over SMTP");
+            Some(tokio::spawn(roster_mail::run(
+                roster.clone(),
+                std::sync::Arc::new(sender),
+                Duration::from_secs(args.mail.mail_interval_seconds),
+            )))
+        }
+        None => {
+            tracing::info!(
+                "no --smtp-url: mail stays in the outbox (GET /v1/outbox, roster mail list)"
+            );
+            None
+        }
+    };
     let app = roster_http::router(roster).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed");
     purger.abort();
+    if let Some(mailer) = mailer {
+        mailer.abort();
+    }
     served?;
     tracing::info!("stopped");
     Ok(())

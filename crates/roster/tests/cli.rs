@@ -697,3 +697,179 @@ fn users_import_and_export_round_trip_through_files() {
     );
     assert!(stdout.contains("1 created"), "{stdout}");
 }
+
+/// A one-message SMTP server on a thread: accepts one session and sends what it was given.
+fn smtp_sink() -> (u16, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut write = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream).lines();
+        write.write_all(b"220 sink ESMTP\r\n").unwrap();
+        while let Some(Ok(line)) = lines.next() {
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            let reply = match verb.as_str() {
+                "DATA" => {
+                    write.write_all(b"354 go ahead\r\n").unwrap();
+                    let mut message = String::new();
+                    for line in lines.by_ref() {
+                        let line = line.unwrap();
+                        if line == "." {
+                            break;
+                        }
+                        message.push_str(line.strip_prefix('.').unwrap_or(&line));
+                        message.push('\n');
+                    }
+                    let _ = tx.send(message);
+                    "250 OK\r\n"
+                }
+                "QUIT" => {
+                    let _ = write.write_all(b"221 bye\r\n");
+                    return;
+                }
+                "EHLO" | "HELO" => "250 sink\r\n",
+                _ => "250 OK\r\n",
+            };
+            if write.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn serve_delivers_invitations_over_smtp_and_the_cli_reads_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let (port, delivered) = smtp_sink();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = Server::start_with(
+        &url,
+        Some(SECRET),
+        &[
+            "--smtp-url",
+            &smtp,
+            "--mail-from",
+            "Acme <noreply@acme.test>",
+            "--mail-interval-seconds",
+            "1",
+        ],
+    );
+    let roles = run_json(&url, &["roles", "list", "--json"]);
+    assert_eq!(roles, json!(["admin", "editor", "viewer"]));
+    let set = roster(&url)
+        .args(["roles", "set", "admin", "analyst", "editor", "viewer"])
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(String::from_utf8_lossy(&set.stdout).contains("admin, analyst, editor, viewer"));
+    let unused = roster(&url)
+        .args(["roles", "set", "admin", "analyst", "viewer"])
+        .output()
+        .unwrap();
+    assert!(unused.status.success(), "no user has the editor role");
+    assert_eq!(
+        run_json(&url, &["roles", "list", "--json"]),
+        json!(["admin", "analyst", "viewer"])
+    );
+
+    // The server reads the workspace afresh (the CLI changed it behind its back) within
+    // its auth cache TTL; a new key is read at once.
+    let key = run_json(&url, &["keys", "create", "--json"]);
+    let key = key["secret"].as_str().unwrap();
+    let (status, user) = server.request(
+        "POST",
+        "/v1/users",
+        Some(key),
+        Some(json!({"name": "Ann Lee", "email": "ann@example.com", "role": "analyst"})),
+    );
+    assert_eq!(status, 201, "{user}");
+    let message = delivered.recv_timeout(WAIT).expect("no mail was delivered");
+    assert!(message.contains("To: ann@example.com"), "{message}");
+    assert!(
+        message.contains("From: Acme <noreply@acme.test>"),
+        "{message}"
+    );
+    let start = message.find("inv_").unwrap();
+    let token: String = message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let (status, accepted) = server.request(
+        "POST",
+        "/v1/invitations/accept",
+        None,
+        Some(json!({"token": token, "password": "a long passphrase"})),
+    );
+    assert_eq!(
+        (status, accepted["status"].as_str()),
+        (200, Some("active")),
+        "{accepted}"
+    );
+
+    // A role in use cannot be removed from the CLI either.
+    let refused = roster(&url)
+        .args(["roles", "set", "admin"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("analyst"));
+
+    assert_eq!(loop_until_sent(&url), "sent");
+    let mails = run_json(&url, &["mail", "list", "--json"]);
+    assert_eq!(mails[0]["to"], "ann@example.com");
+    assert_eq!(
+        mails[0]["text"],
+        Value::Null,
+        "delivered mail keeps no token"
+    );
+    assert!(server.terminate().success());
+}
+
+/// The delivery is recorded right after the SMTP exchange; read the outbox until it shows.
+fn loop_until_sent(url: &str) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let mails = run_json(url, &["mail", "list", "--json"]);
+        let status = mails[0]["status"].as_str().unwrap().to_owned();
+        if status != "pending" || std::time::Instant::now() > deadline {
+            return status;
+        }
+    }
+}
+
+#[test]
+fn mail_list_shows_the_catcher_text_without_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, Some(SECRET));
+    let (status, _) = server.request(
+        "POST",
+        "/v1/users",
+        Some(SECRET),
+        Some(json!({"name": "Bo", "email": "bo@example.com", "role": "viewer"})),
+    );
+    assert_eq!(status, 201);
+    let output = roster(&url).args(["mail", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("pending  to bo@example.com"), "{text}");
+    assert!(text.contains("    | Hello Bo,"), "{text}");
+    assert!(text.contains("inv_"), "{text}");
+    let bad = roster(&url)
+        .args(["mail", "list", "--status", "lost"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(server.terminate().success());
+}
