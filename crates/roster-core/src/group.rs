@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, Result};
 use crate::ids;
-use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::listing::{cut_page, fingerprint, Cursor, Page};
 use crate::roster::Roster;
 use crate::user::User;
 use crate::workspace::Workspace;
@@ -117,23 +117,6 @@ fn group_not_found() -> Error {
     Error::new(Code::GroupNotFound, "No group with this id exists.")
 }
 
-/// Check a page request; returns the limit and the key to continue below.
-fn page_bounds(page: &Page, print: [u8; 8]) -> Result<(u32, Option<i64>)> {
-    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::field(
-            Code::InvalidLimit,
-            "limit",
-            format!("limit must be between 1 and {MAX_LIMIT}."),
-        ));
-    }
-    let before = match page.cursor.as_deref().map(str::trim) {
-        Some(token) if !token.is_empty() => Some(Cursor::decode_for(token, print)?.position().0),
-        _ => None,
-    };
-    Ok((limit, before))
-}
-
 impl Roster {
     pub async fn create_group(
         &self,
@@ -176,17 +159,12 @@ impl Roster {
     /// The workspace's groups, newest first.
     pub async fn list_groups(&self, workspace: &Workspace, page: &Page) -> Result<GroupPage> {
         let print = fingerprint(&[Some("groups")]);
-        let (limit, before) = page_bounds(page, print)?;
+        let (limit, before) = page.bounds(print)?;
         let mut groups = self
             .store
             .list_groups(workspace.key, before, limit + 1)
             .await?;
-        let next_cursor = if groups.len() > limit as usize {
-            groups.truncate(limit as usize);
-            groups.last().map(|g| Cursor::new((g.key, 0), print))
-        } else {
-            None
-        };
+        let next_cursor = cut_page(&mut groups, limit, print, |g| g.key);
         Ok(GroupPage {
             groups,
             next_cursor,
@@ -330,7 +308,7 @@ impl Roster {
     ) -> Result<MemberPage> {
         let group = self.get_group(workspace, group_id).await?;
         let print = fingerprint(&[Some("members"), Some(&group.id)]);
-        let (limit, before) = page_bounds(page, print)?;
+        let (limit, before) = page.bounds(print)?;
         let mut members = self
             .store
             .list_members(
@@ -341,12 +319,7 @@ impl Roster {
                 limit + 1,
             )
             .await?;
-        let next_cursor = if members.len() > limit as usize {
-            members.truncate(limit as usize);
-            members.last().map(|(u, _)| Cursor::new((u.key, 0), print))
-        } else {
-            None
-        };
+        let next_cursor = cut_page(&mut members, limit, print, |(u, _)| u.key);
         Ok(MemberPage {
             members,
             next_cursor,

@@ -44,6 +44,43 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+impl Page {
+    /// Check the page size and cursor of a list keyed by one integer (newest first), made
+    /// under filters with fingerprint `print`: the page size, and the key to continue below.
+    pub(crate) fn bounds(&self, print: [u8; 8]) -> Result<(u32, Option<i64>)> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::field(
+                Code::InvalidLimit,
+                "limit",
+                format!("limit must be between 1 and {MAX_LIMIT}."),
+            ));
+        }
+        let before = match non_empty(&self.cursor) {
+            Some(token) => Some(Cursor::decode_for(token, print)?.position().0),
+            None => None,
+        };
+        Ok((limit, before))
+    }
+}
+
+/// Cut `items` (fetched with one more than `limit`) to the page, and return the cursor
+/// after its last item when more follow.
+pub(crate) fn cut_page<T>(
+    items: &mut Vec<T>,
+    limit: u32,
+    print: [u8; 8],
+    key: impl Fn(&T) -> i64,
+) -> Option<Cursor> {
+    let size = usize::try_from(limit).unwrap_or(usize::MAX);
+    if items.len() > size {
+        items.truncate(size);
+        items.last().map(|last| Cursor::new((key(last), 0), print))
+    } else {
+        None
+    }
+}
+
 /// A checked list request, as the store receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserListRequest {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Code, Error, Result};
-use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::listing::{cut_page, fingerprint, Cursor, Page};
 use crate::roster::Roster;
 use crate::workspace::Workspace;
 
@@ -169,21 +169,8 @@ impl Roster {
             .filter(|s| !s.is_empty())
             .map(MailStatus::parse)
             .transpose()?;
-        let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::field(
-                Code::InvalidLimit,
-                "limit",
-                format!("limit must be between 1 and {MAX_LIMIT}."),
-            ));
-        }
         let print = fingerprint(&[Some("outbox"), status.map(MailStatus::as_str)]);
-        let before_key = match page.cursor.as_deref().map(str::trim) {
-            Some(token) if !token.is_empty() => {
-                Some(Cursor::decode_for(token, print)?.position().0)
-            }
-            _ => None,
-        };
+        let (limit, before_key) = page.bounds(print)?;
         let query = OutboxQuery {
             workspace_key: workspace.key,
             status,
@@ -191,13 +178,7 @@ impl Roster {
             limit: limit + 1,
         };
         let mut mails = self.store.list_outbox(&query).await?;
-        let size = limit as usize;
-        let next_cursor = if mails.len() > size {
-            mails.truncate(size);
-            mails.last().map(|m| Cursor::new((m.key, 0), print))
-        } else {
-            None
-        };
+        let next_cursor = cut_page(&mut mails, limit, print, |m| m.key);
         Ok(MailPage { mails, next_cursor })
     }
 

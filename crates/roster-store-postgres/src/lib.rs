@@ -78,6 +78,28 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Run `change` (one statement) in a transaction and, if it changed a row, append
+    /// `event` to the workspace's chain in the same transaction.
+    async fn execute_audited(
+        &self,
+        workspace_key: i64,
+        event: &NewEvent,
+        change: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let changed = change
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            == 1;
+        if changed {
+            audit::append(&mut tx, workspace_key, event).await?;
+            tx.commit().await.map_err(db_error)?;
+        }
+        Ok(changed)
+    }
+
     /// The user of `workspace_key` whose unique `column` (`id` or `external_id`) is `value`.
     async fn user_where(
         &self,
@@ -330,8 +352,7 @@ impl Store for PostgresStore {
         client: &ApiClient,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let done = sqlx::query(
+        let change = sqlx::query(
             "UPDATE api_clients SET name = $3, scopes = $4, admin_api_enabled = $5,
                                     rate_limit_per_minute = $6
              WHERE workspace_pk = $1 AND client_id = $2 AND revoked_at IS NULL",
@@ -341,16 +362,9 @@ impl Store for PostgresStore {
         .bind(&client.name)
         .bind(Json(&client.scopes))
         .bind(client.admin_api_enabled)
-        .bind(rows::limit_param(client.rate_limit_per_minute))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let updated = done.rows_affected() == 1;
-        if updated {
-            audit::append(&mut tx, client.workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(updated)
+        .bind(rows::limit_param(client.rate_limit_per_minute));
+        self.execute_audited(client.workspace_key, event, change)
+            .await
     }
 
     async fn revoke_api_client(
@@ -360,23 +374,14 @@ impl Store for PostgresStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let done = sqlx::query(
+        let change = sqlx::query(
             "UPDATE api_clients SET revoked_at = $3
              WHERE workspace_pk = $1 AND client_id = $2 AND revoked_at IS NULL",
         )
         .bind(workspace_key)
         .bind(client_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let revoked = done.rows_affected() == 1;
-        if revoked {
-            audit::append(&mut tx, workspace_key, event).await?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(revoked)
+        .bind(at);
+        self.execute_audited(workspace_key, event, change).await
     }
 
     async fn set_workspace_rate_limit(
@@ -685,8 +690,7 @@ impl Store for PostgresStore {
     }
 
     async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let updated = sqlx::query(
+        let change = sqlx::query(
             "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
              WHERE workspace_pk = $1 AND pk = $2",
         )
@@ -695,17 +699,9 @@ impl Store for PostgresStore {
         .bind(&group.name)
         .bind(group.name_key())
         .bind(&group.description)
-        .bind(group.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected()
-            == 1;
-        if updated {
-            audit::append(&mut tx, group.workspace_key, event).await?;
-            tx.commit().await.map_err(db_error)?;
-        }
-        Ok(updated)
+        .bind(group.updated_at);
+        self.execute_audited(group.workspace_key, event, change)
+            .await
     }
 
     async fn delete_group(
@@ -747,8 +743,7 @@ impl Store for PostgresStore {
         membership: &Membership,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let written = sqlx::query(
+        let change = sqlx::query(
             "INSERT INTO group_members (group_pk, user_pk, added_at, expires_at)
              SELECT g.pk, u.pk, $4, $5 FROM groups g, users u
              WHERE g.pk = $2 AND g.workspace_pk = $1 AND u.pk = $3 AND u.workspace_pk = $1
@@ -758,17 +753,10 @@ impl Store for PostgresStore {
         .bind(membership.group_key)
         .bind(membership.user_key)
         .bind(membership.added_at)
-        .bind(membership.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected()
-            == 1;
-        if written {
-            audit::append(&mut tx, workspace_key, event).await?;
-            tx.commit().await.map_err(db_error)?;
-        }
-        Ok(())
+        .bind(membership.expires_at);
+        self.execute_audited(workspace_key, event, change)
+            .await
+            .map(|_| ())
     }
 
     async fn delete_membership(
@@ -778,24 +766,14 @@ impl Store for PostgresStore {
         user_key: i64,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let deleted = sqlx::query(
+        let change = sqlx::query(
             "DELETE FROM group_members WHERE group_pk = $2 AND user_pk = $3
                AND group_pk IN (SELECT pk FROM groups WHERE workspace_pk = $1)",
         )
         .bind(workspace_key)
         .bind(group_key)
-        .bind(user_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected()
-            == 1;
-        if deleted {
-            audit::append(&mut tx, workspace_key, event).await?;
-            tx.commit().await.map_err(db_error)?;
-        }
-        Ok(deleted)
+        .bind(user_key);
+        self.execute_audited(workspace_key, event, change).await
     }
 
     async fn list_members(

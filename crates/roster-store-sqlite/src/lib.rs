@@ -104,6 +104,31 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Run `change` in a write transaction and, if it reports that it changed something,
+    /// append `event` to the workspace's chain in the same transaction.
+    async fn write_audited<F>(
+        &self,
+        workspace_key: i64,
+        event: &NewEvent,
+        change: F,
+    ) -> Result<bool, StoreError>
+    where
+        F: Fn(&rusqlite::Transaction<'_>) -> Result<bool, StoreError> + Send + 'static,
+    {
+        let event = event.clone();
+        self.writer
+            .write(move |tx| {
+                let changed = change(tx)?;
+                if changed {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(changed)
+            })
+            .await
+    }
+}
+
 /// Measuring instruments, compiled only with the `bench` feature (`bench/audit-cost.sh`):
 /// never part of a server.
 #[cfg(feature = "bench")]
@@ -239,23 +264,16 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<Option<ApiKey>, StoreError> {
-        let (key_id, event) = (id.to_owned(), event.clone());
+        let key_id = id.to_owned();
         let revoked = self
-            .writer
-            .write(move |tx| {
-                let id = &key_id;
-                let revoked = tx
-                    .execute(
-                        "UPDATE api_keys SET revoked_at = ?3
-                         WHERE workspace_pk = ?1 AND id = ?2 AND revoked_at IS NULL",
-                        params![workspace_key, id, rows::micros(at)],
-                    )
-                    .map_err(sql_error)?
-                    == 1;
-                if revoked {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(revoked)
+            .write_audited(workspace_key, event, move |tx| {
+                tx.execute(
+                    "UPDATE api_keys SET revoked_at = ?3
+                     WHERE workspace_pk = ?1 AND id = ?2 AND revoked_at IS NULL",
+                    params![workspace_key, key_id, rows::micros(at)],
+                )
+                .map(|n| n == 1)
+                .map_err(sql_error)
             })
             .await?;
         if !revoked {
@@ -350,31 +368,25 @@ impl Store for SqliteStore {
         client: &ApiClient,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let (client, event) = (client.clone(), event.clone());
-        self.writer
-            .write(move |tx| {
-                let updated = tx
-                    .execute(
-                        "UPDATE api_clients SET name = ?3, scopes = ?4, admin_api_enabled = ?5,
-                                                rate_limit_per_minute = ?6
-                         WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-                        params![
-                            client.workspace_key,
-                            client.client_id,
-                            client.name,
-                            rows::to_json(&client.scopes)?,
-                            client.admin_api_enabled,
-                            client.rate_limit_per_minute,
-                        ],
-                    )
-                    .map_err(sql_error)?
-                    == 1;
-                if updated {
-                    audit::append(tx, client.workspace_key, &event)?;
-                }
-                Ok(updated)
-            })
-            .await
+        let client = client.clone();
+        self.write_audited(client.workspace_key, event, move |tx| {
+            tx.execute(
+                "UPDATE api_clients SET name = ?3, scopes = ?4, admin_api_enabled = ?5,
+                                        rate_limit_per_minute = ?6
+                 WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                params![
+                    client.workspace_key,
+                    client.client_id,
+                    client.name,
+                    rows::to_json(&client.scopes)?,
+                    client.admin_api_enabled,
+                    client.rate_limit_per_minute,
+                ],
+            )
+            .map(|n| n == 1)
+            .map_err(sql_error)
+        })
+        .await
     }
 
     async fn revoke_api_client(
@@ -384,23 +396,17 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let (client_id, event) = (client_id.to_owned(), event.clone());
-        self.writer
-            .write(move |tx| {
-                let revoked = tx
-                    .execute(
-                        "UPDATE api_clients SET revoked_at = ?3
-                         WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
-                        params![workspace_key, client_id, rows::micros(at)],
-                    )
-                    .map_err(sql_error)?
-                    == 1;
-                if revoked {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(revoked)
-            })
-            .await
+        let client_id = client_id.to_owned();
+        self.write_audited(workspace_key, event, move |tx| {
+            tx.execute(
+                "UPDATE api_clients SET revoked_at = ?3
+                 WHERE workspace_pk = ?1 AND client_id = ?2 AND revoked_at IS NULL",
+                params![workspace_key, client_id, rows::micros(at)],
+            )
+            .map(|n| n == 1)
+            .map_err(sql_error)
+        })
+        .await
     }
 
     async fn set_workspace_rate_limit(
@@ -556,16 +562,10 @@ impl Store for SqliteStore {
         user_key: i64,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let event = event.clone();
-        self.writer
-            .write(move |tx| {
-                let purged = lifecycle::purge(tx, workspace_key, user_key)?;
-                if purged {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(purged)
-            })
-            .await
+        self.write_audited(workspace_key, event, move |tx| {
+            lifecycle::purge(tx, workspace_key, user_key)
+        })
+        .await
     }
 
     async fn find_invitation(
@@ -720,16 +720,11 @@ impl Store for SqliteStore {
     }
 
     async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
-        let (group, event) = (group.clone(), event.clone());
-        self.writer
-            .write(move |tx| {
-                let updated = groups::update(tx, &group)?;
-                if updated {
-                    audit::append(tx, group.workspace_key, &event)?;
-                }
-                Ok(updated)
-            })
-            .await
+        let group = group.clone();
+        self.write_audited(group.workspace_key, event, move |tx| {
+            groups::update(tx, &group)
+        })
+        .await
     }
 
     async fn delete_group(
@@ -738,16 +733,10 @@ impl Store for SqliteStore {
         group_key: i64,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let event = event.clone();
-        self.writer
-            .write(move |tx| {
-                let deleted = groups::delete(tx, workspace_key, group_key)?;
-                if deleted {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(deleted)
-            })
-            .await
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::delete(tx, workspace_key, group_key)
+        })
+        .await
     }
 
     async fn put_membership(
@@ -756,15 +745,12 @@ impl Store for SqliteStore {
         membership: &Membership,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let (membership, event) = (membership.clone(), event.clone());
-        self.writer
-            .write(move |tx| {
-                if groups::put_membership(tx, workspace_key, &membership)? {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(())
-            })
-            .await
+        let membership = membership.clone();
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::put_membership(tx, workspace_key, &membership)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn delete_membership(
@@ -774,16 +760,10 @@ impl Store for SqliteStore {
         user_key: i64,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let event = event.clone();
-        self.writer
-            .write(move |tx| {
-                let deleted = groups::delete_membership(tx, workspace_key, group_key, user_key)?;
-                if deleted {
-                    audit::append(tx, workspace_key, &event)?;
-                }
-                Ok(deleted)
-            })
-            .await
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::delete_membership(tx, workspace_key, group_key, user_key)
+        })
+        .await
     }
 
     async fn list_members(
