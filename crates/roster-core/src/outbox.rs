@@ -5,7 +5,9 @@
 //! (`GET /v1/outbox`, `roster mail list`). With one, [`Roster::deliver_due_mail`] claims due
 //! mails for a lease (so a node that dies mid-delivery leaves them to another), sends them,
 //! and records the outcome. A delivered mail keeps its recipient and subject; its text,
-//! which may hold a live token, is dropped.
+//! which may hold a live token, is dropped. An invitation mail still pending when its
+//! invitation is revoked (replaced, or the user deactivated or deleted) is withdrawn, its
+//! dead token dropped, rather than sent.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -28,16 +30,20 @@ pub enum MailStatus {
     Pending,
     Sent,
     Failed,
+    /// Not sent, and never will be: what it carried was revoked first (an invitation
+    /// replaced by a new one, or withdrawn by deactivation or deletion).
+    Withdrawn,
 }
 
 impl MailStatus {
-    pub const ALL: [MailStatus; 3] = [Self::Pending, Self::Sent, Self::Failed];
+    pub const ALL: [MailStatus; 4] = [Self::Pending, Self::Sent, Self::Failed, Self::Withdrawn];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -49,7 +55,7 @@ impl MailStatus {
                 Error::field(
                     Code::InvalidStatus,
                     "status",
-                    "Unknown mail status; use pending, sent or failed.",
+                    "Unknown mail status; use pending, sent, failed or withdrawn.",
                 )
             })
     }

@@ -313,8 +313,8 @@ impl Roster {
 
     /// Apply a partial update. Concurrent updates of the same user do not lose each other's
     /// fields: the write is conditional on the version read, and retried on a conflict.
-    /// Deactivating through a patch revokes a pending invitation, as `deactivate` does; a
-    /// role change with `remove_groups` takes the user out of every group.
+    /// A status change out of `invited` revokes the pending invitation; a role change with
+    /// `remove_groups` takes the user out of every group.
     pub async fn update_user(
         &self,
         workspace: &Workspace,
@@ -339,9 +339,11 @@ impl Roster {
                 return Ok(Step::Unchanged);
             }
             let leave_groups = patch.remove_groups && before.role != user.role;
+            // A user leaving `invited` (activated by an admin, or deactivated) has no use
+            // for its invitation any more.
             let effects = UserSideEffects {
-                revoke_invitations: before.status != UserStatus::Inactive
-                    && user.status == UserStatus::Inactive,
+                revoke_invitations: before.status != user.status
+                    && before.status == UserStatus::Invited,
                 leave_groups,
                 ..UserSideEffects::default()
             };

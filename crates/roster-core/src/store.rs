@@ -61,7 +61,8 @@ pub struct ImportWrite {
 pub struct UserSideEffects {
     /// Store this invitation (for the written user), revoking any pending one of the user.
     pub invitation: Option<Invitation>,
-    /// Revoke the user's pending invitations.
+    /// Revoke the user's pending invitations. Revoking (here or by a new invitation) also
+    /// withdraws the user's invitation mail still pending in the outbox.
     pub revoke_invitations: bool,
     /// Mark this invitation accepted; if it is no longer pending, write nothing and fail
     /// with `Stale`.

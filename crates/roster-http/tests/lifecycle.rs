@@ -173,7 +173,15 @@ async fn resending_replaces_the_token(app: App) {
         .call(Method::POST, &format!("/v1/users/{id}/invitation"), None)
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
-    let third = token_in(&mails_to(&app, "ann@example.com").await[0]);
+    let mails = mails_to(&app, "ann@example.com").await;
+    let third = token_in(&mails[0]);
+    // Mail with a dead token is withdrawn, not sent.
+    let statuses: Vec<&str> = mails
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["pending", "withdrawn", "withdrawn"]);
+    assert_eq!(mails[1]["text"], Value::Null);
 
     for dead in [&first, &second] {
         let reply = accept(&app, json!({"token": dead})).await;
@@ -233,6 +241,24 @@ async fn stale_unknown_and_malformed_tokens_are_refused(app: App) {
     ] {
         assert_error(&accept(&app, body).await, StatusCode::BAD_REQUEST, code);
     }
+    // An admin activating the user directly kills the invitation too.
+    let bo = invite(&app, "bo@example.com").await;
+    let bo_token = token_in(&mails_to(&app, "bo@example.com").await[0]);
+    let bo_id = bo["id"].as_str().unwrap();
+    let reply = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{bo_id}"),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(reply.body["status"], "active");
+    assert_error(
+        &accept(&app, json!({"token": bo_token})).await,
+        StatusCode::GONE,
+        "invitation_revoked",
+    );
+    assert_eq!(actions(&app, bo_id).await, ["user.create", "user.activate"]);
     // Seven days later the token has expired.
     app.clock.advance(Duration::days(7) + Duration::seconds(1));
     let reply = accept(&app, json!({"token": token})).await;
@@ -298,6 +324,10 @@ async fn deactivate_and_reactivate(app: App) {
         )
         .await;
     assert_eq!(reply.body["status"], "inactive");
+    assert_eq!(
+        mails_to(&app, "ann@example.com").await[0]["status"],
+        "withdrawn"
+    );
     assert_error(
         &accept(&app, json!({"token": token})).await,
         StatusCode::GONE,

@@ -123,6 +123,12 @@ pub async fn invitations_are_single_use_and_replaced(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(old.revoked_at, Some(ann.updated_at));
+    // Its mail, still pending, is withdrawn with its dead token.
+    let mails = store.list_outbox(&outbox(ws.key)).await.unwrap();
+    assert_eq!(
+        (mails[0].status, mails[0].text.as_deref()),
+        (MailStatus::Withdrawn, None)
+    );
 
     // Accepting a revoked invitation writes nothing, the user included.
     let version = ann.version;

@@ -29,7 +29,7 @@ CREATE TABLE outbox (
     recipient        TEXT        NOT NULL,
     subject          TEXT        NOT NULL,
     text             TEXT,
-    status           TEXT        NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    status           TEXT        NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'withdrawn')),
     attempts         BIGINT      NOT NULL DEFAULT 0,
     next_attempt_at  TIMESTAMPTZ NOT NULL,
     last_error       TEXT,

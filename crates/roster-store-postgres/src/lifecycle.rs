@@ -29,6 +29,15 @@ pub(crate) async fn apply(
         .execute(&mut **tx)
         .await
         .map_err(db_error)?;
+        // Invitation mail still waiting to go out carries a token that is now dead.
+        sqlx::query(
+            "UPDATE outbox SET status = 'withdrawn', text = NULL
+             WHERE user_pk = $1 AND kind = 'invitation' AND status = 'pending'",
+        )
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
     }
     if let Some(accepted) = &effects.accept_invitation {
         let changed = sqlx::query(

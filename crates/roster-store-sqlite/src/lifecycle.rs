@@ -26,6 +26,9 @@ pub(crate) fn apply(
         )
         .and_then(|mut revoke| revoke.execute(params![user_pk, micros(at)]))
         .map_err(sql_error)?;
+        tx.prepare_cached(WITHDRAW_INVITATION_MAIL)
+            .and_then(|mut withdraw| withdraw.execute([user_pk]))
+            .map_err(sql_error)?;
     }
     if let Some(accepted) = &effects.accept_invitation {
         let changed = tx
@@ -57,6 +60,10 @@ pub(crate) fn apply(
     }
     Ok(())
 }
+
+/// Invitation mail of a user still waiting to go out carries a token that is now dead.
+const WITHDRAW_INVITATION_MAIL: &str = "UPDATE outbox SET status = 'withdrawn', text = NULL
+    WHERE user_pk = ?1 AND kind = 'invitation' AND status = 'pending'";
 
 fn insert_invitation(
     tx: &Transaction<'_>,

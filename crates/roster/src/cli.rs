@@ -116,7 +116,7 @@ pub enum MailCommand {
     List {
         #[arg(long, default_value = "default")]
         workspace: String,
-        /// Only `pending`, `sent` or `failed` mail.
+        /// Only `pending`, `sent`, `failed` or `withdrawn` mail.
         #[arg(long)]
         status: Option<String>,
         /// How many (1 to 100).

@@ -25,7 +25,8 @@ pub struct MailBody {
     pub subject: String,
     /// The plain-text body; null once delivered (it may hold a live token).
     pub text: Option<String>,
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `sent`, `failed` or `withdrawn` (its invitation was revoked before it
+    /// went out).
     pub status: &'static str,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -68,7 +69,7 @@ pub struct MailList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxParams {
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `sent`, `failed` or `withdrawn`.
     pub status: Option<String>,
     /// Number of records (default 20, max 100).
     pub limit: Option<u32>,
