@@ -1,7 +1,8 @@
 //! Roster's core: the domain of a user administration server.
 //!
-//! This crate knows nothing of HTTP or SQL. It holds the domain types (workspaces, users,
-//! secret keys), the rules that validate them, and the operations every surface calls
+//! This crate knows nothing of HTTP or SQL. It holds the domain types (workspaces, users and
+//! their lifecycle, invitations, groups, the mail outbox, secret keys), the rules that
+//! validate them, and the operations every surface calls
 //! ([`Roster`]). Persistence goes through the [`store::Store`] trait, which each backend
 //! implements; time and randomness come in through [`Clock`] and [`Random`] so tests can pin
 //! them.
