@@ -121,7 +121,14 @@ impl Roster {
                 Ok(UpdateOutcome::Updated) => return Ok(user),
                 Ok(UpdateOutcome::VersionConflict) => continue,
                 Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
-                Err(crate::StoreError::Stale) => continue,
+                // Only a conditional side effect fails this way: an invitation accepted or
+                // revoked by another request since it was read.
+                Err(crate::StoreError::Stale) => {
+                    return Err(Error::new(
+                        Code::InvitationRevoked,
+                        "This invitation was used or replaced meanwhile.",
+                    ))
+                }
                 Err(err) => return Err(self.explain_conflict(workspace, &user, err).await),
             }
         }
@@ -223,8 +230,12 @@ impl Roster {
     }
 
     /// Accept an invitation: the user becomes active, with the name and password given.
-    /// The token is the credential; the event's actor is the user.
-    pub async fn accept_invitation(&self, input: Acceptance) -> Result<User> {
+    /// The token is the credential; the event's actor is the user, its request `origin`.
+    pub async fn accept_invitation(
+        &self,
+        origin: &AuditContext,
+        input: Acceptance,
+    ) -> Result<User> {
         let unknown = || {
             Error::new(
                 Code::InvitationNotFound,
@@ -268,9 +279,12 @@ impl Roster {
             Some(password) => Some(self.passwords.hash(password, self.random.as_ref()).await?),
             None => None,
         };
-        let ctx = AuditContext::new(Actor::User {
-            user_id: user.id.clone(),
-        });
+        let ctx = AuditContext {
+            actor: Actor::User {
+                user_id: user.id.clone(),
+            },
+            ..origin.clone()
+        };
         self.change_user(&workspace, &ctx, &user.id, Lookup::Live, |user| {
             if user.status != UserStatus::Invited {
                 return Err(Error::new(

@@ -42,22 +42,43 @@ impl std::ops::Deref for Caller {
     }
 }
 
-/// The request's id, client address and user agent, as the audit log records them.
-fn audit_context(principal: &Principal, request: &Request) -> AuditContext {
-    let ip = request
-        .extensions()
+/// The request's id, client address and user agent, as the audit log records them, with
+/// `actor` as the one acting.
+fn audit_context(
+    actor: roster_core::Actor,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> AuditContext {
+    let ip = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let user_agent = request
-        .headers()
+    let user_agent = headers
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(512).collect());
     AuditContext {
-        actor: principal.actor(),
+        actor,
         request_id: request_id::current(),
         ip,
         user_agent,
+    }
+}
+
+/// What the audit log records of a request that carries no credential (one whose body
+/// proves who acts, like an invitation token): its id, client address and user agent. The
+/// core names the actor once it knows it.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub AuditContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(audit_context(
+            roster_core::Actor::System,
+            &parts.extensions,
+            &parts.headers,
+        )))
     }
 }
 
@@ -139,7 +160,7 @@ pub async fn middleware(
     let decision = state.roster.admit(&principal).await;
     let headers = rate_headers(&decision, state.roster.now().timestamp());
     let mut response = if decision.allowed {
-        let audit = audit_context(&principal, &request);
+        let audit = audit_context(principal.actor(), request.extensions(), request.headers());
         request.extensions_mut().insert(Caller { principal, audit });
         next.run(request).await
     } else {

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 on_both_stores!(
     invitation_mail_carries_a_token_that_activates_the_user,
+    racing_acceptances_activate_once,
     resending_replaces_the_token,
     stale_unknown_and_malformed_tokens_are_refused,
     deactivate_and_reactivate,
@@ -144,10 +145,23 @@ async fn invitation_mail_carries_a_token_that_activates_the_user(app: App) {
         json!({"before": null, "after": "set"})
     );
     assert!(!event.to_string().contains("argon2"), "no hash in the log");
+    assert!(event["request_id"].as_str().is_some_and(|r| r.starts_with("req_")));
 
     // Used once only; nothing more is written.
     let again = accept(&app, json!({"token": token})).await;
     assert_error(&again, StatusCode::GONE, "invitation_used");
+    assert_eq!(actions(&app, id).await, ["user.create", "user.activate"]);
+}
+
+async fn racing_acceptances_activate_once(app: App) {
+    let ann = invite(&app, "ann@example.com").await;
+    let token = token_in(&mails_to(&app, "ann@example.com").await[0]);
+    let body = json!({"token": token, "password": "correct horse"});
+    let (a, b) = tokio::join!(accept(&app, body.clone()), accept(&app, body));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::GONE], "{} {}", a.body, b.body);
+    let id = ann["id"].as_str().unwrap();
     assert_eq!(actions(&app, id).await, ["user.create", "user.activate"]);
 }
 

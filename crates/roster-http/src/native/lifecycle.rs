@@ -9,7 +9,7 @@ use roster_core::{Acceptance, Code, Error, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, RequestOrigin};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{JsonBody, OptionalJsonBody, QueryParams};
 use crate::native::users::UserBody;
@@ -156,15 +156,19 @@ pub struct AcceptInvitation {
 )]
 pub async fn accept(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     JsonBody(body): JsonBody<AcceptInvitation>,
 ) -> Result<Json<UserBody>, ApiError> {
     let user = state
         .roster
-        .accept_invitation(Acceptance {
-            token: body.token,
-            name: body.name,
-            password: body.password,
-        })
+        .accept_invitation(
+            &origin,
+            Acceptance {
+                token: body.token,
+                name: body.name,
+                password: body.password,
+            },
+        )
         .await?;
     Ok(Json(user.into()))
 }
