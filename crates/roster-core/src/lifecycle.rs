@@ -166,7 +166,8 @@ impl Roster {
                 Code::UserPurged,
                 "This user's personal data was erased; the user cannot be read or changed.",
             ),
-            _ => Error::user_not_found(),
+            Ok(_) => Error::user_not_found(),
+            Err(err) => err.into(),
         }
     }
 

@@ -270,12 +270,13 @@ impl Roster {
             Some(group) if !group.is_empty() => Some(
                 self.get_group(workspace, group)
                     .await
-                    .map_err(|_| {
-                        Error::field(
+                    .map_err(|err| match err.code {
+                        Code::GroupNotFound => Error::field(
                             Code::UnknownGroup,
                             "group",
                             "No group of this workspace has this id.",
-                        )
+                        ),
+                        _ => err,
                     })?
                     .key,
             ),

@@ -145,7 +145,9 @@ async fn invitation_mail_carries_a_token_that_activates_the_user(app: App) {
         json!({"before": null, "after": "set"})
     );
     assert!(!event.to_string().contains("argon2"), "no hash in the log");
-    assert!(event["request_id"].as_str().is_some_and(|r| r.starts_with("req_")));
+    assert!(event["request_id"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("req_")));
 
     // Used once only; nothing more is written.
     let again = accept(&app, json!({"token": token})).await;
@@ -160,7 +162,13 @@ async fn racing_acceptances_activate_once(app: App) {
     let (a, b) = tokio::join!(accept(&app, body.clone()), accept(&app, body));
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::GONE], "{} {}", a.body, b.body);
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::GONE],
+        "{} {}",
+        a.body,
+        b.body
+    );
     let id = ann["id"].as_str().unwrap();
     assert_eq!(actions(&app, id).await, ["user.create", "user.activate"]);
 }
