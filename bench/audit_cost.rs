@@ -67,6 +67,11 @@ fn user(ws: &Workspace, tag: &str, n: u32) -> User {
         updated_at: now,
         deleted_at: None,
         version: 1,
+        sessions_limit: None,
+        allow_authentication_token: false,
+        has_authentication_token: false,
+        current_sign_in_at: None,
+        last_sign_in_at: None,
     }
 }
 

@@ -50,6 +50,12 @@ actions! {
     UserImport => "user.import",
     UserLogin => "user.login",
     UserLoginFailed => "user.login_failed",
+    UserLogout => "user.logout",
+    UserSessionEnd => "user.session_end",
+    UserForceLogout => "user.force_logout",
+    UserPasswordSet => "user.password_set",
+    UserTokenCreate => "user.token_create",
+    UserTokenRevoke => "user.token_revoke",
     ApiKeyCreate => "api_key.create",
     ApiKeyRevoke => "api_key.revoke",
     ApiClientCreate => "api_client.create",
@@ -293,6 +299,11 @@ fn user_fields(user: &User) -> Map<String, Value> {
     map.insert("family_name".into(), json!(user.family_name));
     map.insert("attributes".into(), Value::Object(user.attributes.clone()));
     map.insert("deleted_at".into(), json!(user.deleted_at));
+    map.insert("sessions_limit".into(), json!(user.sessions_limit));
+    map.insert(
+        "allow_authentication_token".into(),
+        json!(user.allow_authentication_token),
+    );
     map
 }
 

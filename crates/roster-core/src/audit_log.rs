@@ -280,6 +280,7 @@ mod tests {
             rate_limit_per_minute: None,
             audit_retention_days: 90,
             invitations: Default::default(),
+            auth: Default::default(),
         }
     }
 

@@ -82,10 +82,17 @@ codes! {
     UnknownGroup => "unknown_group", Invalid;
     PasswordTooShort => "password_too_short", Invalid;
     PasswordTooLong => "password_too_long", Invalid;
+    PasswordTooCommon => "password_too_common", Invalid;
+    InvalidSessionsLimit => "invalid_sessions_limit", Invalid;
+    InvalidAuthSettings => "invalid_auth_settings", Invalid;
     InvalidApiKey => "invalid_api_key", Unauthenticated;
     InvalidClientCredentials => "invalid_client_credentials", Unauthenticated;
     InvalidToken => "invalid_token", Unauthenticated;
     TokenExpired => "token_expired", Unauthenticated;
+    InvalidCredentials => "invalid_credentials", Unauthenticated;
+    InvalidSession => "invalid_session", Unauthenticated;
+    SessionExpired => "session_expired", Unauthenticated;
+    SessionEnded => "session_ended", Unauthenticated;
     MissingScopeUsersRead => "missing_scope_users_read", Forbidden;
     MissingScopeUsersWrite => "missing_scope_users_write", Forbidden;
     MissingScopeAuditRead => "missing_scope_audit_read", Forbidden;
@@ -95,7 +102,12 @@ codes! {
     AdminApiDisabled => "admin_api_disabled", Forbidden;
     OperatorWorkspaceRequired => "operator_workspace_required", Forbidden;
     RateLimited => "rate_limited", RateLimited;
+    TooManyAttempts => "too_many_attempts", RateLimited;
     ExternalIdRetired => "external_id_retired", Forbidden;
+    SessionLimitReached => "session_limit_reached", Forbidden;
+    UserInactive => "user_inactive", Forbidden;
+    TokenNotAllowed => "token_not_allowed", Forbidden;
+    SessionRequired => "session_required", Forbidden;
     UserNotFound => "user_not_found", NotFound;
     ApiKeyNotFound => "api_key_not_found", NotFound;
     ApiClientNotFound => "api_client_not_found", NotFound;
@@ -107,6 +119,7 @@ codes! {
     InvitationRevoked => "invitation_revoked", Gone;
     InvitationUsed => "invitation_used", Gone;
     UserPurged => "user_purged", Gone;
+    SessionNotFound => "session_not_found", NotFound;
     EmailTaken => "email_taken", Conflict;
     ExternalIdTaken => "external_id_taken", Conflict;
     WorkspaceNameTaken => "workspace_name_taken", Conflict;
@@ -115,6 +128,7 @@ codes! {
     UserNotInvited => "user_not_invited", Conflict;
     RoleInUse => "role_in_use", Conflict;
     GroupNameTaken => "group_name_taken", Conflict;
+    TokenExists => "token_exists", Conflict;
     StoreUnavailable => "store_unavailable", Internal;
     Internal => "internal_error", Internal;
 }
@@ -127,6 +141,8 @@ pub struct Error {
     pub message: String,
     /// The input field at fault, where there is one.
     pub field: Option<&'static str>,
+    /// For a refusal to try now: when to try again, in seconds.
+    pub retry_after: Option<i64>,
     #[source]
     source: Option<StoreError>,
 }
@@ -137,8 +153,15 @@ impl Error {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
             source: None,
         }
+    }
+
+    /// This error, telling the caller to retry after `seconds`.
+    pub fn with_retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// An error about one input field.
@@ -199,6 +222,7 @@ impl From<StoreError> for Error {
             code,
             message: message.to_owned(),
             field,
+            retry_after: None,
             source: Some(err),
         }
     }

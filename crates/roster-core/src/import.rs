@@ -92,6 +92,9 @@ pub struct ImportRow {
     pub attributes: Option<Value>,
     /// An argon2id PHC string or a bcrypt hash, so users keep their passwords when moving in.
     pub password_hash: Option<String>,
+    /// 1 to 999,999 sessions at once.
+    pub sessions_limit: Option<i64>,
+    pub allow_authentication_token: Option<bool>,
     // What an export writes that is Roster's to assign: read and ignored.
     #[serde(default, rename = "id")]
     _id: Option<IgnoredAny>,
@@ -101,6 +104,12 @@ pub struct ImportRow {
     _updated_at: Option<IgnoredAny>,
     #[serde(default, rename = "deleted_at")]
     _deleted_at: Option<IgnoredAny>,
+    #[serde(default, rename = "has_authentication_token")]
+    _has_authentication_token: Option<IgnoredAny>,
+    #[serde(default, rename = "current_sign_in_at")]
+    _current_sign_in_at: Option<IgnoredAny>,
+    #[serde(default, rename = "last_sign_in_at")]
+    _last_sign_in_at: Option<IgnoredAny>,
 }
 
 /// A rejected row.
@@ -349,6 +358,8 @@ struct Checked {
     status: Option<UserStatus>,
     attributes: Option<Attributes>,
     password_hash: Option<String>,
+    sessions_limit: Option<u32>,
+    allow_authentication_token: Option<bool>,
 }
 
 impl Checked {
@@ -381,6 +392,11 @@ impl Checked {
             password_hash: text(row.password_hash)
                 .map(|v| validate_password_hash(&v))
                 .transpose()?,
+            sessions_limit: row
+                .sessions_limit
+                .map(crate::user::validate_sessions_limit)
+                .transpose()?,
+            allow_authentication_token: row.allow_authentication_token,
         })
     }
 
@@ -416,6 +432,12 @@ impl Checked {
         };
         set(&mut user.email, &self.email);
         set(&mut user.name, &self.name);
+        if self.sessions_limit.is_some() {
+            user.sessions_limit = self.sessions_limit;
+        }
+        if let Some(allow) = self.allow_authentication_token {
+            user.allow_authentication_token = allow;
+        }
         set(&mut user.role, &self.role);
         if self.external_id.is_some() {
             user.external_id.clone_from(&self.external_id);
@@ -655,6 +677,11 @@ impl<'r> Importer<'r> {
             updated_at: now,
             deleted_at: None,
             version: 1,
+            sessions_limit: row.sessions_limit,
+            allow_authentication_token: row.allow_authentication_token.unwrap_or(false),
+            has_authentication_token: false,
+            current_sign_in_at: None,
+            last_sign_in_at: None,
         };
         Ok(Some(ImportWrite {
             user,

@@ -313,8 +313,8 @@ impl Roster {
         .await
     }
 
-    /// Deactivate a user (seed 004): it can no longer sign in, and a pending invitation
-    /// dies. Deactivating an inactive user changes nothing.
+    /// Deactivate a user (seed 004): it can no longer sign in, its sessions end, and a
+    /// pending invitation dies (its personal token is refused while it is inactive). Deactivating an inactive user changes nothing.
     pub async fn deactivate_user(
         &self,
         workspace: &Workspace,
@@ -330,6 +330,7 @@ impl Roster {
                 Action::UserDeactivate,
                 UserSideEffects {
                     revoke_invitations: true,
+                    end_sessions: true,
                     ..UserSideEffects::default()
                 },
             ))
@@ -374,6 +375,8 @@ impl Roster {
                 Action::UserDelete,
                 UserSideEffects {
                     revoke_invitations: true,
+                    end_sessions: true,
+                    revoke_personal_token: true,
                     ..UserSideEffects::default()
                 },
             ))

@@ -1,10 +1,12 @@
 //! Passwords, stored as argon2id PHC strings with OWASP's recommended parameters (19 MiB of
-//! memory, 2 passes, 1 lane). Hashing runs on the blocking thread pool, at most a few at
-//! once, so a burst of password work cannot starve the async runtime of other requests.
+//! memory, 2 passes, 1 lane). Hashing and verifying run on the blocking thread pool, at most
+//! a few at once, so a burst of password work cannot starve the async runtime of other
+//! requests. Imported bcrypt hashes verify too; [`Verified::needs_rehash`] tells the caller
+//! to replace them (and argon2 hashes with other parameters) after a successful sign-in.
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -19,10 +21,45 @@ pub const MEMORY_KIB: u32 = 19_456;
 pub const PASSES: u32 = 2;
 pub const LANES: u32 = 1;
 
+/// The common passwords refused when a workspace asks for it (see `data/README.md`).
+static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .collect()
+    });
+
 /// The password hasher: argon2id with fixed parameters and a bound on concurrent work.
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    /// A hash of a random password, verified against when there is no user or no password,
+    /// so that such a sign-in costs what a wrong password costs.
+    decoy: Arc<std::sync::OnceLock<String>>,
+}
+
+/// What verifying a password found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash is bcrypt, or argon2 with other parameters: store a fresh one.
+    pub needs_rehash: bool,
+}
+
+/// A workspace's password rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_chars: usize,
+    pub refuse_common: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_chars: MIN_PASSWORD_CHARS,
+            refuse_common: false,
+        }
+    }
 }
 
 impl Passwords {
@@ -30,23 +67,100 @@ impl Passwords {
     pub fn new(concurrency: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            decoy: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
-    /// Check `password` against the policy and hash it.
+    /// Check `password` against the default policy and hash it.
     pub async fn hash(&self, password: &str, random: &dyn Random) -> Result<String> {
-        validate_new_password(password)?;
+        self.hash_with(password, PasswordPolicy::default(), random)
+            .await
+    }
+
+    /// Check `password` against `policy` and hash it.
+    pub async fn hash_with(
+        &self,
+        password: &str,
+        policy: PasswordPolicy,
+        random: &dyn Random,
+    ) -> Result<String> {
+        validate_password(password, policy)?;
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
         let password = password.to_owned();
+        self.blocking(move || hash_now(&password, &salt)).await
+    }
+
+    /// Verify `password` against `stored` (argon2 or bcrypt); with no stored hash, verify
+    /// against a decoy so the answer takes as long and is `false`.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verified> {
+        let password = password.to_owned();
+        let (stored, real) = match stored {
+            Some(hash) => (hash.to_owned(), true),
+            None => (self.decoy_hash()?, false),
+        };
+        let verified = self
+            .blocking(move || Ok(verify_now(&password, &stored)))
+            .await?;
+        Ok(Verified {
+            matches: verified.matches && real,
+            needs_rehash: verified.needs_rehash && real,
+        })
+    }
+
+    fn decoy_hash(&self) -> Result<String> {
+        if let Some(hash) = self.decoy.get() {
+            return Ok(hash.clone());
+        }
+        let mut salt = [0u8; 16];
+        crate::OsRandom.fill(&mut salt);
+        let mut secret = [0u8; 24];
+        crate::OsRandom.fill(&mut secret);
+        let decoy = hash_now(&format!("{secret:?}"), &salt)?;
+        Ok(self.decoy.get_or_init(|| decoy).clone())
+    }
+
+    /// Run password work on the blocking pool, at most `concurrency` at once.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| Error::new(Code::Internal, "password hashing is shut down"))?;
-        tokio::task::spawn_blocking(move || hash_now(&password, &salt))
+        tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| Error::new(Code::Internal, format!("password hashing failed: {e}")))?
+    }
+}
+
+/// Verify without a permit, on the calling thread.
+fn verify_now(password: &str, stored: &str) -> Verified {
+    if stored.starts_with("$2") {
+        let matches = bcrypt::verify(password, stored).unwrap_or(false);
+        return Verified {
+            matches,
+            needs_rehash: true,
+        };
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verified {
+            matches: false,
+            needs_rehash: false,
+        };
+    };
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    let current = format!("m={MEMORY_KIB},t={PASSES},p={LANES}");
+    let needs_rehash = parsed.algorithm.as_str() != "argon2id"
+        || parsed.params.to_string() != current
+        || parsed.version != Some(0x13);
+    Verified {
+        matches,
+        needs_rehash,
     }
 }
 
@@ -71,8 +185,14 @@ fn hash_now(password: &str, salt: &[u8; 16]) -> Result<String> {
         .map_err(|e| Error::new(Code::Internal, format!("argon2: {e}")))
 }
 
-/// The policy every new password meets: 8 characters or more, at most 1,024 bytes.
+/// The default policy every new password meets: 8 characters or more, at most 1,024 bytes.
 pub fn validate_new_password(password: &str) -> Result<()> {
+    validate_password(password, PasswordPolicy::default())
+}
+
+/// `policy`'s rules: at least `min_chars` characters, at most 1,024 bytes, and (if asked)
+/// not one of the 10,000 most common passwords.
+pub fn validate_password(password: &str, policy: PasswordPolicy) -> Result<()> {
     if password.is_empty() {
         return Err(Error::field(
             Code::FieldRequired,
@@ -87,11 +207,38 @@ pub fn validate_new_password(password: &str) -> Result<()> {
             format!("A password may be at most {MAX_PASSWORD_BYTES} bytes."),
         ));
     }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    if password.chars().count() < policy.min_chars {
         return Err(Error::field(
             Code::PasswordTooShort,
             "password",
-            format!("A password needs at least {MIN_PASSWORD_CHARS} characters."),
+            format!("A password needs at least {} characters.", policy.min_chars),
+        ));
+    }
+    if policy.refuse_common && COMMON.contains(password.to_lowercase().as_str()) {
+        return Err(Error::field(
+            Code::PasswordTooCommon,
+            "password",
+            "This password is one of the most common ones; choose another.",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the length of a password given to sign in (never the policy: a password set
+/// under an older policy still signs in).
+pub fn validate_attempt(password: &str) -> Result<()> {
+    if password.is_empty() {
+        return Err(Error::field(
+            Code::FieldRequired,
+            "password",
+            "password is required.",
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::field(
+            Code::PasswordTooLong,
+            "password",
+            format!("A password may be at most {MAX_PASSWORD_BYTES} bytes."),
         ));
     }
     Ok(())
@@ -120,6 +267,102 @@ mod tests {
         assert!(Argon2::default()
             .verify_password(b"wrong horse battery", &parsed)
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn bcrypt_and_old_argon2_verify_and_ask_for_a_rehash() {
+        let passwords = Passwords::new(1);
+        let bcrypt = bcrypt::hash("hunter2hunter2", 4).unwrap();
+        let found = passwords
+            .verify("hunter2hunter2", Some(&bcrypt))
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            Verified {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+        let wrong = passwords
+            .verify("hunter3hunter3", Some(&bcrypt))
+            .await
+            .unwrap();
+        assert!(!wrong.matches);
+        let current = passwords
+            .hash("hunter2hunter2", &crate::SeededRandom::new(3))
+            .await
+            .unwrap();
+        let found = passwords
+            .verify("hunter2hunter2", Some(&current))
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            Verified {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        let weaker = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(
+            b"hunter2hunter2",
+            &SaltString::encode_b64(&[7; 16]).unwrap(),
+        )
+        .unwrap()
+        .to_string();
+        let found = passwords
+            .verify("hunter2hunter2", Some(&weaker))
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            Verified {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+        let none = passwords.verify("hunter2hunter2", None).await.unwrap();
+        assert_eq!(
+            none,
+            Verified {
+                matches: false,
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_only_when_asked() {
+        let strict = PasswordPolicy {
+            min_chars: 8,
+            refuse_common: true,
+        };
+        assert_eq!(
+            validate_password("Password1", strict).unwrap_err().code,
+            Code::PasswordTooCommon
+        );
+        assert_eq!(
+            validate_password("Abcd1234", strict).unwrap_err().code,
+            Code::PasswordTooCommon
+        );
+        assert!(
+            validate_password("Abcd1234", PasswordPolicy::default()).is_ok(),
+            "seed 004's example"
+        );
+        assert!(validate_password("violet-tractor-lagoon", strict).is_ok());
+        let long = PasswordPolicy {
+            min_chars: 12,
+            refuse_common: false,
+        };
+        assert_eq!(
+            validate_password("elevenchars", long).unwrap_err().code,
+            Code::PasswordTooShort
+        );
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub struct Roster {
     pub(crate) caches: AuthCaches,
     pub(crate) keyring: Arc<RwLock<Option<LoadedKeyRing>>>,
     pub(crate) passwords: Passwords,
+    pub(crate) throttle: crate::signin::SignInThrottle,
 }
 
 impl Roster {
@@ -85,6 +86,7 @@ impl Roster {
             limiter: Arc::new(MemoryRateLimiter::default()),
             keyring: Arc::new(RwLock::new(None)),
             passwords: Passwords::default(),
+            throttle: crate::signin::SignInThrottle::new(),
         }
     }
 
@@ -206,9 +208,22 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        input: NewUser,
+        mut input: NewUser,
     ) -> Result<User> {
+        let password = input.password.take();
         let valid = input.validate(workspace)?;
+        let password_hash = match password {
+            Some(password) => Some(
+                self.passwords
+                    .hash_with(
+                        &password,
+                        workspace.auth.password_policy(),
+                        self.random.as_ref(),
+                    )
+                    .await?,
+            ),
+            None => None,
+        };
         let now = self.clock.now();
         let mut user = User {
             key: 0,
@@ -227,6 +242,11 @@ impl Roster {
             updated_at: now,
             deleted_at: None,
             version: 1,
+            sessions_limit: valid.sessions_limit,
+            allow_authentication_token: valid.allow_authentication_token,
+            has_authentication_token: false,
+            current_sign_in_at: None,
+            last_sign_in_at: None,
         };
         let event = self.event(
             ctx,
@@ -234,11 +254,12 @@ impl Roster {
             Some(user.id.clone()),
             audit::user_changes(None, &user),
         );
-        let effects = if user.status == UserStatus::Invited {
+        let mut effects = if user.status == UserStatus::Invited {
             self.invitation_effects(workspace, &user, valid.message.as_deref())
         } else {
             UserSideEffects::default()
         };
+        effects.password_hash = password_hash;
         match self.store.insert_user(&user, &event, &effects).await {
             Ok(key) => {
                 user.key = key;
@@ -346,6 +367,10 @@ impl Roster {
                 revoke_invitations: before.status != user.status
                     && before.status == UserStatus::Invited,
                 leave_groups,
+                end_sessions: user.status == UserStatus::Inactive
+                    && before.status != UserStatus::Inactive,
+                revoke_personal_token: before.allow_authentication_token
+                    && !user.allow_authentication_token,
                 ..UserSideEffects::default()
             };
             Ok(Step::Changed {
@@ -391,6 +416,7 @@ impl Roster {
             rate_limit_per_minute: None,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             invitations: Default::default(),
+            auth: Default::default(),
         }
     }
 

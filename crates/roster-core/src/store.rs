@@ -12,6 +12,7 @@ use crate::invitation::{Invitation, InvitationSettings};
 use crate::keys::ApiKey;
 use crate::listing::UserListRequest;
 use crate::outbox::{Delivery, Mail, OutboxQuery};
+use crate::session::{AuthSettings, EndSessions, Session};
 use crate::signing::SigningKey;
 use crate::user::User;
 use crate::workspace::Workspace;
@@ -73,6 +74,10 @@ pub struct UserSideEffects {
     pub password_hash: Option<String>,
     /// Take the user out of every group.
     pub leave_groups: bool,
+    /// End the user's live sign-in sessions (personal tokens stay).
+    pub end_sessions: bool,
+    /// Revoke the user's personal token.
+    pub revoke_personal_token: bool,
 }
 
 impl UserSideEffects {
@@ -83,11 +88,35 @@ impl UserSideEffects {
         mail: None,
         password_hash: None,
         leave_groups: false,
+        end_sessions: false,
+        revoke_personal_token: false,
     };
 
     pub fn is_empty(&self) -> bool {
         self == &Self::NONE
     }
+}
+
+/// How a sign-in names its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInName {
+    /// The lower-cased email.
+    EmailKey(String),
+    ExternalId(String),
+}
+
+/// A sign-in to write: the new session, the sessions it ends to stay within the user's
+/// limit, and the sign-in times.
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub session: Session,
+    /// How many live sign-in sessions the user had when the caller decided on `evict`; if
+    /// another sign-in changed that meanwhile, nothing is written and the call fails `Stale`.
+    pub expected_live: u64,
+    /// Keys of the sessions to end (reason: the limit).
+    pub evict: Vec<i64>,
+    /// A fresh hash replacing an outdated one (bcrypt, other argon2 parameters).
+    pub rehash: Option<String>,
 }
 
 /// What a conditional user update found.
@@ -382,6 +411,72 @@ pub trait Store: Send + Sync + 'static {
         writes: &[ImportWrite],
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+
+    /// Append an event that goes with no change (a failed sign-in).
+    async fn append_event(&self, workspace_key: i64, event: &NewEvent) -> Result<(), StoreError>;
+
+    async fn set_auth_settings(
+        &self,
+        workspace_key: i64,
+        settings: &AuthSettings,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+
+    /// The live (not soft-deleted) user of the workspace with this name, and its password
+    /// hash.
+    async fn find_sign_in(
+        &self,
+        workspace_key: i64,
+        name: &SignInName,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
+
+    /// The user's sessions and personal token that are live at `now`, oldest first.
+    async fn live_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// Write a sign-in (see [`SessionStart`]): end the evicted sessions, insert the new one,
+    /// move the user's `current_sign_in_at` to `last_sign_in_at` and set it to the session's
+    /// creation, store a rehash, append the event.
+    async fn start_session(&self, start: &SessionStart, event: &NewEvent)
+        -> Result<(), StoreError>;
+
+    /// The session or personal token with this token hash, its user, and its workspace's
+    /// public id.
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Session, User, String)>, StoreError>;
+
+    /// Record a use of a session, sliding its expiry.
+    async fn touch_session(
+        &self,
+        session_key: i64,
+        last_seen_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+
+    /// End some of a user's live sessions at `at`; returns how many. The event is appended
+    /// only if some ended; ending the personal token clears `has_authentication_token`.
+    async fn end_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        which: &EndSessions,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> Result<u64, StoreError>;
+
+    /// Store a personal token and set the user's `has_authentication_token`; false (nothing
+    /// written) if the user has a live one already.
+    async fn insert_personal_token(
+        &self,
+        token: &Session,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Events matching the query, newest first (by time, then sequence).
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;

@@ -13,6 +13,8 @@ pub const MAX_PART_NAME_CHARS: usize = 128;
 /// RFC 5321's limit on a forward path, less the angle brackets.
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
+/// Seed 004: "an integer no greater than 999999".
+pub const MAX_SESSIONS_LIMIT: i64 = 999_999;
 
 /// Where a user is in its lifecycle (seed 002's words). Soft deletion is separate:
 /// `deleted_at` is set on a user of any status.
@@ -84,6 +86,16 @@ pub struct User {
     pub deleted_at: Option<DateTime<Utc>>,
     /// Bumped on every write, for optimistic concurrency.
     pub version: i64,
+    /// Seed 004: at most this many sessions at once; `None` for no limit.
+    pub sessions_limit: Option<u32>,
+    /// Seed 003: whether the user may create a personal API token (an admin's switch).
+    pub allow_authentication_token: bool,
+    /// Seed 003: whether the user has a live personal token. Written by the store with the
+    /// token, never by a user update.
+    pub has_authentication_token: bool,
+    /// Seed 003: the latest sign-in, and the one before it. Written by sign-ins only.
+    pub current_sign_in_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -112,6 +124,11 @@ pub struct NewUser {
     pub attributes: Option<Value>,
     /// A personal note for the invitation mail (seed 003's `message`).
     pub message: Option<String>,
+    /// A first password (seed 004's `new_password`), checked against the workspace policy.
+    pub password: Option<String>,
+    /// Seed 004: 1 to 999,999, or none.
+    pub sessions_limit: Option<i64>,
+    pub allow_authentication_token: Option<bool>,
 }
 
 /// The valid fields of a new user.
@@ -126,6 +143,8 @@ pub(crate) struct ValidNewUser {
     pub family_name: Option<String>,
     pub attributes: Attributes,
     pub message: Option<String>,
+    pub sessions_limit: Option<u32>,
+    pub allow_authentication_token: bool,
 }
 
 impl NewUser {
@@ -154,6 +173,11 @@ impl NewUser {
                 Some(value) => attributes::validate(value)?,
             },
             message: crate::invitation::validate_message(self.message.as_deref())?,
+            sessions_limit: self
+                .sessions_limit
+                .map(validate_sessions_limit)
+                .transpose()?,
+            allow_authentication_token: self.allow_authentication_token.unwrap_or(false),
         })
     }
 }
@@ -172,6 +196,10 @@ pub struct UserPatch {
     pub attributes: Option<Value>,
     /// With a role change: take the user out of every group (seed 003's `remove_groups`).
     pub remove_groups: bool,
+    /// `Some(None)` removes the limit.
+    pub sessions_limit: Option<Option<i64>>,
+    /// Turning it off revokes the user's personal token.
+    pub allow_authentication_token: Option<bool>,
 }
 
 impl UserPatch {
@@ -214,6 +242,12 @@ impl UserPatch {
         }
         if let Some(family_name) = &self.family_name {
             user.family_name = validate_part_name("family_name", family_name.as_deref())?;
+        }
+        if let Some(limit) = self.sessions_limit {
+            user.sessions_limit = limit.map(validate_sessions_limit).transpose()?;
+        }
+        if let Some(allow) = self.allow_authentication_token {
+            user.allow_authentication_token = allow;
         }
         match &self.attributes {
             None => {}
@@ -328,6 +362,23 @@ pub fn validate_external_id(external_id: &str) -> Result<String> {
     Ok(value)
 }
 
+/// Seed 004's `sessions_limit`: 1 to 999,999.
+pub fn validate_sessions_limit(limit: i64) -> Result<u32> {
+    if (1..=MAX_SESSIONS_LIMIT).contains(&limit) {
+        u32::try_from(limit).map_err(|_| invalid_sessions_limit())
+    } else {
+        Err(invalid_sessions_limit())
+    }
+}
+
+fn invalid_sessions_limit() -> Error {
+    Error::field(
+        Code::InvalidSessionsLimit,
+        "sessions_limit",
+        format!("sessions_limit must be between 1 and {MAX_SESSIONS_LIMIT}, or null for no limit."),
+    )
+}
+
 fn truncate(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
 }
@@ -347,6 +398,7 @@ mod tests {
             rate_limit_per_minute: None,
             audit_retention_days: 90,
             invitations: Default::default(),
+            auth: Default::default(),
         }
     }
 

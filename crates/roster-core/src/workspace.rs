@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
 use crate::invitation::InvitationSettings;
+use crate::session::AuthSettings;
 
 /// The workspace created on first start.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -36,6 +37,8 @@ pub struct Workspace {
     pub audit_retention_days: u32,
     /// How long invitations last and what their mail says.
     pub invitations: InvitationSettings,
+    /// Password and session rules.
+    pub auth: AuthSettings,
 }
 
 impl Workspace {

@@ -72,6 +72,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<&'static str>,
+    /// Seconds, sent as `Retry-After`.
+    retry_after: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -102,6 +104,7 @@ impl ApiError {
             code: code.as_str(),
             message: code.message().to_owned(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -157,6 +160,7 @@ impl From<roster_core::Error> for ApiError {
             code: err.code.as_str(),
             message: err.message,
             field: err.field,
+            retry_after: err.retry_after,
         }
     }
 }
@@ -173,6 +177,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ErrorBody, ErrorEnvelope};
 use crate::native::{
     api_clients, api_keys, audit_export, audit_logs, client_tokens, groups, lifecycle, outbox,
-    settings, users, users_transfer, workspaces,
+    sessions, settings, users, users_transfer, workspaces,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,9 @@ use crate::native::{
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         groups::members, groups::put_member, groups::remove_member, groups::of_user,
         outbox::list,
+        sessions::sign_in, sessions::current, sessions::sign_out, sessions::create_token,
+        sessions::list, sessions::end, sessions::force_logout, sessions::set_password,
+        sessions::revoke_token, sessions::auth_settings, sessions::set_auth_settings,
         settings::roles, settings::set_roles, settings::invitation_settings, settings::set_invitation_settings,
         api_keys::list, api_keys::create, api_keys::revoke,
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
@@ -39,6 +42,9 @@ use crate::native::{
         groups::GroupBody, groups::GroupList, groups::MemberBody, groups::MemberList,
         groups::UserGroupBody, groups::UserGroupList, groups::CreateGroup, groups::UpdateGroup, groups::PutMember,
         outbox::MailBody, outbox::MailList,
+        sessions::SignInBody, sessions::SessionBody, sessions::CreatedSession, sessions::WorkspaceRef,
+        sessions::CurrentSession, sessions::SessionList, sessions::ForceLogout, sessions::PasswordBody,
+        sessions::AuthSettingsBody,
         settings::Roles, settings::InvitationSettingsBody, settings::EffectiveInvitationSettings,
         users_transfer::ImportResponse, users_transfer::ImportReportBody, users_transfer::RowErrorBody,
         api_keys::ApiKeyBody, api_keys::CreatedApiKey, api_keys::ApiKeyList, api_keys::CreateApiKey,
@@ -53,6 +59,7 @@ use crate::native::{
     tags(
         (name = "users", description = "Users of the caller's workspace"),
         (name = "groups", description = "Groups of users; memberships may expire"),
+        (name = "sessions", description = "Sign-in, sessions, passwords and personal tokens"),
         (name = "mail", description = "The outbox: mail queued by changes, and the built-in mail catcher"),
         (name = "credentials", description = "Secret keys, API clients and client tokens"),
         (name = "workspaces", description = "Workspaces (operator workspace admins only)"),

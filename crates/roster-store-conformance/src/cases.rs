@@ -47,6 +47,7 @@ fn workspace(name: &str) -> Workspace {
         rate_limit_per_minute: None,
         audit_retention_days: 90,
         invitations: Default::default(),
+        auth: Default::default(),
     }
 }
 
@@ -89,6 +90,11 @@ pub(crate) fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
         updated_at: t0() + Duration::seconds(i64::from(n)),
         deleted_at: None,
         version: 1,
+        sessions_limit: None,
+        allow_authentication_token: false,
+        has_authentication_token: false,
+        current_sign_in_at: None,
+        last_sign_in_at: None,
     }
 }
 

@@ -97,6 +97,20 @@ pub(crate) async fn apply(
             .await
             .map_err(db_error)?;
     }
+    if effects.end_sessions {
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $2
+             WHERE user_pk = $1 AND kind = 'session' AND ended_at IS NULL",
+        )
+        .bind(user_pk)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if effects.revoke_personal_token {
+        crate::sessions::end_personal_token(tx, user_pk, at).await?;
+    }
     if effects.leave_groups {
         sqlx::query("DELETE FROM group_members WHERE user_pk = $1")
             .bind(user_pk)
@@ -127,6 +141,7 @@ pub(crate) async fn purge(
         "DELETE FROM group_members WHERE user_pk = $1",
         "DELETE FROM invitations WHERE user_pk = $1",
         "DELETE FROM outbox WHERE user_pk = $1",
+        "DELETE FROM sessions WHERE user_pk = $1",
         "DELETE FROM users WHERE pk = $1",
     ] {
         sqlx::query(statement)

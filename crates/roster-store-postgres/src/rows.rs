@@ -45,6 +45,7 @@ pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
         audit_retention_days: u32::try_from(get::<i64>(row, "audit_retention_days")?)
             .map_err(|_| StoreError::Backend("stored audit_retention_days out of range".into()))?,
         invitations: get::<Json<roster_core::InvitationSettings>>(row, "invitation_settings")?.0,
+        auth: get::<Json<roster_core::AuthSettings>>(row, "auth_settings")?.0,
     })
 }
 
@@ -113,6 +114,11 @@ pub(crate) fn user(row: &PgRow) -> Result<User, StoreError> {
         updated_at: get(row, "updated_at")?,
         deleted_at: get(row, "deleted_at")?,
         version: get(row, "version")?,
+        sessions_limit: limit(row, "sessions_limit")?,
+        allow_authentication_token: get(row, "allow_authentication_token")?,
+        has_authentication_token: get(row, "has_authentication_token")?,
+        current_sign_in_at: get(row, "current_sign_in_at")?,
+        last_sign_in_at: get(row, "last_sign_in_at")?,
     })
 }
 
@@ -125,8 +131,8 @@ pub(crate) async fn insert_workspace(
         "WITH created AS (
              INSERT INTO workspaces (id, name, roles, created_at, is_operator,
                                      rate_limit_per_minute, audit_retention_days,
-                                     invitation_settings)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk
+                                     invitation_settings, auth_settings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING pk
          ), head AS (
              INSERT INTO audit_heads (workspace_pk, last_seq, last_hash) SELECT pk, 0, '' FROM created
          )
@@ -140,6 +146,7 @@ pub(crate) async fn insert_workspace(
     .bind(limit_param(workspace.rate_limit_per_minute))
     .bind(i64::from(workspace.audit_retention_days))
     .bind(Json(&workspace.invitations))
+    .bind(Json(&workspace.auth))
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)

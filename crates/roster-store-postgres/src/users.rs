@@ -16,20 +16,21 @@ use crate::lifecycle;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
-        deleted_at, version, password_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+        deleted_at, version, password_hash, sessions_limit, allow_authentication_token)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
     RETURNING pk";
 
 const UPDATE: &str = "UPDATE users SET external_id = $1, email = $2, email_key = $3, name = $4,
         given_name = $5, family_name = $6, role = $7, status = $8, attributes = $9,
-        updated_at = $10, deleted_at = $11, version = $12
+        updated_at = $10, deleted_at = $11, version = $12, sessions_limit = $16,
+        allow_authentication_token = $17
     WHERE workspace_pk = $13 AND pk = $14 AND version = $15
     RETURNING pk";
 
 /// The insert and its event, one statement.
-static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 17));
+static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 19));
 /// The conditional update and, if it matched, its event, one statement.
-static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 15));
+static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 17));
 
 fn bind_insert<'q>(
     query: Query<'q, Postgres, PgArguments>,
@@ -54,6 +55,8 @@ fn bind_insert<'q>(
         .bind(user.deleted_at)
         .bind(user.version)
         .bind(password_hash)
+        .bind(user.sessions_limit.map(i64::from))
+        .bind(user.allow_authentication_token)
 }
 
 /// Insert `user` and append `event`, atomically: one statement, which needs no transaction,
@@ -108,6 +111,8 @@ fn bind_update<'q>(
         .bind(user.workspace_key)
         .bind(user.key)
         .bind(expected_version)
+        .bind(user.sessions_limit.map(i64::from))
+        .bind(user.allow_authentication_token)
 }
 
 /// Write an import batch in `tx`: inserts, and updates that must find their expected version.
@@ -162,11 +167,11 @@ async fn insert_many(
     sqlx::query(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
              given_name, family_name, role, status, attributes, created_at, updated_at,
-             deleted_at, version, password_hash)
+             deleted_at, version, password_hash, sessions_limit, allow_authentication_token)
          SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::int8[], $4::text[], $5::text[],
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
              $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-             $16::int8[], $17::text[])",
+             $16::int8[], $17::text[], $18::int8[], $19::bool[])",
     )
     .bind(column(created, |w| w.user.id.as_str()))
     .bind(column(created, |w| w.user.uuid))
@@ -185,6 +190,8 @@ async fn insert_many(
     .bind(column(created, |w| w.user.deleted_at))
     .bind(column(created, |w| w.user.version))
     .bind(column(created, |w| w.password_hash.as_deref()))
+    .bind(column(created, |w| w.user.sessions_limit.map(i64::from)))
+    .bind(column(created, |w| w.user.allow_authentication_token))
     .execute(&mut **tx)
     .await
     .map(|_| ())

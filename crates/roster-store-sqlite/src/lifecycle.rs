@@ -53,6 +53,17 @@ pub(crate) fn apply(
             .and_then(|mut set| set.execute(params![user_pk, hash]))
             .map_err(sql_error)?;
     }
+    if effects.end_sessions {
+        tx.prepare_cached(
+            "UPDATE sessions SET ended_at = ?2
+             WHERE user_pk = ?1 AND kind = 'session' AND ended_at IS NULL",
+        )
+        .and_then(|mut end| end.execute(params![user_pk, micros(at)]))
+        .map_err(sql_error)?;
+    }
+    if effects.revoke_personal_token {
+        crate::sessions::end_personal_token(tx, user_pk, micros(at))?;
+    }
     if effects.leave_groups {
         tx.prepare_cached("DELETE FROM group_members WHERE user_pk = ?1")
             .and_then(|mut leave| leave.execute([user_pk]))
@@ -134,6 +145,7 @@ pub(crate) fn purge(
         "DELETE FROM group_members WHERE user_pk = ?1",
         "DELETE FROM invitations WHERE user_pk = ?1",
         "DELETE FROM outbox WHERE user_pk = ?1",
+        "DELETE FROM sessions WHERE user_pk = ?1",
     ] {
         tx.execute(statement, [user_pk]).map_err(sql_error)?;
     }

@@ -74,6 +74,7 @@ pub(crate) fn workspace(row: &Row<'_>) -> Result<Workspace, StoreError> {
             &get::<String>(row, "invitation_settings")?,
             "invitation_settings",
         )?,
+        auth: json(&get::<String>(row, "auth_settings")?, "auth_settings")?,
     })
 }
 
@@ -147,6 +148,13 @@ pub(crate) fn user(row: &Row<'_>) -> Result<User, StoreError> {
     };
     let integer =
         |i: usize| -> Result<i64, StoreError> { at(i)?.as_i64().map_err(|e| sql_error(e.into())) };
+    let optional_time = |i: usize| -> Result<Option<DateTime<Utc>>, StoreError> {
+        at(i)?
+            .as_i64_or_null()
+            .map_err(|e| sql_error(e.into()))?
+            .map(time)
+            .transpose()
+    };
     let status = text(11)?;
     let uuid = text(2)?;
     Ok(User {
@@ -173,6 +181,19 @@ pub(crate) fn user(row: &Row<'_>) -> Result<User, StoreError> {
             .map(time)
             .transpose()?,
         version: integer(16)?,
+        sessions_limit: at(18)?
+            .as_i64_or_null()
+            .map_err(|e| sql_error(e.into()))?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    StoreError::Backend(format!("stored sessions_limit out of range: {n}"))
+                })
+            })
+            .transpose()?,
+        allow_authentication_token: integer(19)? != 0,
+        has_authentication_token: integer(20)? != 0,
+        current_sign_in_at: optional_time(21)?,
+        last_sign_in_at: optional_time(22)?,
     })
 }
 
@@ -182,8 +203,8 @@ pub(crate) fn insert_workspace(
 ) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO workspaces (id, name, roles, created_at, is_operator, rate_limit_per_minute,
-                                 audit_retention_days, invitation_settings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 audit_retention_days, invitation_settings, auth_settings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             workspace.id,
             workspace.name,
@@ -193,6 +214,7 @@ pub(crate) fn insert_workspace(
             workspace.rate_limit_per_minute,
             workspace.audit_retention_days,
             to_json(&workspace.invitations)?,
+            to_json(&workspace.auth)?,
         ],
     )
     .map_err(sql_error)?;

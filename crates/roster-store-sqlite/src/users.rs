@@ -17,8 +17,10 @@ pub(crate) fn insert(
     tx.prepare_cached(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
                             given_name, family_name, role, status, attributes,
-                            created_at, updated_at, deleted_at, version, password_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                            created_at, updated_at, deleted_at, version, password_hash,
+                            sessions_limit, allow_authentication_token)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -39,6 +41,8 @@ pub(crate) fn insert(
             user.deleted_at.map(micros),
             user.version,
             password_hash,
+            user.sessions_limit,
+            user.allow_authentication_token,
         ])
     })
     .map_err(sql_error)?;
@@ -94,7 +98,8 @@ pub(crate) fn update(
         .prepare_cached(
             "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
                               given_name = ?5, family_name = ?6, role = ?7, status = ?8,
-                              attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12
+                              attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12,
+                              sessions_limit = ?16, allow_authentication_token = ?17
              WHERE workspace_pk = ?13 AND pk = ?14 AND version = ?15",
         )
         .and_then(|mut update| {
@@ -114,6 +119,8 @@ pub(crate) fn update(
                 user.workspace_key,
                 user.key,
                 expected_version,
+                user.sessions_limit,
+                user.allow_authentication_token,
             ])
         })
         .map_err(sql_error)?;

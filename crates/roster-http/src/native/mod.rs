@@ -10,6 +10,7 @@ pub mod client_tokens;
 pub mod groups;
 pub mod lifecycle;
 pub mod outbox;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 pub mod users_transfer;
@@ -39,6 +40,19 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(lifecycle::resend_invitation),
         )
         .route("/v1/users/{id}/groups", get(groups::of_user))
+        .route("/v1/sessions", post(sessions::sign_in))
+        .route("/v1/users/{id}/sessions", get(sessions::list))
+        .route(
+            "/v1/users/{id}/sessions/{session_id}",
+            delete(sessions::end),
+        )
+        .route("/v1/users/{id}/force-logout", post(sessions::force_logout))
+        .route("/v1/users/{id}/password", put(sessions::set_password))
+        .route("/v1/users/{id}/token/revoke", post(sessions::revoke_token))
+        .route(
+            "/v1/auth-settings",
+            get(sessions::auth_settings).put(sessions::set_auth_settings),
+        )
         .route("/v1/groups", get(groups::list).post(groups::create))
         .route(
             "/v1/groups/{id}",
@@ -84,5 +98,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(authenticated)
         .route("/v1/admin/token", post(client_tokens::issue))
         .route("/v1/invitations/accept", post(lifecycle::accept))
+        .route(
+            "/v1/sessions/current",
+            get(sessions::current).delete(sessions::sign_out),
+        )
+        .route("/v1/sessions/current/token", post(sessions::create_token))
         .route("/.well-known/jwks.json", get(client_tokens::jwks))
 }

@@ -40,6 +40,19 @@ pub struct UserBody {
     #[serde(serialize_with = "crate::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: DateTime<Utc>,
+    /// At most this many sessions at once (seed 004); null for no limit.
+    pub sessions_limit: Option<u32>,
+    /// Whether the user may create a personal token (seed 003).
+    pub allow_authentication_token: bool,
+    /// Whether the user has a live personal token (seed 003).
+    pub has_authentication_token: bool,
+    /// The latest sign-in, and the one before it (seed 003).
+    #[serde(serialize_with = "crate::time::rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub current_sign_in_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::time::rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
     /// Set when the user is soft-deleted (only `include_deleted` reads show such users).
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -64,6 +77,11 @@ impl From<User> for UserBody {
             created_at: user.created_at,
             updated_at: user.updated_at,
             deleted_at: user.deleted_at,
+            sessions_limit: user.sessions_limit,
+            allow_authentication_token: user.allow_authentication_token,
+            has_authentication_token: user.has_authentication_token,
+            current_sign_in_at: user.current_sign_in_at,
+            last_sign_in_at: user.last_sign_in_at,
         }
     }
 }
@@ -151,6 +169,12 @@ pub struct CreateUser {
     pub attributes: Option<Value>,
     /// A personal note included in the invitation mail.
     pub message: Option<String>,
+    /// A first password (8 characters to 1,024 bytes by default), stored as argon2id.
+    pub password: Option<String>,
+    /// At most this many sessions at once: 1 to 999,999, or null for no limit.
+    pub sessions_limit: Option<i64>,
+    /// Whether the user may create a personal token (default false).
+    pub allow_authentication_token: Option<bool>,
 }
 
 /// A partial update: absent fields are left alone; `null` clears the optional ones;
@@ -185,6 +209,12 @@ pub struct UpdateUser {
     pub attributes: Option<Value>,
     /// With a role change: also take the user out of every group.
     pub remove_groups: Option<bool>,
+    /// 1 to 999,999; null removes the limit.
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<i64>)]
+    pub sessions_limit: Option<Option<i64>>,
+    /// Turning it off revokes the user's personal token.
+    pub allow_authentication_token: Option<bool>,
 }
 
 /// `attributes` present (even null) is `Some`: null clears them, an object is merged.
@@ -269,6 +299,9 @@ pub async fn create(
         family_name: body.family_name,
         attributes: body.attributes,
         message: body.message,
+        password: body.password,
+        sessions_limit: body.sessions_limit,
+        allow_authentication_token: body.allow_authentication_token,
     };
     let user = state
         .roster
@@ -342,6 +375,8 @@ pub async fn update(
         family_name: body.family_name,
         attributes: body.attributes,
         remove_groups: body.remove_groups.unwrap_or(false),
+        sessions_limit: body.sessions_limit,
+        allow_authentication_token: body.allow_authentication_token,
     };
     let user = state
         .roster

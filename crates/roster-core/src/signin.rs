@@ -1,0 +1,649 @@
+//! Signing users in, and what follows: introspection, signing out, session admin, forced
+//! logout, admin password changes and personal tokens.
+//!
+//! A sign-in answers the same, after the same work, whether the email is unknown, the
+//! password wrong, or the user invited, inactive or without a password: a password is
+//! always verified (against a decoy hash when there is none), and the answer is always 401
+//! `invalid_credentials`. The audit event (`user.login_failed`) records the real reason.
+//! Repeated failures for one name or one address are slowed down: after 5, each further
+//! attempt must wait 1 s, 2 s, 4 s, … up to 15 minutes after the last failure (429
+//! `too_many_attempts` with a retry time). Failure counts are kept per node.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::audit::{Action, AuditContext};
+use crate::error::{Code, Error, Result};
+use crate::ids;
+use crate::lifecycle::{Lookup, Step};
+use crate::password::{self, validate_attempt};
+use crate::roster::{Actor, Roster};
+use crate::session::{
+    self, AuthSettings, EndSessions, LimitPolicy, Session, SessionKind, TOUCH_EVERY_SECONDS,
+};
+use crate::store::{SessionStart, SignInName, StoreError, UserSideEffects};
+use crate::user::{email_key, User, UserStatus};
+use crate::workspace::Workspace;
+
+/// Failures allowed before attempts are slowed down.
+const FREE_FAILURES: u32 = 5;
+const MAX_BACKOFF_SECONDS: i64 = 900;
+/// How often a sign-in is retried when a concurrent one changed the user's sessions.
+const START_ATTEMPTS: usize = 8;
+
+/// A sign-in as a surface received it.
+#[derive(Debug, Clone, Default)]
+pub struct SignIn {
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub password: Option<String>,
+    /// The end user's address and agent, as the caller's backend saw them (the connection
+    /// is the backend's); they are recorded on the session and used for throttling.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A new session and its token (shown once).
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    pub session: Session,
+    pub token: String,
+    pub user: User,
+}
+
+/// What a presented session token stands for.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+    pub workspace: Workspace,
+}
+
+/// Per-node failure counts, by sign-in name and by address.
+#[derive(Clone)]
+pub(crate) struct SignInThrottle {
+    failures: moka::sync::Cache<String, (u32, DateTime<Utc>)>,
+}
+
+impl SignInThrottle {
+    pub(crate) fn new() -> Self {
+        Self {
+            failures: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(StdDuration::from_secs(3_600))
+                .build(),
+        }
+    }
+
+    /// How long `keys` must still wait, if any must.
+    fn wait(&self, keys: &[String], now: DateTime<Utc>) -> Option<Duration> {
+        keys.iter()
+            .filter_map(|key| self.failures.get(key))
+            .filter(|(count, _)| *count >= FREE_FAILURES)
+            .map(|(count, last)| last + backoff(count) - now)
+            .filter(|wait| *wait > Duration::zero())
+            .max()
+    }
+
+    fn fail(&self, keys: &[String], now: DateTime<Utc>) {
+        for key in keys {
+            let count = self.failures.get(key).map_or(0, |(count, _)| count);
+            self.failures
+                .insert(key.clone(), (count.saturating_add(1), now));
+        }
+    }
+
+    fn succeed(&self, key: &str) {
+        self.failures.invalidate(key);
+    }
+}
+
+/// The wait after `failures` failures.
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(FREE_FAILURES).min(20);
+    Duration::seconds((1_i64 << doublings).min(MAX_BACKOFF_SECONDS))
+}
+
+fn invalid_credentials() -> Error {
+    Error::new(
+        Code::InvalidCredentials,
+        "The email, external id or password is incorrect.",
+    )
+}
+
+fn session_error(code: Code) -> Error {
+    let message = match code {
+        Code::SessionExpired => "This session has expired; sign in again.",
+        Code::SessionEnded => "This session has ended; sign in again.",
+        _ => "This session token is not valid.",
+    };
+    Error::new(code, message)
+}
+
+impl Roster {
+    /// Sign a user of `workspace` in with its email (or external id) and password.
+    pub async fn sign_in(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        input: SignIn,
+    ) -> Result<IssuedSession> {
+        let (name, shown) = match (
+            input
+                .email
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty()),
+            input
+                .external_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty()),
+        ) {
+            (Some(email), _) => (SignInName::EmailKey(email_key(email)), email_key(email)),
+            (None, Some(external_id)) => (
+                SignInName::ExternalId(external_id.to_owned()),
+                format!("external_id:{external_id}"),
+            ),
+            (None, None) => {
+                return Err(Error::field(
+                    Code::FieldRequired,
+                    "email",
+                    "email (or external_id) is required.",
+                ))
+            }
+        };
+        let password = input.password.clone().unwrap_or_default();
+        let ip = input
+            .ip
+            .clone()
+            .or_else(|| ctx.ip.clone())
+            .map(|ip| ip.chars().take(64).collect::<String>());
+        let user_agent = input
+            .user_agent
+            .clone()
+            .or_else(|| ctx.user_agent.clone())
+            .map(|ua| ua.chars().take(512).collect::<String>());
+        let now = self.clock.now();
+        let name_key = format!(
+            "{}:{}",
+            workspace.key,
+            shown.chars().take(300).collect::<String>()
+        );
+        let mut keys = vec![name_key.clone()];
+        if let Some(ip) = &ip {
+            keys.push(format!("ip:{ip}"));
+        }
+        let failed = |reason: &'static str, user: Option<&User>| {
+            self.event(
+                ctx,
+                Action::UserLoginFailed,
+                user.map(|u| u.id.clone()),
+                json!({"reason": reason, "name": shown, "ip": ip}),
+            )
+        };
+        if let Err(err) = validate_attempt(&password) {
+            self.store
+                .append_event(workspace.key, &failed("malformed_password", None))
+                .await?;
+            return Err(err);
+        }
+        if let Some(wait) = self.throttle.wait(&keys, now) {
+            self.store
+                .append_event(workspace.key, &failed("throttled", None))
+                .await?;
+            let seconds = wait.num_seconds().max(1);
+            return Err(Error::new(
+                Code::TooManyAttempts,
+                format!("Too many failed sign-ins; try again in {seconds} s."),
+            )
+            .with_retry_after(seconds));
+        }
+        let found = self.store.find_sign_in(workspace.key, &name).await?;
+        let hash = found.as_ref().and_then(|(_, hash)| hash.as_deref());
+        let verified = self.passwords.verify(&password, hash).await?;
+        let refusal = match &found {
+            None => Some("unknown_user"),
+            Some((_, None)) => Some("no_password"),
+            Some(_) if !verified.matches => Some("wrong_password"),
+            Some((user, _)) => match user.status {
+                UserStatus::Active => None,
+                UserStatus::Invited => Some("invited"),
+                UserStatus::Inactive => Some("inactive"),
+            },
+        };
+        if let Some(reason) = refusal {
+            self.throttle.fail(&keys, now);
+            let user = found.as_ref().map(|(user, _)| user);
+            self.store
+                .append_event(workspace.key, &failed(reason, user))
+                .await?;
+            return Err(invalid_credentials());
+        }
+        let Some((user, _)) = found else {
+            return Err(invalid_credentials());
+        };
+        self.throttle.succeed(&name_key);
+        let rehash = if verified.needs_rehash {
+            Some(
+                self.passwords
+                    .hash_with(
+                        &password,
+                        password::PasswordPolicy {
+                            min_chars: 1,
+                            refuse_common: false,
+                        },
+                        self.random.as_ref(),
+                    )
+                    .await?,
+            )
+        } else {
+            None
+        };
+        self.start_session(workspace, ctx, user, rehash, ip, user_agent)
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user: User,
+        rehash: Option<String>,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Result<IssuedSession> {
+        for _ in 0..START_ATTEMPTS {
+            let now = self.clock.now();
+            let live: Vec<Session> = self
+                .store
+                .live_sessions(workspace.key, user.key, now)
+                .await?
+                .into_iter()
+                .filter(|s| s.kind == SessionKind::Session)
+                .collect();
+            let mut evict = Vec::new();
+            if let Some(limit) = user.sessions_limit {
+                let limit = limit as usize;
+                if live.len() >= limit {
+                    if workspace.auth.limit_policy() == LimitPolicy::Refuse {
+                        let event = self.event(
+                            ctx,
+                            Action::UserLoginFailed,
+                            Some(user.id.clone()),
+                            json!({"reason": "session_limit", "sessions_limit": limit}),
+                        );
+                        self.store.append_event(workspace.key, &event).await?;
+                        return Err(Error::new(
+                            Code::SessionLimitReached,
+                            format!("This user has {limit} session(s) already, its limit; sign out of one first."),
+                        ));
+                    }
+                    evict = live[..=live.len() - limit].to_vec();
+                }
+            }
+            let (token, token_hash) =
+                session::new_token(SessionKind::Session, self.random.as_ref());
+            let session = Session {
+                key: 0,
+                id: ids::new_sortable_id("ses", now, self.random.as_ref()),
+                workspace_key: workspace.key,
+                user_key: user.key,
+                kind: SessionKind::Session,
+                token_hash,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: Some(now + workspace.auth.idle().min(workspace.auth.lifetime())),
+                ip: ip.clone(),
+                user_agent: user_agent.clone(),
+                ended_at: None,
+            };
+            let evicted: Vec<&str> = evict.iter().map(|s| s.id.as_str()).collect();
+            let mut changes = json!({
+                "session": {"before": null, "after": session.id},
+                "current_sign_in_at": {"before": user.current_sign_in_at, "after": now},
+            });
+            if !evicted.is_empty() {
+                changes["sessions_ended"] = json!({"before": evicted, "after": []});
+            }
+            if rehash.is_some() {
+                changes["password"] = json!({"before": "outdated hash", "after": "rehashed"});
+            }
+            let event = self.event(ctx, Action::UserLogin, Some(user.id.clone()), changes);
+            let start = SessionStart {
+                session,
+                expected_live: live.len() as u64,
+                evict: evict.iter().map(|s| s.key).collect(),
+                rehash: rehash.clone(),
+            };
+            match self.store.start_session(&start, &event).await {
+                Ok(()) => {
+                    let user = User {
+                        last_sign_in_at: user.current_sign_in_at,
+                        current_sign_in_at: Some(now),
+                        ..user
+                    };
+                    return Ok(IssuedSession {
+                        session: start.session,
+                        token,
+                        user,
+                    });
+                }
+                Err(StoreError::Stale) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(Error::new(
+            Code::ConcurrentUpdate,
+            "Other sign-ins of this user kept changing its sessions; try again.",
+        ))
+    }
+
+    /// What a session token or personal token stands for; a live session slides.
+    pub async fn introspect(&self, token: &str) -> Result<SignedIn> {
+        let hash =
+            session::token_hash_of(token).ok_or_else(|| session_error(Code::InvalidSession))?;
+        let (mut session, user, workspace_id) = self
+            .store
+            .find_session(&hash)
+            .await?
+            .ok_or_else(|| session_error(Code::InvalidSession))?;
+        let now = self.clock.now();
+        if session.ended_at.is_some() {
+            return Err(session_error(Code::SessionEnded));
+        }
+        if session.expires_at.is_some_and(|at| at <= now) {
+            return Err(session_error(Code::SessionExpired));
+        }
+        if user.is_deleted() || user.status != UserStatus::Active {
+            return Err(Error::new(
+                Code::UserInactive,
+                "This user cannot sign in: it is deactivated or deleted.",
+            ));
+        }
+        let workspace = self.find_workspace(&workspace_id).await?;
+        if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
+            let expires_at = session.expires_at.map(|_| {
+                (now + workspace.auth.idle()).min(session.created_at + workspace.auth.lifetime())
+            });
+            self.store
+                .touch_session(session.key, now, expires_at)
+                .await?;
+            session.last_seen_at = now;
+            session.expires_at = expires_at;
+        }
+        Ok(SignedIn {
+            session,
+            user,
+            workspace,
+        })
+    }
+
+    /// End the session (or personal token) `token` stands for.
+    pub async fn sign_out(&self, origin: &AuditContext, token: &str) -> Result<()> {
+        let signed_in = self.introspect(token).await?;
+        let ctx = user_ctx(origin, &signed_in.user);
+        let event = self.event(
+            &ctx,
+            Action::UserLogout,
+            Some(signed_in.user.id.clone()),
+            json!({"session": {"before": signed_in.session.id, "after": null}}),
+        );
+        self.store
+            .end_sessions(
+                signed_in.workspace.key,
+                signed_in.user.key,
+                &EndSessions::One(signed_in.session.id.clone()),
+                self.clock.now(),
+                &event,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A personal token for the user signed in with `session_token` (seed 003): only from a
+    /// sign-in session, only if the user is allowed one, only one at a time.
+    pub async fn create_personal_token(
+        &self,
+        origin: &AuditContext,
+        session_token: &str,
+    ) -> Result<(Session, String)> {
+        let signed_in = self.introspect(session_token).await?;
+        if signed_in.session.kind != SessionKind::Session {
+            return Err(Error::new(
+                Code::SessionRequired,
+                "A personal token is made from a sign-in session, not from another token.",
+            ));
+        }
+        let user = &signed_in.user;
+        if !user.allow_authentication_token {
+            return Err(Error::new(
+                Code::TokenNotAllowed,
+                "This user is not allowed a personal token; an admin can allow it (allow_authentication_token).",
+            ));
+        }
+        let now = self.clock.now();
+        let (token, token_hash) = session::new_token(SessionKind::Personal, self.random.as_ref());
+        let personal = Session {
+            key: 0,
+            id: ids::new_sortable_id("ses", now, self.random.as_ref()),
+            workspace_key: signed_in.workspace.key,
+            user_key: user.key,
+            kind: SessionKind::Personal,
+            token_hash,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: None,
+            ip: signed_in.session.ip.clone(),
+            user_agent: signed_in.session.user_agent.clone(),
+            ended_at: None,
+        };
+        let event = self.event(
+            &user_ctx(origin, user),
+            Action::UserTokenCreate,
+            Some(user.id.clone()),
+            json!({"has_authentication_token": {"before": false, "after": true}}),
+        );
+        if self.store.insert_personal_token(&personal, &event).await? {
+            Ok((personal, token))
+        } else {
+            Err(Error::new(
+                Code::TokenExists,
+                "This user has a personal token already; revoke it first.",
+            ))
+        }
+    }
+
+    /// The live sessions and personal token of a user, oldest first.
+    pub async fn list_user_sessions(
+        &self,
+        workspace: &Workspace,
+        user_id: &str,
+    ) -> Result<Vec<Session>> {
+        let user = self.get_user(workspace, user_id).await?;
+        Ok(self
+            .store
+            .live_sessions(workspace.key, user.key, self.clock.now())
+            .await?)
+    }
+
+    /// End one of a user's sessions (or its personal token) by id.
+    pub async fn end_user_session(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<()> {
+        let user = self.get_user(workspace, user_id).await?;
+        let event = self.event(
+            ctx,
+            Action::UserSessionEnd,
+            Some(user.id.clone()),
+            json!({"session": {"before": session_id, "after": null}}),
+        );
+        let ended = self
+            .store
+            .end_sessions(
+                workspace.key,
+                user.key,
+                &EndSessions::One(session_id.to_owned()),
+                self.clock.now(),
+                &event,
+            )
+            .await?;
+        if ended == 0 {
+            return Err(Error::new(
+                Code::SessionNotFound,
+                "This user has no live session with this id.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// End every sign-in session of a user at once (seed 004's force logout). Returns how
+    /// many ended; its personal token stays.
+    pub async fn force_logout(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user: &User,
+    ) -> Result<u64> {
+        let event = self.event(
+            ctx,
+            Action::UserForceLogout,
+            Some(user.id.clone()),
+            json!({"sessions": {"before": "live", "after": "ended"}}),
+        );
+        Ok(self
+            .store
+            .end_sessions(
+                workspace.key,
+                user.key,
+                &EndSessions::AllSessions,
+                self.clock.now(),
+                &event,
+            )
+            .await?)
+    }
+
+    /// Revoke a user's personal token (seed 003); a user without one is left as it is.
+    pub async fn revoke_personal_token(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user_id: &str,
+    ) -> Result<User> {
+        let user = self.get_user(workspace, user_id).await?;
+        let event = self.event(
+            ctx,
+            Action::UserTokenRevoke,
+            Some(user.id.clone()),
+            json!({"has_authentication_token": {"before": true, "after": false}}),
+        );
+        self.store
+            .end_sessions(
+                workspace.key,
+                user.key,
+                &EndSessions::PersonalToken,
+                self.clock.now(),
+                &event,
+            )
+            .await?;
+        self.get_user(workspace, user_id).await
+    }
+
+    /// Set a user's password (an admin's reset): checked against the workspace's policy,
+    /// stored as argon2id; the user's sessions end.
+    pub async fn set_password(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user_id: &str,
+        password: &str,
+    ) -> Result<User> {
+        let hash = self
+            .passwords
+            .hash_with(
+                password,
+                workspace.auth.password_policy(),
+                self.random.as_ref(),
+            )
+            .await?;
+        self.change_user(workspace, ctx, user_id, Lookup::Live, |_| {
+            Ok(Step::Changed {
+                action: Action::UserPasswordSet,
+                effects: Box::new(UserSideEffects {
+                    password_hash: Some(hash.clone()),
+                    end_sessions: true,
+                    ..UserSideEffects::default()
+                }),
+                more_changes: Some(("password", json!({"before": "…", "after": "set"}))),
+            })
+        })
+        .await
+    }
+
+    /// Replace the workspace's password and session rules.
+    pub async fn set_auth_settings(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        settings: AuthSettings,
+    ) -> Result<Workspace> {
+        let settings = settings.validate()?;
+        if settings == workspace.auth {
+            return Ok(workspace.clone());
+        }
+        let event = self.event(
+            ctx,
+            Action::ConfigUpdate,
+            None,
+            json!({"auth": {"before": workspace.auth, "after": settings}}),
+        );
+        self.store
+            .set_auth_settings(workspace.key, &settings, &event)
+            .await?;
+        self.caches.forget_workspaces();
+        Ok(Workspace {
+            auth: settings,
+            ..workspace.clone()
+        })
+    }
+}
+
+/// `origin` with `user` as the actor.
+fn user_ctx(origin: &AuditContext, user: &User) -> AuditContext {
+    AuditContext {
+        actor: Actor::User {
+            user_id: user.id.clone(),
+        },
+        ..origin.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_after_five_failures_and_caps_at_fifteen_minutes() {
+        let throttle = SignInThrottle::new();
+        let now = Utc::now();
+        let keys = vec!["1:ann@example.com".to_owned()];
+        for _ in 0..4 {
+            throttle.fail(&keys, now);
+        }
+        assert_eq!(throttle.wait(&keys, now), None);
+        throttle.fail(&keys, now);
+        assert_eq!(throttle.wait(&keys, now), Some(Duration::seconds(1)));
+        throttle.fail(&keys, now);
+        assert_eq!(throttle.wait(&keys, now), Some(Duration::seconds(2)));
+        assert_eq!(throttle.wait(&keys, now + Duration::seconds(2)), None);
+        assert_eq!(backoff(40), Duration::seconds(900));
+        throttle.succeed(&keys[0]);
+        assert_eq!(throttle.wait(&keys, now), None);
+    }
+}

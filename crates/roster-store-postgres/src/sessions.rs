@@ -1,0 +1,209 @@
+//! Sessions and personal tokens on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use roster_core::session::{EndSessions, Session, SessionKind};
+use roster_core::store::{SessionStart, StoreError};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Transaction};
+
+use crate::error::db_error;
+use crate::rows::get;
+
+/// The `s_…` columns a joined session is read from.
+pub(crate) const COLUMNS: &str = "s.pk AS s_pk, s.id AS s_id, s.workspace_pk AS s_workspace_pk,
+    s.user_pk AS s_user_pk, s.kind AS s_kind, s.token_hash AS s_token_hash,
+    s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
+    s.ip AS s_ip, s.user_agent AS s_user_agent, s.ended_at AS s_ended_at";
+
+pub(crate) fn session(row: &PgRow) -> Result<Session, StoreError> {
+    let kind: String = get(row, "s_kind")?;
+    let hash: Vec<u8> = get(row, "s_token_hash")?;
+    Ok(Session {
+        key: get(row, "s_pk")?,
+        id: get(row, "s_id")?,
+        workspace_key: get(row, "s_workspace_pk")?,
+        user_key: get(row, "s_user_pk")?,
+        kind: SessionKind::parse(&kind).ok_or_else(|| {
+            StoreError::Backend(format!("stored session kind is unknown: {kind}"))
+        })?,
+        token_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
+        created_at: get(row, "s_created_at")?,
+        last_seen_at: get(row, "s_last_seen_at")?,
+        expires_at: get(row, "s_expires_at")?,
+        ip: get(row, "s_ip")?,
+        user_agent: get(row, "s_user_agent")?,
+        ended_at: get(row, "s_ended_at")?,
+    })
+}
+
+async fn insert(tx: &mut Transaction<'static, Postgres>, s: &Session) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id, workspace_pk, user_pk, kind, token_hash, created_at,
+                               last_seen_at, expires_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&s.id)
+    .bind(s.workspace_key)
+    .bind(s.user_key)
+    .bind(s.kind.as_str())
+    .bind(s.token_hash.as_slice())
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.expires_at)
+    .bind(&s.ip)
+    .bind(&s.user_agent)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(db_error)
+}
+
+/// Write a sign-in; `Stale` if the user's live session count moved since it was read. The
+/// user's row is locked first, so sign-ins of one user take turns.
+pub(crate) async fn start(
+    tx: &mut Transaction<'static, Postgres>,
+    start: &SessionStart,
+) -> Result<(), StoreError> {
+    let s = &start.session;
+    sqlx::query("SELECT pk FROM users WHERE pk = $1 FOR UPDATE")
+        .bind(s.user_key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE user_pk = $1 AND kind = 'session'
+           AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(s.user_key)
+    .bind(s.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if u64::try_from(live).ok() != Some(start.expected_live) {
+        return Err(StoreError::Stale);
+    }
+    if !start.evict.is_empty() {
+        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE pk = ANY($1) AND ended_at IS NULL")
+            .bind(&start.evict)
+            .bind(s.created_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    insert(tx, s).await?;
+    sqlx::query(
+        "UPDATE users SET last_sign_in_at = current_sign_in_at, current_sign_in_at = $2,
+                          password_hash = COALESCE($3, password_hash)
+         WHERE pk = $1",
+    )
+    .bind(s.user_key)
+    .bind(s.created_at)
+    .bind(&start.rehash)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(db_error)
+}
+
+/// Insert a personal token; false if the user has a live one.
+pub(crate) async fn insert_personal(
+    tx: &mut Transaction<'static, Postgres>,
+    token: &Session,
+) -> Result<bool, StoreError> {
+    sqlx::query("SELECT pk FROM users WHERE pk = $1 FOR UPDATE")
+        .bind(token.user_key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT pk FROM sessions WHERE user_pk = $1 AND kind = 'personal_token' AND ended_at IS NULL",
+    )
+    .bind(token.user_key)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    insert(tx, token).await?;
+    sqlx::query("UPDATE users SET has_authentication_token = true WHERE pk = $1")
+        .bind(token.user_key)
+        .execute(&mut **tx)
+        .await
+        .map(|_| true)
+        .map_err(db_error)
+}
+
+pub(crate) async fn end_personal_token(
+    tx: &mut Transaction<'static, Postgres>,
+    user_pk: i64,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $2
+         WHERE user_pk = $1 AND kind = 'personal_token' AND ended_at IS NULL",
+    )
+    .bind(user_pk)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    sqlx::query("UPDATE users SET has_authentication_token = false WHERE pk = $1")
+        .bind(user_pk)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(ended)
+}
+
+/// End the chosen live sessions of a user of the workspace; returns how many.
+pub(crate) async fn end(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace_pk: i64,
+    user_pk: i64,
+    which: &EndSessions,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    match which {
+        EndSessions::AllSessions => sqlx::query(
+            "UPDATE sessions SET ended_at = $3 WHERE workspace_pk = $1 AND user_pk = $2
+               AND kind = 'session' AND ended_at IS NULL",
+        )
+        .bind(workspace_pk)
+        .bind(user_pk)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(db_error),
+        EndSessions::One(id) => {
+            let kind: Option<String> = sqlx::query_scalar(
+                "SELECT kind FROM sessions WHERE workspace_pk = $1 AND user_pk = $2 AND id = $3
+                   AND ended_at IS NULL",
+            )
+            .bind(workspace_pk)
+            .bind(user_pk)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_error)?;
+            match kind.as_deref() {
+                None => Ok(0),
+                Some("personal_token") => end_personal_token(tx, user_pk, at).await,
+                Some(_) => sqlx::query(
+                    "UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL",
+                )
+                .bind(id)
+                .bind(at)
+                .execute(&mut **tx)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(db_error),
+            }
+        }
+        EndSessions::PersonalToken => end_personal_token(tx, user_pk, at).await,
+    }
+}
