@@ -118,7 +118,12 @@ impl Roster {
                 .update_user(&user, expected, &event, &effects)
                 .await
             {
-                Ok(UpdateOutcome::Updated) => return Ok(user),
+                Ok(UpdateOutcome::Updated) => {
+                    if effects.revoke_personal_token {
+                        user.has_authentication_token = false;
+                    }
+                    return Ok(user);
+                }
                 Ok(UpdateOutcome::VersionConflict) => continue,
                 Ok(UpdateOutcome::Missing) => return Err(Error::user_not_found()),
                 // Only a conditional side effect fails this way: an invitation accepted or

@@ -74,7 +74,8 @@ macro_rules! suite {
             groups_hold_members_until_they_expire,
             purging_erases_the_user_and_what_names_it,
             outbox_mail_is_claimed_once_and_retried,
-            roles_in_use_cannot_be_removed
+            roles_in_use_cannot_be_removed,
+            sessions_start_race_and_end
         );
     };
     (@lifecycle $fresh:path; $($case:ident),* $(,)?) => {

@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use roster_core::group::{Group, Membership};
 use roster_core::invitation::{Invitation, InvitationSettings};
 use roster_core::outbox::{Delivery, Mail, MailStatus, OutboxQuery};
-use roster_core::store::{StoreError, UniqueKey, UpdateOutcome, UserSideEffects};
+use roster_core::session::{EndSessions, Session, SessionKind};
+use roster_core::store::{SessionStart, StoreError, UniqueKey, UpdateOutcome, UserSideEffects};
 use roster_core::{Store, User};
 use sha2::{Digest, Sha256};
 
@@ -601,5 +602,156 @@ pub async fn roles_in_use_cannot_be_removed(store: Arc<dyn Store>) {
             .unwrap()
             .invitations,
         settings
+    );
+}
+
+fn session(ws_key: i64, user_key: i64, n: u8, at: DateTime<Utc>) -> Session {
+    Session {
+        key: 0,
+        id: format!("ses_{ws_key}_{n}"),
+        workspace_key: ws_key,
+        user_key,
+        kind: SessionKind::Session,
+        token_hash: [n; 32],
+        created_at: at,
+        last_seen_at: at,
+        expires_at: Some(at + Duration::days(7)),
+        ip: Some("203.0.113.7".into()),
+        user_agent: None,
+        ended_at: None,
+    }
+}
+
+pub async fn sessions_start_race_and_end(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let ann = insert(&store, user(&ws, 1, "Ann", "ann@example.com")).await;
+    let start = |s: Session, expected_live: u64, evict: Vec<i64>| SessionStart {
+        session: s,
+        expected_live,
+        evict,
+        rehash: None,
+    };
+    let t = t0();
+    store
+        .start_session(&start(session(ws.key, ann.key, 1, t), 0, vec![]), &ev())
+        .await
+        .unwrap();
+    // A sign-in that read a stale count writes nothing.
+    let stale = start(session(ws.key, ann.key, 2, t), 0, vec![]);
+    assert!(matches!(
+        store.start_session(&stale, &ev()).await,
+        Err(StoreError::Stale)
+    ));
+    let live = store.live_sessions(ws.key, ann.key, t).await.unwrap();
+    assert_eq!(live.len(), 1);
+    // Evicting the oldest to make room.
+    let later = t + Duration::seconds(5);
+    store
+        .start_session(
+            &start(session(ws.key, ann.key, 3, later), 1, vec![live[0].key]),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let live = store.live_sessions(ws.key, ann.key, later).await.unwrap();
+    assert_eq!(
+        live.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [format!("ses_{}_3", ws.key)]
+    );
+    let stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.current_sign_in_at, stored.last_sign_in_at),
+        (Some(later), Some(t))
+    );
+    let (found, holder, _) = store.find_session(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((found.ended_at, holder.id), (Some(later), ann.id.clone()));
+    // Expired sessions are not live.
+    assert!(store
+        .live_sessions(ws.key, ann.key, later + Duration::days(8))
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .touch_session(
+            live[0].key,
+            later + Duration::days(6),
+            Some(later + Duration::days(13)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .live_sessions(ws.key, ann.key, later + Duration::days(8))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // One personal token at a time; revoking it clears the flag.
+    let mut personal = session(ws.key, ann.key, 9, later);
+    personal.kind = SessionKind::Personal;
+    personal.expires_at = None;
+    assert!(store.insert_personal_token(&personal, &ev()).await.unwrap());
+    let mut again = session(ws.key, ann.key, 10, later);
+    again.kind = SessionKind::Personal;
+    assert!(!store.insert_personal_token(&again, &ev()).await.unwrap());
+    assert!(
+        store
+            .get_user(ws.key, &ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .has_authentication_token
+    );
+    assert_eq!(
+        store
+            .end_sessions(ws.key, ann.key, &EndSessions::AllSessions, later, &ev())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .live_sessions(ws.key, ann.key, later)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the token stays"
+    );
+    assert_eq!(
+        store
+            .end_sessions(ws.key, ann.key, &EndSessions::PersonalToken, later, &ev())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !store
+            .get_user(ws.key, &ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .has_authentication_token
+    );
+    let head = store.audit_head(ws.key).await.unwrap().unwrap().last_seq;
+    assert_eq!(
+        store
+            .end_sessions(
+                ws.key,
+                ann.key,
+                &EndSessions::One("ses_nope".into()),
+                later,
+                &ev()
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.audit_head(ws.key).await.unwrap().unwrap().last_seq,
+        head,
+        "no event when nothing ended"
     );
 }
