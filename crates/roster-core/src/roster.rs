@@ -96,6 +96,13 @@ impl Roster {
         self
     }
 
+    /// At most `concurrency` password hashes or verifications at once (default: the
+    /// machine's cores).
+    pub fn with_password_concurrency(mut self, concurrency: usize) -> Self {
+        self.passwords = Passwords::new(concurrency);
+        self
+    }
+
     pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = limiter;
         self

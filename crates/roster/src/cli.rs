@@ -211,6 +211,11 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub mail: MailArgs,
+
+    /// At most this many password hashes or verifications at once (each takes a core for
+    /// ~20 ms); 0 means one per core.
+    #[arg(long, env = "ROSTER_PASSWORD_CONCURRENCY", default_value_t = 0, value_parser = clap::value_parser!(u16))]
+    pub password_concurrency: u16,
 }
 
 /// Mail delivery. Without `--smtp-url`, mail stays in the outbox (`GET /v1/outbox`,

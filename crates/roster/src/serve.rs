@@ -18,7 +18,10 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         default_rate_limit_per_minute: args.access.rate_limit_per_minute,
         ..Config::default()
     };
-    let roster = store::roster(url).await?.with_config(config);
+    let mut roster = store::roster(url).await?.with_config(config);
+    if args.password_concurrency > 0 {
+        roster = roster.with_password_concurrency(usize::from(args.password_concurrency));
+    }
     if let Some(made) = roster
         .bootstrap(args.bootstrap_secret_key.as_deref())
         .await
