@@ -282,7 +282,15 @@ impl Roster {
             })
             .transpose()?;
         let password_hash = match input.password.as_deref() {
-            Some(password) => Some(self.passwords.hash(password, self.random.as_ref()).await?),
+            Some(password) => Some(
+                self.passwords
+                    .hash_with(
+                        password,
+                        workspace.auth.password_policy(),
+                        self.random.as_ref(),
+                    )
+                    .await?,
+            ),
             None => None,
         };
         let ctx = AuditContext {

@@ -687,6 +687,30 @@ async fn passwords_are_set_checked_and_upgraded(app: App) {
         .call(Method::POST, "/v1/users", Some(json!({"name": "C", "email": "c@example.com", "role": "viewer", "password": "Abcd1234"})))
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "password_too_short");
+    // Accepting an invitation follows the policy too.
+    app.create(json!({"name": "Dee", "email": "dee@example.com", "role": "viewer"}))
+        .await;
+    let outbox = app.call(Method::GET, "/v1/outbox", None).await;
+    let text = outbox.body["data"][0]["text"].as_str().unwrap().to_owned();
+    let start = text.find("inv_").unwrap();
+    let invitation: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    for (password, code) in [
+        ("short pass", "password_too_short"),
+        ("qwerty123456", "password_too_common"),
+    ] {
+        let reply = app
+            .call_as(
+                None,
+                Method::POST,
+                "/v1/invitations/accept",
+                Some(json!({"token": invitation, "password": password})),
+            )
+            .await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, code);
+    }
     assert_error(
         &app.call(
             Method::PUT,
