@@ -143,6 +143,22 @@ impl Roster {
         ))
     }
 
+    /// A live user by UUID (seeds 000 and 001's `humanId`).
+    pub async fn get_user_by_uuid(&self, workspace: &Workspace, uuid: uuid::Uuid) -> Result<User> {
+        match self.store.find_user_by_uuid(workspace.key, uuid).await? {
+            Some(user) if !user.is_deleted() => Ok(user),
+            _ => Err(Error::user_not_found()),
+        }
+    }
+
+    /// A live user by integer key (seeds 003 and 004's `id`).
+    pub async fn get_user_by_key(&self, workspace: &Workspace, key: i64) -> Result<User> {
+        match self.store.find_user_by_key(workspace.key, key).await? {
+            Some(user) if !user.is_deleted() => Ok(user),
+            _ => Err(Error::user_not_found()),
+        }
+    }
+
     /// A user by id, soft-deleted or not (for admins, restore and purge).
     pub async fn get_user_any_state(&self, workspace: &Workspace, id: &str) -> Result<User> {
         if !ids::is_well_formed("usr", id) {

@@ -261,6 +261,20 @@ pub trait Store: Send + Sync + 'static {
     /// A user by public id, soft-deleted ones included.
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError>;
 
+    /// A user by UUID (seeds 000 and 001 show it as `humanId`), soft-deleted ones included.
+    async fn find_user_by_uuid(
+        &self,
+        workspace_key: i64,
+        uuid: uuid::Uuid,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// A user by integer key (seeds 003 and 004 show it as `id`), soft-deleted included.
+    async fn find_user_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<User>, StoreError>;
+
     /// A user by external id, soft-deleted ones included.
     async fn find_user_by_external_id(
         &self,

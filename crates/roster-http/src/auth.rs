@@ -147,6 +147,33 @@ fn rate_headers(decision: &RateDecision, now_unix: i64) -> [(&'static str, Heade
     ]
 }
 
+/// For the dialects, which carry credentials their own way and answer in their own formats:
+/// authenticate `credential`, take one request from its budget, and make the caller. A
+/// refusal is the core's error (`rate_limited` with its retry time when over budget).
+pub async fn admit(
+    state: &AppState,
+    credential: &str,
+    parts: &Parts,
+) -> Result<Caller, roster_core::Error> {
+    let principal = state.roster.authenticate(credential).await?;
+    let decision = state.roster.admit(&principal).await;
+    if !decision.allowed {
+        let retry = decision
+            .retry_after
+            .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+        return Err(roster_core::Error::new(
+            Code::RateLimited,
+            format!(
+                "Rate limit of {} requests per minute exceeded; retry in {retry} s.",
+                decision.limit
+            ),
+        )
+        .with_retry_after(i64::try_from(retry).unwrap_or(i64::MAX)));
+    }
+    let audit = audit_context(principal.actor(), &parts.extensions, &parts.headers);
+    Ok(Caller { principal, audit })
+}
+
 /// Authenticate, rate-limit, and hand the caller to the handler.
 pub async fn middleware(
     State(state): State<AppState>,

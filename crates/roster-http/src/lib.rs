@@ -2,12 +2,13 @@
 //!
 //! [`router`] serves every surface on one port. Each surface is a module that maps its own
 //! authentication, ids, field names and envelopes onto [`roster_core::Roster`] operations:
-//! [`native`] is seed 002's `/v1` API; later dialects become sibling modules.
+//! [`native`] is seed 002's `/v1` API; [`dialects`] holds the other seeds', one module each.
 //! Cross-cutting pieces live beside them: request ids and access logs ([`request_id`]),
 //! credentials ([`auth`]), body and query extraction ([`extract`]) and the error envelope
 //! ([`error`]).
 
 pub mod auth;
+pub mod dialects;
 pub mod error;
 pub mod extract;
 mod health;
@@ -35,13 +36,19 @@ pub struct AppState {
 }
 
 /// The whole HTTP surface: every route, the error envelope for unknown routes and methods,
-/// body limits, request ids and access logs.
+/// body limits, request ids and access logs. Every dialect is on.
 pub fn router(roster: Roster) -> Router {
+    router_with(roster, dialects::Dialects::default())
+}
+
+/// [`router`] with only the chosen dialects.
+pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
     let state = AppState {
         roster: std::sync::Arc::new(roster),
     };
     Router::new()
         .merge(native::routes(state.clone()))
+        .merge(dialects.routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))

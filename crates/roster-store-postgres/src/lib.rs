@@ -469,6 +469,34 @@ impl Store for PostgresStore {
         self.user_where("id", workspace_key, id).await
     }
 
+    async fn find_user_by_uuid(
+        &self,
+        workspace_key: i64,
+        uuid: uuid::Uuid,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND uuid = $2")
+            .bind(workspace_key)
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn find_user_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND pk = $2")
+            .bind(workspace_key)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
     async fn find_user_by_external_id(
         &self,
         workspace_key: i64,

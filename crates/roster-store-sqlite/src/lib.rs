@@ -514,6 +514,27 @@ impl Store for SqliteStore {
         self.user_where("id", workspace_key, id).await
     }
 
+    async fn find_user_by_uuid(
+        &self,
+        workspace_key: i64,
+        uuid: uuid::Uuid,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where("uuid", workspace_key, &uuid.to_string())
+            .await
+    }
+
+    async fn find_user_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<User>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM users WHERE workspace_pk = ?1 AND pk = ?2",
+            params![workspace_key, key],
+            rows::user,
+        )
+    }
+
     async fn find_user_by_external_id(
         &self,
         workspace_key: i64,

@@ -212,6 +212,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mail: MailArgs,
 
+    /// Dialects not to serve, comma-separated: 000, 001 (seed numbers).
+    #[arg(long, env = "ROSTER_DISABLE_DIALECTS", value_delimiter = ',', value_parser = ["000", "001"])]
+    pub disable_dialects: Vec<String>,
+
     /// At most this many password hashes or verifications at once (each takes a core for
     /// ~20 ms); 0 means one per core.
     #[arg(long, env = "ROSTER_PASSWORD_CONCURRENCY", default_value_t = 0, value_parser = clap::value_parser!(u16))]

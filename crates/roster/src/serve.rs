@@ -65,7 +65,13 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let app = roster_http::router(roster).into_make_service_with_connect_info::<SocketAddr>();
+    let off = |seed: &str| args.disable_dialects.iter().any(|d| d == seed);
+    let dialects = roster_http::dialects::Dialects {
+        seed000: !off("000"),
+        seed001: !off("001"),
+    };
+    let app = roster_http::router_with(roster, dialects)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,0 +1,155 @@
+//! The vendor dialects: each seed's user admin API at its documented paths, as a thin
+//! adapter over the same core operations as the native API. Each module documents its
+//! mapping (ids, fields, statuses), carries credentials its own way and answers errors in its
+//! own format; none holds a business rule. Each can be switched off ([`Dialects`]).
+
+pub mod seed000;
+pub mod seed001;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use roster_core::{Code, ErrorKind, Page, Roster, User, UserFilter, Workspace};
+use serde_json::json;
+
+use crate::auth::{self, Caller};
+use crate::error::kind_status;
+use crate::AppState;
+
+/// Which dialects are served (all by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialects {
+    pub seed000: bool,
+    pub seed001: bool,
+}
+
+impl Default for Dialects {
+    fn default() -> Self {
+        Self {
+            seed000: true,
+            seed001: true,
+        }
+    }
+}
+
+impl Dialects {
+    /// The routes of the dialects switched on.
+    pub fn routes(self) -> Router<AppState> {
+        let mut router = Router::new();
+        if self.seed000 {
+            router = router.merge(seed000::routes());
+        }
+        if self.seed001 {
+            router = router.merge(seed001::routes());
+        }
+        router
+    }
+}
+
+/// Every live user of `workspace`, newest first, as one streamed JSON array of `item(user)`:
+/// the seeds' list calls return plain arrays, with no pages.
+pub(crate) fn json_array<F>(roster: Roster, workspace: Workspace, item: F) -> Response
+where
+    F: Fn(User) -> serde_json::Value + Send + Sync + 'static,
+{
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let lines = crate::paged::lines(
+        b"[".to_vec(),
+        move |cursor| {
+            let (roster, workspace) = (roster.clone(), workspace.clone());
+            async move {
+                let page = Page {
+                    limit: Some(roster_core::listing::MAX_LIMIT),
+                    cursor,
+                };
+                let found = roster
+                    .list_users(&workspace, &UserFilter::default(), &page)
+                    .await?;
+                Ok((found.users, found.next_cursor.map(|c| c.encode())))
+            }
+        },
+        move |user| {
+            let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                Vec::new()
+            } else {
+                b",".to_vec()
+            };
+            // A JSON value always serializes.
+            line.extend(serde_json::to_vec(&item(user)).unwrap_or_default());
+            line
+        },
+    );
+    let end = futures_util::stream::once(async { Ok(Bytes::from_static(b"]")) });
+    let body = Body::from_stream(lines.chain(end));
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The error format of seeds 000 and 001 (both Human API products):
+/// `{"statusCode": 404, "error": "Not Found", "message": "…", "code": "user_not_found"}` —
+/// the HTTP reason phrase as `error`, Roster's stable code as `code`.
+pub struct HumanApiError(roster_core::Error);
+
+impl From<roster_core::Error> for HumanApiError {
+    fn from(err: roster_core::Error) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for HumanApiError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        let internal = err.kind() == ErrorKind::Internal;
+        if internal {
+            tracing::error!(error = ?err, "dialect request failed");
+        }
+        let status = if err.code == Code::StoreUnavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            kind_status(err.kind())
+        };
+        let message = if internal {
+            "An internal error occurred; try again later.".to_owned()
+        } else {
+            err.message
+        };
+        let body = json!({
+            "statusCode": status.as_u16(),
+            "error": status.canonical_reason().unwrap_or("Error"),
+            "message": message,
+            "code": if internal { "internal_error" } else { err.code.as_str() },
+        });
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
+            );
+        }
+        if let Some(seconds) = err.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// The caller of a Human API dialect: the `Authorization` credential (Bearer, or Basic with
+/// a blank password) authenticated and admitted by the core.
+pub(crate) async fn human_api_caller(
+    parts: &Parts,
+    state: &AppState,
+    missing: &'static str,
+) -> Result<Caller, HumanApiError> {
+    let credential = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::presented_credential)
+        .ok_or_else(|| roster_core::Error::new(Code::InvalidApiKey, missing))?;
+    Ok(auth::admit(state, &credential, parts).await?)
+}
