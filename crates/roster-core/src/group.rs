@@ -156,6 +156,14 @@ impl Roster {
             .ok_or_else(group_not_found)
     }
 
+    /// A group by integer key (seed 004's plan id).
+    pub async fn get_group_by_key(&self, workspace: &Workspace, key: i64) -> Result<Group> {
+        self.store
+            .find_group_by_key(workspace.key, key)
+            .await?
+            .ok_or_else(group_not_found)
+    }
+
     /// The workspace's groups, newest first.
     pub async fn list_groups(&self, workspace: &Workspace, page: &Page) -> Result<GroupPage> {
         let print = fingerprint(&[Some("groups")]);

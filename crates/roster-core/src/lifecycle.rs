@@ -151,6 +151,22 @@ impl Roster {
         }
     }
 
+    /// A live user by external id.
+    pub async fn get_user_by_external_id(
+        &self,
+        workspace: &Workspace,
+        external_id: &str,
+    ) -> Result<User> {
+        match self
+            .store
+            .find_user_by_external_id(workspace.key, external_id)
+            .await?
+        {
+            Some(user) if !user.is_deleted() => Ok(user),
+            _ => Err(Error::user_not_found()),
+        }
+    }
+
     /// A live user by integer key (seeds 003 and 004's `id`).
     pub async fn get_user_by_key(&self, workspace: &Workspace, key: i64) -> Result<User> {
         match self.store.find_user_by_key(workspace.key, key).await? {

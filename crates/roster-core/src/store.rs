@@ -352,6 +352,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError>;
 
+    /// A group by integer key (seed 004's plan id).
+    async fn find_group_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<Group>, StoreError>;
+
     /// Up to `limit` groups, newest first, with key below `before_key`.
     async fn list_groups(
         &self,

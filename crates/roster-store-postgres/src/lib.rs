@@ -702,6 +702,20 @@ impl Store for PostgresStore {
         row.as_ref().map(groups::group).transpose()
     }
 
+    async fn find_group_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<Group>, StoreError> {
+        let row = sqlx::query("SELECT * FROM groups WHERE workspace_pk = $1 AND pk = $2")
+            .bind(workspace_key)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(groups::group).transpose()
+    }
+
     async fn list_groups(
         &self,
         workspace_key: i64,

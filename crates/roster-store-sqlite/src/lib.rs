@@ -727,6 +727,18 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn find_group_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<Group>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND pk = ?2",
+            params![workspace_key, key],
+            groups::group,
+        )
+    }
+
     async fn list_groups(
         &self,
         workspace_key: i64,

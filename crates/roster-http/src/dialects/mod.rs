@@ -3,8 +3,10 @@
 //! mapping (ids, fields, statuses), carries credentials its own way and answers errors in its
 //! own format; none holds a business rule. Each can be switched off ([`Dialects`]).
 
+mod lenient;
 pub mod seed000;
 pub mod seed001;
+pub mod seed004;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -25,6 +27,7 @@ use crate::AppState;
 pub struct Dialects {
     pub seed000: bool,
     pub seed001: bool,
+    pub seed004: bool,
 }
 
 impl Default for Dialects {
@@ -32,6 +35,7 @@ impl Default for Dialects {
         Self {
             seed000: true,
             seed001: true,
+            seed004: true,
         }
     }
 }
@@ -45,6 +49,9 @@ impl Dialects {
         }
         if self.seed001 {
             router = router.merge(seed001::routes());
+        }
+        if self.seed004 {
+            router = router.merge(seed004::routes());
         }
         router
     }

@@ -1,0 +1,609 @@
+//! Seed 004: a store's dashboard users (`/integration-api/v1/dashboard/users…`) and forced
+//! logout (`/integration-api/v1/users/{id}/force-logout`).
+//!
+//! - Authentication: a secret key in the `X-User-Token` header.
+//! - Ids: `id` is the user's integer key, `uuid` its UUID; force logout also takes the
+//!   external id. `assign_new_plan` is a group's integer key: the plan is a group membership,
+//!   and `new_plan_custom_valid_to` (`yyyy-mm-dd`, empty for none) its expiry (the end of that
+//!   day, UTC); `user_plans` lists the user's current memberships.
+//! - Fields: users have no name here; a created user is named after its email's local part.
+//!   `admin` is the `admin` role (false: the workspace's last role, `viewer` by default);
+//!   `plan_admin` and `only_sees_readable` are kept in the user's attributes; `picture` is the
+//!   Gravatar URL of the email; `new_password` sets the password (the workspace's policy
+//!   applies; an update with one ends the user's sessions); `sessions_limit` is the core's.
+//!   Users are created active (no invitation).
+//! - `DELETE` deactivates (`data: []`), `PUT …/re-activate` reactivates (`data: 1`); the list
+//!   filters are `email`, `query=deactivated` and `query=admins`, in a Laravel paginator
+//!   (`page`, `per_page` up to 100, default 15).
+//! - Bodies may carry `//` comments and trailing commas, as the seed's example does.
+//! - Envelope `{"CODE": "success", "data": …}`; errors `{"CODE", "message"}`, validation
+//!   errors 422 with `errors: {field: [reason]}`, 401 `Unauthenticated.`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use md5::{Digest, Md5};
+use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::auth::{self, Caller};
+use crate::error::kind_status;
+use crate::AppState;
+
+const USERS: &str = "/integration-api/v1/dashboard/users";
+const DEFAULT_PER_PAGE: u32 = 15;
+const MAX_PAGE: u32 = 10_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(USERS, get(list).post(create))
+        .route(
+            "/integration-api/v1/dashboard/users/",
+            get(list).post(create),
+        )
+        .route(
+            "/integration-api/v1/dashboard/users/{id}",
+            put(update).delete(deactivate),
+        )
+        .route(
+            "/integration-api/v1/dashboard/users/{id}/re-activate",
+            put(reactivate),
+        )
+        .route(
+            "/integration-api/v1/users/{id}/force-logout",
+            post(force_logout),
+        )
+}
+
+/// An error in this dialect's format.
+pub struct PublicaError(roster_core::Error);
+
+impl From<roster_core::Error> for PublicaError {
+    fn from(err: roster_core::Error) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for PublicaError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        let (status, body) = match err.kind() {
+            ErrorKind::Invalid => {
+                let field = err.field.unwrap_or("body");
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"CODE": "validation_error", "message": err.message,
+                           "errors": {field: [err.message]}, "code": err.code.as_str()}),
+                )
+            }
+            ErrorKind::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                json!({"CODE": "unauthenticated", "message": "Unauthenticated.", "code": err.code.as_str()}),
+            ),
+            ErrorKind::Internal => {
+                tracing::error!(error = ?err, "seed 004 request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"CODE": "error", "message": "An internal error occurred; try again later."}),
+                )
+            }
+            kind => (
+                kind_status(kind),
+                json!({"CODE": err.code.as_str(), "message": err.message}),
+            ),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = err.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
+    }
+}
+
+/// The caller, by its `X-User-Token`.
+pub struct Store(Caller);
+
+impl FromRequestParts<AppState> for Store {
+    type Rejection = PublicaError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PublicaError> {
+        let token = parts
+            .headers
+            .get("x-user-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| roster_core::Error::new(Code::InvalidApiKey, "Unauthenticated."))?;
+        Ok(Self(auth::admit(state, token, parts).await?))
+    }
+}
+
+fn success(data: Value) -> Json<Value> {
+    Json(json!({"CODE": "success", "data": data}))
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> roster_core::Error {
+    roster_core::Error::field(Code::InvalidField, field, message)
+}
+
+/// A body as the seed writes them (comments, trailing commas), as an object.
+fn body_object(bytes: &Bytes) -> Result<Map<String, Value>, roster_core::Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("body", "The body is not UTF-8."))?;
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str(&super::lenient::clean(text)) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("body", "The body must be a JSON object.")),
+        Err(e) => Err(invalid("body", format!("The body is not valid JSON: {e}"))),
+    }
+}
+
+/// Laravel's loose booleans: true/false, 1/0, "1"/"0", "true"/"false".
+fn flag(
+    body: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<bool>, roster_core::Error> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => Ok(Some(false)),
+        Some(Value::String(s)) if s == "1" || s == "true" => Ok(Some(true)),
+        Some(Value::String(s)) if s == "0" || s == "false" => Ok(Some(false)),
+        Some(_) => Err(invalid(
+            field,
+            format!("The {field} field must be true or false."),
+        )),
+    }
+}
+
+fn text(
+    body: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, roster_core::Error> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(invalid(
+            field,
+            format!("The {field} field must be a string."),
+        )),
+    }
+}
+
+fn required(body: &Map<String, Value>, field: &'static str) -> Result<String, roster_core::Error> {
+    text(body, field)?.ok_or_else(|| {
+        roster_core::Error::field(
+            Code::FieldRequired,
+            field,
+            format!("The {field} field is required."),
+        )
+    })
+}
+
+/// `sessions_limit`: absent → `None`; null → `Some(None)`.
+fn sessions_limit(body: &Map<String, Value>) -> Result<Option<Option<i64>>, roster_core::Error> {
+    match body.get("sessions_limit") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(|n| Some(Some(n)))
+            .ok_or_else(|| invalid("sessions_limit", "The sessions_limit must be an integer.")),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(None)),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(|n| Some(Some(n)))
+            .map_err(|_| invalid("sessions_limit", "The sessions_limit must be an integer.")),
+        Some(_) => Err(invalid(
+            "sessions_limit",
+            "The sessions_limit must be an integer.",
+        )),
+    }
+}
+
+/// The plan to assign: a group's key and the end of its validity.
+struct Plan {
+    group_id: String,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+async fn plan(
+    state: &AppState,
+    workspace: &Workspace,
+    body: &Map<String, Value>,
+) -> Result<Option<Plan>, roster_core::Error> {
+    let key = match body.get("assign_new_plan") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
+    }
+    .ok_or_else(|| invalid("assign_new_plan", "The assign_new_plan must be a plan id."))?;
+    let group = state
+        .roster
+        .get_group_by_key(workspace, key)
+        .await
+        .map_err(|_| invalid("assign_new_plan", "The selected plan does not exist."))?;
+    let expires_at = match text(body, "new_plan_custom_valid_to")? {
+        None => None,
+        Some(date) => {
+            let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "new_plan_custom_valid_to",
+                    "The new_plan_custom_valid_to must be a date (yyyy-mm-dd).",
+                )
+            })?;
+            let end = day
+                .succ_opt()
+                .and_then(|next| next.and_hms_opt(0, 0, 0))
+                .map(|at| at.and_utc())
+                .ok_or_else(|| invalid("new_plan_custom_valid_to", "The date is out of range."))?;
+            if end <= state.roster.now() {
+                return Err(roster_core::Error::field(
+                    Code::InvalidExpiry,
+                    "new_plan_custom_valid_to",
+                    "The new_plan_custom_valid_to must be a date after today.",
+                ));
+            }
+            Some(end)
+        }
+    };
+    Ok(Some(Plan {
+        group_id: group.id,
+        expires_at,
+    }))
+}
+
+/// The role a user with `admin` has: `admin`, else the workspace's last role.
+fn role(workspace: &Workspace, admin: bool) -> Option<String> {
+    if admin && workspace.has_role("admin") {
+        Some("admin".to_owned())
+    } else {
+        workspace
+            .roles
+            .iter()
+            .rev()
+            .find(|r| *r != "admin")
+            .or(workspace.roles.last())
+            .cloned()
+    }
+}
+
+fn picture(email: &str) -> String {
+    let digest = Md5::digest(email.trim().to_lowercase().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("https://www.gravatar.com/avatar/{hex}?s=160&d=mm&r=g")
+}
+
+fn attribute_flag(user: &User, name: &str) -> bool {
+    user.attributes
+        .get(name)
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn moment(at: DateTime<Utc>) -> Value {
+    json!({
+        "timestamp": at.timestamp(),
+        "date": at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "timezone": "UTC",
+    })
+}
+
+/// The user as the create call answers it.
+fn created(user: &User) -> Value {
+    json!({
+        "id": user.key,
+        "email": user.email,
+        "uuid": user.uuid.hyphenated().to_string(),
+        "picture": picture(&user.email),
+        "admin": user.role == "admin",
+        "plan_admin": attribute_flag(user, "plan_admin"),
+        "only_sees_readable": attribute_flag(user, "only_sees_readable"),
+        "sessions_limit": user.sessions_limit,
+        "created_at": moment(user.created_at),
+        "updated_at": moment(user.updated_at),
+        "deleted_at": null,
+    })
+}
+
+/// The user as the list shows it.
+async fn listed(
+    state: &AppState,
+    workspace: &Workspace,
+    user: User,
+) -> Result<Value, roster_core::Error> {
+    let plans = state.roster.user_groups(workspace, &user.id).await?;
+    let iso = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let user_plans: Vec<Value> = plans
+        .iter()
+        .map(|(group, membership)| {
+            json!({"plan_id": group.key, "name": group.name,
+                   "valid_to": membership.expires_at.map(iso)})
+        })
+        .collect();
+    Ok(json!({
+        "id": user.key,
+        "uuid": user.uuid.hyphenated().to_string(),
+        "admin": user.role == "admin",
+        "plan_admin": attribute_flag(&user, "plan_admin"),
+        "email": user.email,
+        "sessions_limit": user.sessions_limit,
+        "only_sees_readable": u8::from(attribute_flag(&user, "only_sees_readable")),
+        "picture": picture(&user.email),
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+        "deleted_at": null,
+        "purchased_issues_with_cancelled_count": 0,
+        "user_plans_count": user_plans.len(),
+        "can_be_edited": true,
+        "created_at_date_string": user.created_at.format("%Y-%m-%d").to_string(),
+        "sessions": null,
+        "ip_ranges": [],
+        "referrers": [],
+        "purchased_issues_with_cancelled": [],
+        "user_plans": user_plans,
+    }))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    bytes: Bytes,
+) -> Result<Json<Value>, PublicaError> {
+    caller.require(Scope::UsersWrite)?;
+    let body = body_object(&bytes)?;
+    let external_id = required(&body, "external_id")?;
+    let email = required(&body, "email")?;
+    let admin = flag(&body, "admin")?.unwrap_or(false);
+    let plan_admin = flag(&body, "plan_admin")?.unwrap_or(false);
+    let only_sees_readable = flag(&body, "only_sees_readable")?.unwrap_or(false);
+    let limit = sessions_limit(&body)?.flatten();
+    let plan = plan(&state, &caller.workspace, &body).await?;
+    let name = email.split('@').next().unwrap_or(&email).to_owned();
+    let input = NewUser {
+        name: Some(name),
+        email: Some(email),
+        role: role(&caller.workspace, admin),
+        send_invitation: Some(false),
+        external_id: Some(external_id),
+        attributes: Some(
+            json!({"plan_admin": plan_admin, "only_sees_readable": only_sees_readable}),
+        ),
+        password: text(&body, "new_password")?,
+        sessions_limit: limit,
+        ..NewUser::default()
+    };
+    let user = state
+        .roster
+        .create_user(&caller.workspace, caller.audit(), input)
+        .await?;
+    if let Some(plan) = plan {
+        state
+            .roster
+            .add_member(
+                &caller.workspace,
+                caller.audit(),
+                &plan.group_id,
+                &user.id,
+                plan.expires_at,
+            )
+            .await?;
+    }
+    Ok(success(created(&user)))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    email: Option<String>,
+    query: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, PublicaError> {
+    caller.require(Scope::UsersRead)?;
+    let workspace = &caller.workspace;
+    let mut filter = UserFilter {
+        email: params.email.filter(|e| !e.trim().is_empty()),
+        ..UserFilter::default()
+    };
+    match params.query.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some("deactivated") => filter.status = Some("inactive".to_owned()),
+        Some("admins") if workspace.has_role("admin") => filter.role = Some("admin".to_owned()),
+        Some("admins") => filter.email = Some("\u{0}no-admin-role".to_owned()),
+        Some(_) => return Err(invalid("query", "query must be deactivated or admins.").into()),
+    }
+    let per_page = params.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=roster_core::listing::MAX_LIMIT).contains(&per_page) {
+        return Err(invalid("per_page", "per_page must be between 1 and 100.").into());
+    }
+    let page_number = params.page.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page_number) {
+        return Err(invalid("page", format!("page must be between 1 and {MAX_PAGE}.")).into());
+    }
+    // Pages are counted from the newest user: walk the cursors to the page asked for.
+    let mut cursor = None;
+    let mut found = None;
+    for _ in 0..page_number {
+        let page = state
+            .roster
+            .list_users(
+                workspace,
+                &filter,
+                &Page {
+                    limit: Some(per_page),
+                    cursor: cursor.take(),
+                },
+            )
+            .await?;
+        cursor = page.next_cursor.map(|c| c.encode());
+        let last = cursor.is_none();
+        found = Some(page.users);
+        if last {
+            break;
+        }
+    }
+    let users = found.unwrap_or_default();
+    let reached = users.len();
+    let has_next = cursor.is_some() && reached == per_page as usize;
+    let mut data = Vec::with_capacity(reached);
+    for user in users {
+        data.push(listed(&state, workspace, user).await?);
+    }
+    let from = (page_number - 1) * per_page + 1;
+    let url = |page: u32| format!("{USERS}?page={page}");
+    Ok(success(json!({"paginator": {
+        "current_page": page_number,
+        "data": data,
+        "first_page_url": url(1),
+        "from": if reached == 0 { Value::Null } else { json!(from) },
+        "next_page_url": if has_next { json!(url(page_number + 1)) } else { Value::Null },
+        "path": USERS,
+        "per_page": per_page,
+        "prev_page_url": if page_number > 1 { json!(url(page_number - 1)) } else { Value::Null },
+        "to": if reached == 0 { Value::Null } else { json!(from + reached as u32 - 1) },
+    }})))
+}
+
+fn user_key(id: &str) -> Result<i64, roster_core::Error> {
+    id.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(roster_core::Error::user_not_found)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<StatusCode, PublicaError> {
+    caller.require(Scope::UsersWrite)?;
+    let workspace = &caller.workspace;
+    let user = state
+        .roster
+        .get_user_by_key(workspace, user_key(&id)?)
+        .await?;
+    let body = body_object(&bytes)?;
+    let external_id = required(&body, "external_id")?;
+    let email = required(&body, "email")?;
+    let mut attributes = Map::new();
+    for field in ["plan_admin", "only_sees_readable"] {
+        if let Some(value) = flag(&body, field)? {
+            attributes.insert(field.to_owned(), Value::Bool(value));
+        }
+    }
+    let plan = plan(&state, workspace, &body).await?;
+    let password = text(&body, "new_password")?;
+    if let Some(password) = &password {
+        roster_core::password::validate_password(password, workspace.auth.password_policy())?;
+    }
+    let patch = UserPatch {
+        email: Some(Some(email)),
+        external_id: Some(Some(external_id)),
+        role: flag(&body, "admin")?.map(|admin| role(workspace, admin)),
+        sessions_limit: sessions_limit(&body)?,
+        attributes: (!attributes.is_empty()).then_some(Value::Object(attributes)),
+        ..UserPatch::default()
+    };
+    let user = state
+        .roster
+        .update_user(workspace, caller.audit(), &user.id, &patch)
+        .await?;
+    if let Some(password) = password {
+        state
+            .roster
+            .set_password(workspace, caller.audit(), &user.id, &password)
+            .await?;
+    }
+    if let Some(plan) = plan {
+        state
+            .roster
+            .add_member(
+                workspace,
+                caller.audit(),
+                &plan.group_id,
+                &user.id,
+                plan.expires_at,
+            )
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn deactivate(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PublicaError> {
+    caller.require(Scope::UsersWrite)?;
+    let user = state
+        .roster
+        .get_user_by_key(&caller.workspace, user_key(&id)?)
+        .await?;
+    state
+        .roster
+        .deactivate_user(&caller.workspace, caller.audit(), &user.id)
+        .await?;
+    Ok(success(json!([])))
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PublicaError> {
+    caller.require(Scope::UsersWrite)?;
+    let user = state
+        .roster
+        .get_user_by_key(&caller.workspace, user_key(&id)?)
+        .await?;
+    state
+        .roster
+        .reactivate_user(&caller.workspace, caller.audit(), &user.id)
+        .await?;
+    Ok(success(json!(1)))
+}
+
+async fn force_logout(
+    State(state): State<AppState>,
+    Store(caller): Store,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, PublicaError> {
+    caller.require(Scope::UsersWrite)?;
+    let workspace = &caller.workspace;
+    let user = match user_key(&id) {
+        Ok(key) => match state.roster.get_user_by_key(workspace, key).await {
+            Ok(user) => user,
+            Err(_) => state.roster.get_user_by_external_id(workspace, &id).await?,
+        },
+        Err(_) => state.roster.get_user_by_external_id(workspace, &id).await?,
+    };
+    let ended = state
+        .roster
+        .force_logout(workspace, caller.audit(), &user)
+        .await?;
+    Ok(success(json!({"sessions_ended": ended})))
+}
