@@ -151,6 +151,14 @@ impl Roster {
         }
     }
 
+    /// A user by integer key, soft-deleted or not (seed 003's restore).
+    pub async fn get_user_by_key_any_state(&self, workspace: &Workspace, key: i64) -> Result<User> {
+        self.store
+            .find_user_by_key(workspace.key, key)
+            .await?
+            .ok_or_else(Error::user_not_found)
+    }
+
     /// A live user by external id.
     pub async fn get_user_by_external_id(
         &self,

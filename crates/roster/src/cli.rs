@@ -212,8 +212,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mail: MailArgs,
 
-    /// Dialects not to serve, comma-separated: 000, 001, 004 (seed numbers).
-    #[arg(long, env = "ROSTER_DISABLE_DIALECTS", value_delimiter = ',', value_parser = ["000", "001", "004"])]
+    /// Dialects not to serve, comma-separated: 000, 001, 003, 004 (seed numbers).
+    #[arg(long, env = "ROSTER_DISABLE_DIALECTS", value_delimiter = ',', value_parser = ["000", "001", "003", "004"])]
     pub disable_dialects: Vec<String>,
 
     /// At most this many password hashes or verifications at once (each takes a core for

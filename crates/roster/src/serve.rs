@@ -69,6 +69,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let dialects = roster_http::dialects::Dialects {
         seed000: !off("000"),
         seed001: !off("001"),
+        seed003: !off("003"),
         seed004: !off("004"),
     };
     let app = roster_http::router_with(roster, dialects)

@@ -6,6 +6,7 @@
 mod lenient;
 pub mod seed000;
 pub mod seed001;
+pub mod seed003;
 pub mod seed004;
 
 use axum::body::{Body, Bytes};
@@ -27,6 +28,7 @@ use crate::AppState;
 pub struct Dialects {
     pub seed000: bool,
     pub seed001: bool,
+    pub seed003: bool,
     pub seed004: bool,
 }
 
@@ -35,6 +37,7 @@ impl Default for Dialects {
         Self {
             seed000: true,
             seed001: true,
+            seed003: true,
             seed004: true,
         }
     }
@@ -49,6 +52,9 @@ impl Dialects {
         }
         if self.seed001 {
             router = router.merge(seed001::routes());
+        }
+        if self.seed003 {
+            router = router.merge(seed003::routes());
         }
         if self.seed004 {
             router = router.merge(seed004::routes());
