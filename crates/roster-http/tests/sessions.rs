@@ -101,8 +101,8 @@ async fn a_session_introspects_slides_and_ends(app: App) {
     let id = ann["id"].as_str().unwrap();
     let reply = sign_in(&app, "ANN@example.com", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let token = reply.body["token"].as_str().unwrap().to_owned();
-    assert!(token.starts_with("ses_"));
+    let first = reply.body["token"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("ses_"));
     assert_eq!(reply.body["kind"], "session");
     assert_eq!(
         reply.body["expires_at"], "2024-11-22T08:30:00Z",
@@ -114,7 +114,7 @@ async fn a_session_introspects_slides_and_ends(app: App) {
         "2024-11-15T08:30:00Z"
     );
 
-    let me = current(&app, &token).await;
+    let me = current(&app, &first).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     assert_eq!(
         (
@@ -125,12 +125,12 @@ async fn a_session_introspects_slides_and_ends(app: App) {
     );
     // Used a day later, it slides.
     app.clock.advance(Duration::days(1));
-    let me = current(&app, &token).await;
+    let me = current(&app, &first).await;
     assert_eq!(me.body["session"]["expires_at"], "2024-11-23T08:30:00Z");
     assert_eq!(me.body["session"]["last_seen_at"], "2024-11-16T08:30:00Z");
 
     // A second sign-in moves the first to last_sign_in_at (seed 003).
-    let second = token_of(&app, "ann@example.com").await;
+    let second = token(&app, "ann@example.com").await;
     let user = app
         .call(Method::GET, &format!("/v1/users/{id}"), None)
         .await
@@ -152,7 +152,7 @@ async fn a_session_introspects_slides_and_ends(app: App) {
         "session_ended",
     );
     assert_eq!(
-        current(&app, &token).await.status,
+        current(&app, &first).await.status,
         StatusCode::OK,
         "the other lives on"
     );
@@ -161,10 +161,6 @@ async fn a_session_introspects_slides_and_ends(app: App) {
         actions,
         ["user.create", "user.login", "user.login", "user.logout"]
     );
-}
-
-async fn token_of(app: &App, email: &str) -> String {
-    token(app, email).await
 }
 
 /// Median wall time of `tries` runs of `attempt`.
