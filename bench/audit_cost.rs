@@ -46,6 +46,15 @@ impl Bare {
         };
         Ok(())
     }
+
+    /// Start the next phase from the same state: SQLite's log emptied (untimed), so no
+    /// phase pays for the pages an earlier one wrote.
+    async fn settle(&self) -> anyhow::Result<()> {
+        if let Bare::Sqlite(store) = self {
+            store.checkpoint_now().await?;
+        }
+        Ok(())
+    }
 }
 
 fn user(ws: &Workspace, tag: &str, n: u32) -> User {
@@ -53,7 +62,8 @@ fn user(ws: &Workspace, tag: &str, n: u32) -> User {
     User {
         key: 0,
         id: format!("usr_{tag}{n:08}"),
-        uuid: uuid::Uuid::new_v4(),
+        // Time-ordered, as the core makes them (a random UUID would scatter the index writes).
+        uuid: roster_core::ids::new_uuid_v7(now, &OsRandom),
         workspace_key: ws.key,
         external_id: None,
         email: format!("{tag}{n}@example.com"),
@@ -105,12 +115,14 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
     let mut totals = Totals::default();
     for round in 0..ROUNDS {
         let base = round * PER_ROUND;
+        bare.settle().await?;
         let started = Instant::now();
         for n in base..base + PER_ROUND {
             bare.insert(&user(&ws, "bare", n)).await?;
         }
         totals.bare += started.elapsed();
 
+        bare.settle().await?;
         let started = Instant::now();
         for n in base..base + PER_ROUND {
             let user = user(&ws, "audited", n);
@@ -120,6 +132,7 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
         }
         totals.audited += started.elapsed();
 
+        bare.settle().await?;
         let started = Instant::now();
         for n in base..base + PER_ROUND {
             let input = NewUser {
@@ -144,11 +157,13 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
 
     let mut loaded = Totals::default();
     for round in 0..ROUNDS {
+        bare.settle().await?;
         loaded.bare += concurrently(round, |n| {
             let (bare, user) = (bare.clone(), user(&ws, "lbare", n));
             async move { bare.insert(&user).await }
         })
         .await?;
+        bare.settle().await?;
         loaded.audited += concurrently(round, |n| {
             let (store, user) = (store.clone(), user(&ws, "laudited", n));
             async move {
