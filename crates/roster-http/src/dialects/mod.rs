@@ -142,12 +142,7 @@ impl IntoResponse for HumanApiError {
                 HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
             );
         }
-        if let Some(seconds) = err.retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        with_retry_after(response, err.retry_after)
     }
 }
 
@@ -165,4 +160,53 @@ pub(crate) async fn human_api_caller(
         .and_then(auth::presented_credential)
         .ok_or_else(|| roster_core::Error::new(Code::InvalidApiKey, missing))?;
     Ok(auth::admit(state, &credential, parts).await?)
+}
+
+/// An invalid-input error about `field`, for the dialects' own checks.
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> roster_core::Error {
+    roster_core::Error::field(Code::InvalidField, field, message)
+}
+
+/// A request body as the seeds write them (comments, trailing commas, bare keys), as a JSON
+/// object; an empty body is an empty object.
+pub(crate) fn body_object(
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, roster_core::Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("body", "The body is not UTF-8."))?;
+    if text.trim().is_empty() {
+        return Ok(serde_json::Map::new());
+    }
+    match serde_json::from_str(&lenient::clean(text)) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("body", "The body must be a JSON object.")),
+        Err(e) => Err(invalid("body", format!("The body is not valid JSON: {e}"))),
+    }
+}
+
+/// The caller whose secret key is in the `header` (seed 003's `X-Holistics-Key`, seed 004's
+/// `X-User-Token`), authenticated and admitted by the core.
+pub(crate) async fn header_key_caller(
+    parts: &Parts,
+    state: &AppState,
+    header: &'static str,
+    missing: &'static str,
+) -> Result<Caller, roster_core::Error> {
+    let key = parts
+        .headers
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| roster_core::Error::new(Code::InvalidApiKey, missing))?;
+    auth::admit(state, key, parts).await
+}
+
+/// `response` with `Retry-After` when `err` says when to retry.
+pub(crate) fn with_retry_after(mut response: Response, retry_after: Option<i64>) -> Response {
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }

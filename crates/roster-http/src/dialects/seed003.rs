@@ -33,7 +33,8 @@ use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserP
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{self, Caller};
+use super::{body_object, invalid};
+use crate::auth::Caller;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -84,14 +85,10 @@ impl IntoResponse for HolisticsError {
             }
             _ => err.message,
         };
-        let mut response = (status, Json(json!({"errors": [message]}))).into_response();
-        if let Some(seconds) = err.retry_after {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(seconds),
-            );
-        }
-        response
+        super::with_retry_after(
+            (status, Json(json!({"errors": [message]}))).into_response(),
+            err.retry_after,
+        )
     }
 }
 
@@ -105,40 +102,19 @@ impl FromRequestParts<AppState> for Tenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, HolisticsError> {
-        let key = parts
-            .headers
-            .get("x-holistics-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                roster_core::Error::new(
-                    Code::InvalidApiKey,
-                    "Send your API key in the X-Holistics-Key header.",
-                )
-            })?;
-        Ok(Self(auth::admit(state, key, parts).await?))
+        let caller = super::header_key_caller(
+            parts,
+            state,
+            "x-holistics-key",
+            "Send your API key in the X-Holistics-Key header.",
+        )
+        .await?;
+        Ok(Self(caller))
     }
 }
 
 fn ok() -> Json<Value> {
     Json(json!({"status": "ok"}))
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> roster_core::Error {
-    roster_core::Error::field(Code::InvalidField, field, message)
-}
-
-fn body_object(bytes: &Bytes) -> Result<Map<String, Value>, roster_core::Error> {
-    let text = std::str::from_utf8(bytes).map_err(|_| invalid("body", "The body is not UTF-8."))?;
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str(&super::lenient::clean(text)) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid("body", "The body must be a JSON object.")),
-        Err(e) => Err(invalid("body", format!("The body is not valid JSON: {e}"))),
-    }
 }
 
 fn text(body: &Map<String, Value>, field: &'static str) -> Option<String> {

@@ -32,7 +32,8 @@ use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserP
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{self, Caller};
+use super::{body_object, invalid};
+use crate::auth::Caller;
 use crate::error::kind_status;
 use crate::AppState;
 
@@ -98,14 +99,7 @@ impl IntoResponse for PublicaError {
                 json!({"CODE": err.code.as_str(), "message": err.message}),
             ),
         };
-        let mut response = (status, Json(body)).into_response();
-        if let Some(seconds) = err.retry_after {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(seconds),
-            );
-        }
-        response
+        super::with_retry_after((status, Json(body)).into_response(), err.retry_after)
     }
 }
 
@@ -116,36 +110,14 @@ impl FromRequestParts<AppState> for Store {
     type Rejection = PublicaError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PublicaError> {
-        let token = parts
-            .headers
-            .get("x-user-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| roster_core::Error::new(Code::InvalidApiKey, "Unauthenticated."))?;
-        Ok(Self(auth::admit(state, token, parts).await?))
+        let caller =
+            super::header_key_caller(parts, state, "x-user-token", "Unauthenticated.").await?;
+        Ok(Self(caller))
     }
 }
 
 fn success(data: Value) -> Json<Value> {
     Json(json!({"CODE": "success", "data": data}))
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> roster_core::Error {
-    roster_core::Error::field(Code::InvalidField, field, message)
-}
-
-/// A body as the seed writes them (comments, trailing commas), as an object.
-fn body_object(bytes: &Bytes) -> Result<Map<String, Value>, roster_core::Error> {
-    let text = std::str::from_utf8(bytes).map_err(|_| invalid("body", "The body is not UTF-8."))?;
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_str(&super::lenient::clean(text)) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid("body", "The body must be a JSON object.")),
-        Err(e) => Err(invalid("body", format!("The body is not valid JSON: {e}"))),
-    }
 }
 
 /// Laravel's loose booleans: true/false, 1/0, "1"/"0", "true"/"false".
