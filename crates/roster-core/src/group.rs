@@ -105,6 +105,22 @@ fn group_fields(group: &Group) -> serde_json::Map<String, serde_json::Value> {
     map
 }
 
+/// A membership's expiry must lie in the future (`field` names it in the caller's terms).
+pub fn check_expiry(
+    field: &'static str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::field(
+            Code::InvalidExpiry,
+            field,
+            format!("{field} must lie in the future."),
+        ));
+    }
+    Ok(())
+}
+
 /// `changes` with the group's id recorded (it does not change, but names the group).
 fn with_group_id(mut changes: serde_json::Value, id: &str) -> serde_json::Value {
     if let serde_json::Value::Object(map) = &mut changes {
@@ -250,13 +266,7 @@ impl Roster {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(User, Membership)> {
         let now = self.clock.now();
-        if expires_at.is_some_and(|at| at <= now) {
-            return Err(Error::field(
-                Code::InvalidExpiry,
-                "expires_at",
-                "expires_at must lie in the future.",
-            ));
-        }
+        check_expiry("expires_at", expires_at, now)?;
         let group = self.get_group(workspace, group_id).await?;
         let user = self.get_user(workspace, user_id).await?;
         let membership = Membership {

@@ -71,12 +71,6 @@ impl Passwords {
         }
     }
 
-    /// Check `password` against the default policy and hash it.
-    pub async fn hash(&self, password: &str, random: &dyn Random) -> Result<String> {
-        self.hash_with(password, PasswordPolicy::default(), random)
-            .await
-    }
-
     /// Check `password` against `policy` and hash it.
     pub async fn hash_with(
         &self,
@@ -253,7 +247,7 @@ mod tests {
     async fn hashes_are_argon2id_with_the_documented_parameters() {
         let random = crate::SeededRandom::new(1);
         let hash = Passwords::new(1)
-            .hash("correct horse battery", &random)
+            .hash_with("correct horse battery", PasswordPolicy::default(), &random)
             .await
             .unwrap();
         assert!(
@@ -290,7 +284,11 @@ mod tests {
             .unwrap();
         assert!(!wrong.matches);
         let current = passwords
-            .hash("hunter2hunter2", &crate::SeededRandom::new(3))
+            .hash_with(
+                "hunter2hunter2",
+                PasswordPolicy::default(),
+                &crate::SeededRandom::new(3),
+            )
             .await
             .unwrap();
         let found = passwords

@@ -409,7 +409,7 @@ impl Roster {
         &self,
         origin: &AuditContext,
         session_token: &str,
-    ) -> Result<(Session, String)> {
+    ) -> Result<(Session, String, User)> {
         let signed_in = self.introspect(session_token).await?;
         if signed_in.session.kind != SessionKind::Session {
             return Err(Error::new(
@@ -447,7 +447,11 @@ impl Roster {
             json!({"has_authentication_token": {"before": false, "after": true}}),
         );
         if self.store.insert_personal_token(&personal, &event).await? {
-            Ok((personal, token))
+            let user = User {
+                has_authentication_token: true,
+                ..signed_in.user
+            };
+            Ok((personal, token, user))
         } else {
             Err(Error::new(
                 Code::TokenExists,

@@ -98,15 +98,14 @@ pub(crate) async fn apply(
             .map_err(db_error)?;
     }
     if effects.end_sessions {
-        sqlx::query(
-            "UPDATE sessions SET ended_at = $2
-             WHERE user_pk = $1 AND kind = 'session' AND ended_at IS NULL",
+        crate::sessions::end(
+            tx,
+            workspace_pk,
+            user_pk,
+            &roster_core::session::EndSessions::AllSessions,
+            at,
         )
-        .bind(user_pk)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        .await?;
     }
     if effects.revoke_personal_token {
         crate::sessions::end_personal_token(tx, user_pk, at).await?;

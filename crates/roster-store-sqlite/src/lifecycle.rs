@@ -54,12 +54,13 @@ pub(crate) fn apply(
             .map_err(sql_error)?;
     }
     if effects.end_sessions {
-        tx.prepare_cached(
-            "UPDATE sessions SET ended_at = ?2
-             WHERE user_pk = ?1 AND kind = 'session' AND ended_at IS NULL",
-        )
-        .and_then(|mut end| end.execute(params![user_pk, micros(at)]))
-        .map_err(sql_error)?;
+        crate::sessions::end(
+            tx,
+            workspace_pk,
+            user_pk,
+            &roster_core::session::EndSessions::AllSessions,
+            micros(at),
+        )?;
     }
     if effects.revoke_personal_token {
         crate::sessions::end_personal_token(tx, user_pk, micros(at))?;

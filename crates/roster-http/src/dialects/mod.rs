@@ -69,33 +69,43 @@ pub(crate) fn json_array<F>(roster: Roster, workspace: Workspace, item: F) -> Re
 where
     F: Fn(User) -> serde_json::Value + Send + Sync + 'static,
 {
-    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let lines = crate::paged::lines(
-        b"[".to_vec(),
-        move |cursor| {
-            let (roster, workspace) = (roster.clone(), workspace.clone());
-            async move {
-                let page = Page {
-                    limit: Some(roster_core::listing::MAX_LIMIT),
-                    cursor,
-                };
-                let found = roster
-                    .list_users(&workspace, &UserFilter::default(), &page)
-                    .await?;
-                Ok((found.users, found.next_cursor.map(|c| c.encode())))
-            }
-        },
-        move |user| {
-            let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                Vec::new()
-            } else {
-                b",".to_vec()
+    let item = std::sync::Arc::new(item);
+    json_array_of_pages(move |cursor| {
+        let (roster, workspace, item) = (roster.clone(), workspace.clone(), item.clone());
+        async move {
+            let page = Page {
+                limit: Some(roster_core::listing::MAX_LIMIT),
+                cursor,
             };
-            // A JSON value always serializes.
-            line.extend(serde_json::to_vec(&item(user)).unwrap_or_default());
-            line
-        },
-    );
+            let found = roster
+                .list_users(&workspace, &UserFilter::default(), &page)
+                .await?;
+            let items = found.users.into_iter().map(|u| item(u)).collect();
+            Ok((items, found.next_cursor.map(|c| c.encode())))
+        }
+    })
+}
+
+/// One streamed JSON array of every item of every page: `fetch(cursor)` reads a page of
+/// items and the cursor of the next (none after the last).
+pub(crate) fn json_array_of_pages<F, Fut>(fetch: F) -> Response
+where
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = roster_core::Result<(Vec<serde_json::Value>, Option<String>)>>
+        + Send
+        + 'static,
+{
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let lines = crate::paged::lines(b"[".to_vec(), fetch, move |item: serde_json::Value| {
+        let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            Vec::new()
+        } else {
+            b",".to_vec()
+        };
+        // A JSON value always serializes.
+        line.extend(serde_json::to_vec(&item).unwrap_or_default());
+        line
+    });
     let end = futures_util::stream::once(async { Ok(Bytes::from_static(b"]")) });
     let body = Body::from_stream(lines.chain(end));
     ([(CONTENT_TYPE, "application/json")], body).into_response()

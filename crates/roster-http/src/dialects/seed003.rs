@@ -223,45 +223,25 @@ async fn list(
 ) -> Result<Response, HolisticsError> {
     caller.require(Scope::UsersRead)?;
     let workspace = caller.workspace.clone();
-    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let lines = crate::paged::lines(
-        b"[".to_vec(),
-        move |cursor| {
-            let (state, workspace) = (state.clone(), workspace.clone());
-            async move {
-                let filter = UserFilter {
-                    include_deleted: true,
-                    ..UserFilter::default()
-                };
-                let page = Page {
-                    limit: Some(roster_core::listing::MAX_LIMIT),
-                    cursor,
-                };
-                let found = state.roster.list_users(&workspace, &filter, &page).await?;
-                let mut items = Vec::with_capacity(found.users.len());
-                for user in found.users {
-                    items.push(full(&state, &workspace, user).await?);
-                }
-                Ok((items, found.next_cursor.map(|c| c.encode())))
-            }
-        },
-        move |item: Value| {
-            let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                Vec::new()
-            } else {
-                b",".to_vec()
+    Ok(super::json_array_of_pages(move |cursor| {
+        let (state, workspace) = (state.clone(), workspace.clone());
+        async move {
+            let filter = UserFilter {
+                include_deleted: true,
+                ..UserFilter::default()
             };
-            line.extend(serde_json::to_vec(&item).unwrap_or_default());
-            line
-        },
-    );
-    use futures_util::StreamExt;
-    let end = futures_util::stream::once(async { Ok(axum::body::Bytes::from_static(b"]")) });
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        axum::body::Body::from_stream(lines.chain(end)),
-    )
-        .into_response())
+            let page = Page {
+                limit: Some(roster_core::listing::MAX_LIMIT),
+                cursor,
+            };
+            let found = state.roster.list_users(&workspace, &filter, &page).await?;
+            let mut items = Vec::with_capacity(found.users.len());
+            for user in found.users {
+                items.push(full(&state, &workspace, user).await?);
+            }
+            Ok((items, found.next_cursor.map(|c| c.encode())))
+        }
+    }))
 }
 
 async fn invite(

@@ -225,13 +225,11 @@ async fn plan(
                 .and_then(|next| next.and_hms_opt(0, 0, 0))
                 .map(|at| at.and_utc())
                 .ok_or_else(|| invalid("new_plan_custom_valid_to", "The date is out of range."))?;
-            if end <= state.roster.now() {
-                return Err(roster_core::Error::field(
-                    Code::InvalidExpiry,
-                    "new_plan_custom_valid_to",
-                    "The new_plan_custom_valid_to must be a date after today.",
-                ));
-            }
+            roster_core::group::check_expiry(
+                "new_plan_custom_valid_to",
+                Some(end),
+                state.roster.now(),
+            )?;
             Some(end)
         }
     };

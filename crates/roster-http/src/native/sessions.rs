@@ -239,8 +239,7 @@ pub async fn create_token(
     RequestOrigin(origin): RequestOrigin,
     SessionToken(token): SessionToken,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (personal, secret) = state.roster.create_personal_token(&origin, &token).await?;
-    let user = state.roster.introspect(&secret).await?.user;
+    let (personal, secret, user) = state.roster.create_personal_token(&origin, &token).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedSession {
