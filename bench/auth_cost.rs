@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         client_id: Some(client.client.client_id.clone()),
         client_secret: Some(client.secret.clone()),
         kind: Some("client".into()),
+        ip: None,
     };
     let fresh_tokens: u32 = 200;
     let mut issued = Vec::new();

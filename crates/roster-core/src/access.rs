@@ -122,6 +122,8 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     /// Must be `client` (seed 000: "always client").
     pub kind: Option<String>,
+    /// The caller's address: wrong secrets from it back off as failed sign-ins do.
+    pub ip: Option<String>,
 }
 
 /// A signed client token.
@@ -129,6 +131,13 @@ pub struct TokenRequest {
 pub struct IssuedToken {
     pub token: String,
     pub expires_in: i64,
+}
+
+/// A key or a client, by id: what [`Roster::keep_an_admin`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held<'a> {
+    Key(&'a str),
+    Client(&'a str),
 }
 
 fn invalid_key() -> Error {
@@ -314,18 +323,26 @@ impl Roster {
         Ok(self.store.list_api_keys(workspace.key).await?)
     }
 
-    /// Revoke a key: at once on this node, within the cache TTL on others.
+    /// Revoke a key: at once on this node, within the cache TTL on others. `granter` is
+    /// what the revoker holds: nobody revokes a key wider than themselves, and the last
+    /// admin credential of the operator workspace is never revoked.
     pub async fn revoke_api_key(
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
         id: &str,
+        granter: &[Scope],
     ) -> Result<()> {
         let not_found = || Error::new(Code::ApiKeyNotFound, "No API key with this id exists.");
         if !ids::is_well_formed("key", id) {
             return Err(not_found());
         }
         let now = self.clock.now();
+        let keys = self.store.list_api_keys(workspace.key).await?;
+        let key = keys.iter().find(|k| k.id == id).ok_or_else(not_found)?;
+        scopes::check_delegation(granter, &key.scopes)?;
+        self.keep_an_admin(workspace, Held::Key(id), &keys, now)
+            .await?;
         let event = self.event(ctx, Action::ApiKeyRevoke, None, revocation(id, now));
         let revoked = self
             .store
@@ -333,6 +350,38 @@ impl Roster {
             .await?
             .ok_or_else(not_found)?;
         self.caches.keys.invalidate(&revoked.secret_hash);
+        Ok(())
+    }
+
+    /// Refuse to take away `leaving` when it is the operator workspace's last live admin
+    /// credential (a key with `admin`, or a client with `admin` and the admin API on): with
+    /// none left, only the database's shell could make another.
+    async fn keep_an_admin(
+        &self,
+        workspace: &Workspace,
+        leaving: Held<'_>,
+        keys: &[ApiKey],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        if !workspace.is_operator {
+            return Ok(());
+        }
+        let clients = self.store.list_api_clients(workspace.key).await?;
+        let admin_keys = keys
+            .iter()
+            .filter(|k| k.scopes.contains(&Scope::Admin) && !k.is_expired(now))
+            .map(|k| Held::Key(&k.id));
+        let admin_clients = clients
+            .iter()
+            .filter(|c| c.scopes.contains(&Scope::Admin) && c.admin_api_enabled)
+            .map(|c| Held::Client(&c.client_id));
+        let admins: Vec<Held<'_>> = admin_keys.chain(admin_clients).collect();
+        if admins.contains(&leaving) && admins.len() == 1 {
+            return Err(Error::new(
+                Code::LastAdminCredential,
+                "This is the operator workspace's last admin credential; create another admin key or client first.",
+            ));
+        }
         Ok(())
     }
 
@@ -380,6 +429,8 @@ impl Roster {
         }
     }
 
+    /// Change a client. `granter` is what the caller holds: nobody changes a client wider
+    /// than themselves, nor makes it wider, and the operator workspace keeps an admin.
     pub async fn update_api_client(
         &self,
         workspace: &Workspace,
@@ -389,9 +440,16 @@ impl Roster {
         granter: &[Scope],
     ) -> Result<ApiClient> {
         let before = self.get_api_client(workspace, client_id).await?;
+        scopes::check_delegation(granter, &before.scopes)?;
         let mut client = before.clone();
         patch.apply(&mut client)?;
         scopes::check_delegation(granter, &client.scopes)?;
+        let stays_admin = client.scopes.contains(&Scope::Admin) && client.admin_api_enabled;
+        if !stays_admin {
+            let keys = self.store.list_api_keys(workspace.key).await?;
+            self.keep_an_admin(workspace, Held::Client(client_id), &keys, self.clock.now())
+                .await?;
+        }
         let changes = audit::diff(
             &fields_of(client_fields(&before)),
             &fields_of(client_fields(&client)),
@@ -404,24 +462,30 @@ impl Roster {
         Ok(client)
     }
 
+    /// Revoke a client, under the same rules as [`Roster::update_api_client`].
     pub async fn revoke_api_client(
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
         client_id: &str,
+        granter: &[Scope],
     ) -> Result<()> {
+        let client = self.get_api_client(workspace, client_id).await?;
+        scopes::check_delegation(granter, &client.scopes)?;
         let now = self.clock.now();
+        let keys = self.store.list_api_keys(workspace.key).await?;
+        self.keep_an_admin(workspace, Held::Client(client_id), &keys, now)
+            .await?;
         let event = self.event(
             ctx,
             Action::ApiClientRevoke,
             None,
             revocation(client_id, now),
         );
-        if !clients::is_client_id(client_id)
-            || !self
-                .store
-                .revoke_api_client(workspace.key, client_id, now, &event)
-                .await?
+        if !self
+            .store
+            .revoke_api_client(workspace.key, client_id, now, &event)
+            .await?
         {
             return Err(client_not_found());
         }
@@ -429,8 +493,16 @@ impl Roster {
         Ok(())
     }
 
-    /// Exchange a client's id and secret for a signed client token (seed 000).
+    /// Exchange a client's id and secret for a signed client token (seed 000). Wrong
+    /// secrets count against the caller's address, which then backs off as a failing
+    /// sign-in does.
     pub async fn issue_client_token(&self, request: TokenRequest) -> Result<IssuedToken> {
+        let ip = request.ip.clone();
+        self.guard_by_address("token", ip.as_deref(), self.issue_client_token_now(request))
+            .await
+    }
+
+    async fn issue_client_token_now(&self, request: TokenRequest) -> Result<IssuedToken> {
         let required = |value: Option<String>, field: &'static str| {
             value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
                 Error::field(Code::FieldRequired, field, format!("{field} is required."))
@@ -566,6 +638,8 @@ impl Roster {
         self.store
             .set_workspace_rate_limit(workspace.key, per_minute, &event)
             .await?;
+        // Cached credentials carry their workspace's limit: read it afresh on this node.
+        self.caches.forget_workspaces();
         Ok(Workspace {
             rate_limit_per_minute: per_minute,
             ..workspace.clone()

@@ -127,6 +127,7 @@ codes! {
     UserNotDeleted => "user_not_deleted", Conflict;
     UserNotInvited => "user_not_invited", Conflict;
     RoleInUse => "role_in_use", Conflict;
+    LastAdminCredential => "last_admin_credential", Conflict;
     GroupNameTaken => "group_name_taken", Conflict;
     TokenExists => "token_exists", Conflict;
     StoreUnavailable => "store_unavailable", Internal;

@@ -315,33 +315,18 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ImportRow> {
 }
 
 /// An argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) or a bcrypt hash
-/// (`$2a$`, `$2b$` or `$2y$`, cost 04–31, 53 characters of bcrypt's base64).
+/// (`$2a$`, `$2b$` or `$2y$`, 53 characters of bcrypt's base64), within the cost bounds of
+/// [`crate::password::within_cost_bounds`] (bcrypt cost 04–14; argon2id at most 128 MiB,
+/// 10 passes, 16 lanes, memory × passes at most 256 MiB).
 pub fn validate_password_hash(text: &str) -> Result<String> {
     let text = text.trim();
-    let argon2id = text.starts_with("$argon2id$")
-        && argon2::password_hash::PasswordHash::new(text)
-            .is_ok_and(|hash| hash.salt.is_some() && hash.hash.is_some());
-    let bcrypt = {
-        let parts: Vec<&str> = text.split('$').collect();
-        parts.len() == 4
-            && parts[0].is_empty()
-            && matches!(parts[1], "2a" | "2b" | "2y")
-            && parts[2].len() == 2
-            && parts[2]
-                .parse::<u8>()
-                .is_ok_and(|cost| (4..=31).contains(&cost))
-            && parts[3].len() == 53
-            && parts[3]
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
-    };
-    if argon2id || bcrypt {
+    if crate::password::within_cost_bounds(text) {
         Ok(text.to_owned())
     } else {
         Err(Error::field(
             Code::InvalidPasswordHash,
             "password_hash",
-            "password_hash must be an argon2id PHC string or a bcrypt ($2a$/$2b$/$2y$) hash.",
+            "password_hash must be an argon2id PHC string (at most m=131072, t=10, p=16, m*t <= 262144) or a bcrypt ($2a$/$2b$/$2y$) hash of cost 04-14.",
         ))
     }
 }
@@ -836,6 +821,8 @@ mod tests {
             "secret",
             "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
             "$2b$03$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$argon2id$v=19$m=1048576,t=50,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
             "$2b$12$tooshort",
             "$argon2id$v=19$m=19456,t=2,p=1",
         ] {

@@ -277,7 +277,28 @@ impl Roster {
 
     /// Accept an invitation: the user becomes active, with the name and password given.
     /// The token is the credential; the event's actor is the user, its request `origin`.
+    ///
+    /// Unknown, expired, used and revoked tokens count against the caller's address, which
+    /// then backs off as a failing sign-in does; an acceptance runs to its end even if the
+    /// request is abandoned while its password is hashed.
     pub async fn accept_invitation(
+        &self,
+        origin: &AuditContext,
+        input: Acceptance,
+    ) -> Result<User> {
+        let (this, origin) = (self.clone(), origin.clone());
+        Self::to_the_end(async move {
+            this.guard_by_address(
+                "accept",
+                origin.ip.as_deref(),
+                this.accept_invitation_now(&origin, input),
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn accept_invitation_now(
         &self,
         origin: &AuditContext,
         input: Acceptance,

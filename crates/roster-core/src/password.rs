@@ -21,6 +21,19 @@ pub const MEMORY_KIB: u32 = 19_456;
 pub const PASSES: u32 = 2;
 pub const LANES: u32 = 1;
 
+/// The most an imported hash may cost to verify, so that one sign-in can never hold a core
+/// (or a gigabyte of memory) for long. bcrypt: cost 04–14 (cost 14 is about one second on
+/// a current core; each step doubles it). argon2id: at most 128 MiB of memory, 10 passes,
+/// 16 lanes, and memory × passes at most 256 MiB (Django's default, m=100 MiB t=2, fits;
+/// Bitwarden's, m=64 MiB t=3, too). Hashes beyond these bounds are refused at import and
+/// never verified.
+pub const MAX_BCRYPT_COST: u32 = 14;
+pub const MIN_BCRYPT_COST: u32 = 4;
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 131_072;
+pub const MAX_ARGON2_PASSES: u32 = 10;
+pub const MAX_ARGON2_LANES: u32 = 16;
+pub const MAX_ARGON2_MEMORY_PASSES_KIB: u64 = 262_144;
+
 /// The common passwords refused when a workspace asks for it (see `data/README.md`).
 static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
     std::sync::LazyLock::new(|| {
@@ -119,19 +132,35 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
+        // The permit moves into the blocking work: a request abandoned while its hash runs
+        // keeps the permit until the hash ends, so the bound holds against clients that
+        // disconnect.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| Error::new(Code::Internal, "password hashing is shut down"))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::new(Code::Internal, format!("password hashing failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let done = work();
+            drop(permit);
+            done
+        })
+        .await
+        .map_err(|e| Error::new(Code::Internal, format!("password hashing failed: {e}")))?
     }
 }
 
-/// Verify without a permit, on the calling thread.
+/// Verify without a permit, on the calling thread. A hash that costs more than the bounds
+/// allow is not verified (it could only have been stored before they existed).
 fn verify_now(password: &str, stored: &str) -> Verified {
+    if !within_cost_bounds(stored) {
+        tracing::warn!("a stored password hash exceeds the cost bounds and was not verified");
+        return Verified {
+            matches: false,
+            needs_rehash: false,
+        };
+    }
     if stored.starts_with("$2") {
         let matches = bcrypt::verify(password, stored).unwrap_or(false);
         return Verified {
@@ -156,6 +185,39 @@ fn verify_now(password: &str, stored: &str) -> Verified {
         matches,
         needs_rehash,
     }
+}
+
+/// Whether `stored` is a hash Roster verifies: bcrypt (`$2a$`, `$2b$`, `$2y$`) of cost
+/// [`MIN_BCRYPT_COST`]–[`MAX_BCRYPT_COST`] with 53 characters of bcrypt's base64, or an
+/// argon2id PHC string with salt, hash and parameters within the argon2 bounds.
+pub fn within_cost_bounds(stored: &str) -> bool {
+    if stored.starts_with("$2") {
+        let parts: Vec<&str> = stored.split('$').collect();
+        return parts.len() == 4
+            && parts[0].is_empty()
+            && matches!(parts[1], "2a" | "2b" | "2y")
+            && parts[2].len() == 2
+            && parts[2]
+                .parse::<u32>()
+                .is_ok_and(|cost| (MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&cost))
+            && parts[3].len() == 53
+            && parts[3]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    parsed.algorithm.as_str() == "argon2id"
+        && parsed.salt.is_some()
+        && parsed.hash.is_some()
+        && params.m_cost() <= MAX_ARGON2_MEMORY_KIB
+        && params.t_cost() <= MAX_ARGON2_PASSES
+        && params.p_cost() <= MAX_ARGON2_LANES
+        && u64::from(params.m_cost()) * u64::from(params.t_cost()) <= MAX_ARGON2_MEMORY_PASSES_KIB
 }
 
 impl Default for Passwords {
@@ -332,6 +394,70 @@ mod tests {
                 needs_rehash: false
             }
         );
+    }
+
+    #[test]
+    fn hash_costs_are_bounded() {
+        let argon = |m: u32, t: u32, p: u32| {
+            format!("$argon2id$v=19$m={m},t={t},p={p}$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG")
+        };
+        assert!(within_cost_bounds(&argon(19_456, 2, 1)));
+        assert!(within_cost_bounds(&argon(102_400, 2, 8)), "Django");
+        assert!(within_cost_bounds(&argon(65_536, 3, 4)), "Bitwarden");
+        assert!(
+            !within_cost_bounds(&argon(1_048_576, 50, 1)),
+            "1 GiB, 50 passes"
+        );
+        assert!(
+            !within_cost_bounds(&argon(131_072, 3, 1)),
+            "memory x passes"
+        );
+        assert!(!within_cost_bounds(&argon(19_456, 11, 1)));
+        assert!(!within_cost_bounds(&argon(19_456, 2, 17)));
+        let salt = "R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+        assert!(within_cost_bounds(&format!("$2b$14${salt}")));
+        assert!(!within_cost_bounds(&format!("$2b$15${salt}")));
+        assert!(!within_cost_bounds(&format!("$2b$31${salt}")));
+        assert!(!within_cost_bounds(&format!("$2b$03${salt}")));
+    }
+
+    #[tokio::test]
+    async fn an_over_bound_hash_is_not_verified() {
+        // bcrypt cost 31 would take days; it must answer at once, as a mismatch.
+        let stored = "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+        let found = Passwords::new(1)
+            .verify("whatever1", Some(stored))
+            .await
+            .unwrap();
+        assert!(!found.matches);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_hash_keeps_its_permit_until_it_ends() {
+        let passwords = Passwords::new(1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let held = passwords.clone();
+        let abandoned = tokio::spawn(async move {
+            held.blocking(move || {
+                let _ = started_tx.send(());
+                let _ = release_rx.recv();
+                Ok(())
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        abandoned.abort();
+        let _ = abandoned.await;
+        // The request is gone but its work still runs: no second permit is to be had.
+        assert_eq!(passwords.permits.available_permits(), 0);
+        release_tx.send(()).unwrap();
+        let permit = passwords.permits.acquire().await.unwrap();
+        drop(permit);
+        assert_eq!(passwords.permits.available_permits(), 1);
     }
 
     #[test]

@@ -1,18 +1,19 @@
-//! Request budgets per credential: GCRA (the `governor` crate), a bucket of
-//! `limit` requests refilled at `limit` per minute.
+//! Request budgets per credential: GCRA, a bucket of `limit` requests refilled at `limit`
+//! per minute.
 //!
 //! [`RateLimiter`] is the seam for a shared backend (many nodes, one budget); the
 //! [`MemoryRateLimiter`] here keeps budgets per node.
+//!
+//! The bucket is keyed by the credential alone, and its limit is read on every request:
+//! when a credential's limit changes, the new limit applies to the bucket as it stands (a
+//! caller that used up its budget does not get a fresh one by having its limit changed).
+//! That is why GCRA is written out here rather than taken from `governor`, whose limiters
+//! fix their quota when they are made.
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::Quota;
 
 /// Seed 002: 1,000 requests per minute per API key.
 pub const DEFAULT_PER_MINUTE: u32 = 1_000;
@@ -37,19 +38,65 @@ pub trait RateLimiter: Send + Sync + 'static {
     async fn check(&self, credential: &str, per_minute: u32) -> RateDecision;
 }
 
-type Limiter =
-    governor::RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+/// One credential's bucket, counted in requests: it holds up to `limit` requests and
+/// drains at `limit` per minute. The level is kept in integer units (one request is a
+/// minute's worth of nanoseconds, and the bucket drains `limit` units per nanosecond), so
+/// nothing is lost to rounding and a change of limit keeps what was used: 3 requests used
+/// under a limit of 3 leave 3 more under a limit of 6, and none under a limit of 2.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    level: u128,
+    at: Instant,
+}
+
+/// One request, in bucket units.
+const REQUEST: u128 = 60_000_000_000;
+
+impl Bucket {
+    pub fn new(now: Instant) -> Self {
+        Self { level: 0, at: now }
+    }
+
+    /// Take one request at `now` under a limit of `per_minute` (0 counts as 1).
+    pub fn take(&mut self, now: Instant, per_minute: u32) -> RateDecision {
+        let limit = per_minute.max(1);
+        let rate = u128::from(limit);
+        let elapsed = now.saturating_duration_since(self.at).as_nanos();
+        self.level = self.level.saturating_sub(elapsed.saturating_mul(rate));
+        self.at = self.at.max(now);
+        let capacity = rate * REQUEST;
+        let nanos =
+            |units: u128| Duration::from_nanos(u64::try_from(units / rate).unwrap_or(u64::MAX));
+        if self.level + REQUEST > capacity {
+            return RateDecision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_after: nanos(self.level),
+                retry_after: Some(nanos(self.level + REQUEST - capacity)),
+            };
+        }
+        self.level += REQUEST;
+        RateDecision {
+            allowed: true,
+            limit,
+            remaining: u32::try_from((capacity - self.level) / REQUEST).unwrap_or(limit),
+            reset_after: nanos(self.level),
+            retry_after: None,
+        }
+    }
+}
 
 /// Budgets in this process's memory. Idle budgets are dropped after ten minutes (a dropped
 /// budget is a full one, which an idle credential would have anyway).
 pub struct MemoryRateLimiter {
-    limiters: moka::sync::Cache<(String, u32), Arc<Limiter>>,
+    buckets: moka::sync::Cache<String, Arc<Mutex<Bucket>>>,
 }
 
 impl Default for MemoryRateLimiter {
     fn default() -> Self {
         Self {
-            limiters: moka::sync::Cache::builder()
+            buckets: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
@@ -60,38 +107,12 @@ impl Default for MemoryRateLimiter {
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn check(&self, credential: &str, per_minute: u32) -> RateDecision {
-        let limit = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let limiter = self
-            .limiters
-            .get_with((credential.to_owned(), limit.get()), || {
-                Arc::new(
-                    governor::RateLimiter::direct(Quota::per_minute(limit))
-                        .with_middleware::<StateInformationMiddleware>(),
-                )
-            });
-        let refill = Duration::from_secs(60) / limit.get();
-        match limiter.check() {
-            Ok(state) => {
-                let remaining = state.remaining_burst_capacity();
-                RateDecision {
-                    allowed: true,
-                    limit: limit.get(),
-                    remaining,
-                    reset_after: refill * (limit.get() - remaining),
-                    retry_after: None,
-                }
-            }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(limiter.clock().now());
-                RateDecision {
-                    allowed: false,
-                    limit: limit.get(),
-                    remaining: 0,
-                    reset_after: refill * limit.get(),
-                    retry_after: Some(wait),
-                }
-            }
-        }
+        let now = Instant::now();
+        let bucket = self
+            .buckets
+            .get_with_by_ref(credential, || Arc::new(Mutex::new(Bucket::new(now))));
+        let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+        bucket.take(now, per_minute)
     }
 }
 
@@ -115,5 +136,45 @@ mod tests {
             "{retry:?}"
         );
         assert!(limiter.check("b", 3).await.allowed);
+    }
+
+    #[test]
+    fn a_changed_limit_applies_to_the_bucket_as_it_stands() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(start);
+        for _ in 0..3 {
+            assert!(bucket.take(start, 3).allowed);
+        }
+        assert!(!bucket.take(start, 3).allowed);
+        // Raised to 6: the 3 used still count, so 3 more, not a fresh bucket of 6.
+        let mut allowed = 0;
+        while bucket.take(start, 6).allowed {
+            allowed += 1;
+        }
+        assert_eq!(allowed, 3);
+        // Lowering it refuses at once what the old limit still had room for.
+        let mut fresh = Bucket::new(start);
+        for _ in 0..5 {
+            assert!(fresh.take(start, 100).allowed);
+        }
+        assert!(!fresh.take(start, 5).allowed);
+    }
+
+    #[test]
+    fn the_bucket_refills_at_the_limit_per_minute() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(start);
+        for _ in 0..60 {
+            assert!(bucket.take(start, 60).allowed);
+        }
+        let refused = bucket.take(start, 60);
+        assert!(!refused.allowed);
+        assert_eq!(refused.retry_after, Some(Duration::from_secs(1)));
+        let later = start + Duration::from_secs(1);
+        let again = bucket.take(later, 60);
+        assert!(again.allowed);
+        assert_eq!(again.remaining, 0);
+        let idle = later + Duration::from_secs(120);
+        assert_eq!(bucket.take(idle, 60).remaining, 59);
     }
 }

@@ -7,7 +7,12 @@
 //! `invalid_credentials`. The audit event (`user.login_failed`) records the real reason.
 //! Repeated failures for one name or one address are slowed down: after 5, each further
 //! attempt must wait 1 s, 2 s, 4 s, … up to 15 minutes after the last failure (429
-//! `too_many_attempts` with a retry time). Failure counts are kept per node.
+//! `too_many_attempts` with a retry time). Failure counts are kept per node. The same
+//! per-address backoff guards the other doors that check a secret without a credential:
+//! the client-token exchange and invitation acceptance ([`Roster::guard_by_address`]).
+//!
+//! A sign-in runs to its end as a task of its own: a client that disconnects while its
+//! password is being verified still has its attempt counted and audited.
 
 use std::time::Duration as StdDuration;
 
@@ -15,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::audit::{Action, AuditContext};
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids;
 use crate::lifecycle::{Lookup, Step};
 use crate::password::{self, validate_attempt};
@@ -106,6 +111,15 @@ fn backoff(failures: u32) -> Duration {
     Duration::seconds((1_i64 << doublings).min(MAX_BACKOFF_SECONDS))
 }
 
+fn too_many_attempts(wait: Duration) -> Error {
+    let seconds = wait.num_seconds().max(1);
+    Error::new(
+        Code::TooManyAttempts,
+        format!("Too many failed attempts; try again in {seconds} s."),
+    )
+    .with_retry_after(seconds)
+}
+
 fn invalid_credentials() -> Error {
     Error::new(
         Code::InvalidCredentials,
@@ -123,8 +137,56 @@ fn session_error(code: Code) -> Error {
 }
 
 impl Roster {
+    /// Run `work` as a task of its own, so that it ends (and is counted and audited) even
+    /// when the request that started it is abandoned.
+    pub(crate) async fn to_the_end<T: Send + 'static>(
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        tokio::spawn(work)
+            .await
+            .map_err(|e| Error::new(Code::Internal, format!("task failed: {e}")))?
+    }
+
+    /// For a door that checks a secret without a credential (`what` names it): refuse while
+    /// the caller's address backs off, and count a failure (an unknown, wrong, expired or
+    /// used secret) against the address.
+    pub(crate) async fn guard_by_address<T>(
+        &self,
+        what: &str,
+        ip: Option<&str>,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let keys: Vec<String> = ip
+            .map(|ip| format!("{what}:ip:{}", ip.chars().take(64).collect::<String>()))
+            .into_iter()
+            .collect();
+        if let Some(wait) = self.throttle.wait(&keys, self.clock.now()) {
+            return Err(too_many_attempts(wait));
+        }
+        let result = work.await;
+        if let Err(err) = &result {
+            if matches!(
+                err.kind(),
+                ErrorKind::Unauthenticated | ErrorKind::NotFound | ErrorKind::Gone
+            ) {
+                self.throttle.fail(&keys, self.clock.now());
+            }
+        }
+        result
+    }
+
     /// Sign a user of `workspace` in with its email (or external id) and password.
     pub async fn sign_in(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        input: SignIn,
+    ) -> Result<IssuedSession> {
+        let (this, workspace, ctx) = (self.clone(), workspace.clone(), ctx.clone());
+        Self::to_the_end(async move { this.sign_in_now(&workspace, &ctx, input).await }).await
+    }
+
+    async fn sign_in_now(
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
@@ -194,12 +256,7 @@ impl Roster {
             self.store
                 .append_event(workspace.key, &failed("throttled", None))
                 .await?;
-            let seconds = wait.num_seconds().max(1);
-            return Err(Error::new(
-                Code::TooManyAttempts,
-                format!("Too many failed sign-ins; try again in {seconds} s."),
-            )
-            .with_retry_after(seconds));
+            return Err(too_many_attempts(wait));
         }
         let found = self.store.find_sign_in(workspace.key, &name).await?;
         let hash = found.as_ref().and_then(|(_, hash)| hash.as_deref());

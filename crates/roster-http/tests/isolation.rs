@@ -78,6 +78,7 @@ async fn another_workspace_sees_and_changes_nothing() {
         .issue_client_token(TokenRequest {
             client_id: Some(b_client.client.client_id.clone()),
             client_secret: Some(b_client.secret.clone()),
+            ip: None,
             kind: Some("client".into()),
         })
         .await

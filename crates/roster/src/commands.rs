@@ -212,7 +212,7 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { id, workspace: ws } => {
             let ws = workspace(&roster, &ws).await?;
-            roster.revoke_api_key(&ws, &ctx(), &id).await?;
+            roster.revoke_api_key(&ws, &ctx(), &id, OPERATOR).await?;
             println!("Revoked key {id}. Running servers stop accepting it within their auth cache TTL (10 s by default).");
         }
     }
@@ -314,7 +314,9 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             workspace: ws,
         } => {
             let ws = workspace(&roster, &ws).await?;
-            roster.revoke_api_client(&ws, &ctx(), &client_id).await?;
+            roster
+                .revoke_api_client(&ws, &ctx(), &client_id, OPERATOR)
+                .await?;
             println!("Revoked client {client_id}.");
         }
     }

@@ -157,7 +157,7 @@ pub async fn get(
     patch, path = "/v1/api-clients/{client_id}", tag = "credentials",
     params(("client_id" = String, Path)),
     request_body = UpdateApiClient,
-    responses((status = 200, body = ApiClientBody), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = ApiClientBody), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "The operator workspace's last admin credential (`last_admin_credential`)")),
     security(("bearer" = []), ("basic" = []))
 )]
 pub async fn update(
@@ -190,7 +190,7 @@ pub async fn update(
 #[utoipa::path(
     delete, path = "/v1/api-clients/{client_id}", tag = "credentials",
     params(("client_id" = String, Path)),
-    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "The operator workspace's last admin credential (`last_admin_credential`)")),
     security(("bearer" = []), ("basic" = []))
 )]
 pub async fn revoke(
@@ -201,7 +201,12 @@ pub async fn revoke(
     caller.require(Scope::CredentialsManage)?;
     state
         .roster
-        .revoke_api_client(&caller.workspace, caller.audit(), &client_id)
+        .revoke_api_client(
+            &caller.workspace,
+            caller.audit(),
+            &client_id,
+            &caller.scopes,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

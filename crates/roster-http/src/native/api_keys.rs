@@ -138,7 +138,8 @@ pub async fn create(
 }
 
 /// Revoke a key. It stops working at once on this node and within the auth cache TTL
-/// (10 s by default) on others.
+/// (10 s by default) on others. A caller cannot revoke a key with a scope it lacks itself
+/// (403 `scope_not_delegable`), nor the operator workspace's last admin credential (409).
 #[utoipa::path(
     delete, path = "/v1/api-keys/{id}", tag = "credentials",
     params(("id" = String, Path, description = "The key's id, key_…")),
@@ -146,6 +147,7 @@ pub async fn create(
         (status = 204, description = "Revoked"),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope, description = "No such live key in this workspace"),
+        (status = 409, body = ErrorEnvelope, description = "The operator workspace's last admin credential (`last_admin_credential`)"),
     ),
     security(("bearer" = []), ("basic" = []))
 )]
@@ -157,7 +159,7 @@ pub async fn revoke(
     caller.require(Scope::CredentialsManage)?;
     state
         .roster
-        .revoke_api_key(&caller.workspace, caller.audit(), &id)
+        .revoke_api_key(&caller.workspace, caller.audit(), &id, &caller.scopes)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

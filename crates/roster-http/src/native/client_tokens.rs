@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::auth::RequestOrigin;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
 use crate::AppState;
@@ -43,10 +44,12 @@ pub struct TokenResponse {
         (status = 400, body = ErrorEnvelope, description = "Missing fields, or type is not \"client\""),
         (status = 401, body = ErrorEnvelope, description = "Wrong client_id or client_secret"),
         (status = 403, body = ErrorEnvelope, description = "The admin API is not enabled for this client"),
+        (status = 429, body = ErrorEnvelope, description = "Too many wrong secrets from this address; retry after `Retry-After` seconds"),
     )
 )]
 pub async fn issue(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     JsonBody(body): JsonBody<TokenRequestBody>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let issued = state
@@ -55,6 +58,7 @@ pub async fn issue(
             client_id: body.client_id,
             client_secret: body.client_secret,
             kind: body.kind,
+            ip: origin.ip,
         })
         .await?;
     Ok(Json(TokenResponse {
