@@ -198,6 +198,16 @@ impl RowParser {
         if line.trim().is_empty() {
             return Ok(None);
         }
+        let nul = match self.format {
+            FileFormat::Ndjson => json_holds_nul(line.as_bytes()),
+            FileFormat::Csv => line.contains('\0'),
+        };
+        if nul {
+            return Err(Error::new(
+                Code::InvalidRow,
+                "The row holds a NUL character, which no field accepts.",
+            ));
+        }
         match self.format {
             FileFormat::Ndjson => serde_json::from_str(line).map(Some).map_err(|e| {
                 Error::new(Code::InvalidRow, format!("Not a valid user object: {e}."))
@@ -270,6 +280,7 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ImportRow> {
         if value.is_empty() {
             continue;
         }
+        let value = csv_value(value);
         let text = Some(value.to_owned());
         match column {
             Column::Field("external_id") => row.external_id = text,
@@ -312,6 +323,49 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ImportRow> {
         row.attributes = Some(Value::Object(merged));
     }
     Ok(row)
+}
+
+/// A value as a CSV cell that no spreadsheet runs as a formula (OWASP's "CSV injection"
+/// advice): a value starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+/// leading `'`. So does one that starts with `'` and then one of those, so the import can
+/// take exactly one `'` off again ([`csv_value`]) and an export imports as it was.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let formula = |c: Option<char>| matches!(c, Some('=' | '+' | '-' | '@' | '\t' | '\r'));
+    let mut chars = value.chars();
+    let first = chars.next();
+    if formula(first) || (first == Some('\'') && formula(chars.next())) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// A CSV cell's value: [`csv_cell`] undone.
+pub fn csv_value(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if csv_cell(rest).len() > rest.len() => rest,
+        _ => cell,
+    }
+}
+
+/// Whether a JSON text holds a NUL, raw or as `\u0000` in a string (an escaped backslash before `u0000`
+/// does not count). NUL is refused everywhere input enters: PostgreSQL's text cannot hold it.
+pub fn json_holds_nul(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == 0 {
+            return true;
+        }
+        if *b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if *b == b'u' && backslashes % 2 == 1 && bytes[i + 1..].starts_with(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// An argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) or a bcrypt hash
@@ -771,6 +825,25 @@ impl<'r> Importer<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula_and_read_back_as_they_were() {
+        for (value, cell) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1 555 0100", "'+1 555 0100"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=x", "''=x"),
+            ("'quoted", "'quoted"),
+            ("plain", "plain"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(value), cell, "{value:?}");
+            assert_eq!(csv_value(&csv_cell(value)), value, "{value:?}");
+        }
+    }
 
     #[test]
     fn csv_rows_map_columns_and_attributes() {

@@ -2,9 +2,10 @@
 //! HTTP Basic with the secret key as user name and a blank password (as seed 001 does it).
 //!
 //! [`middleware`] authenticates, takes one request from the caller's rate budget, and puts
-//! the [`Caller`] in the request for handlers; every authenticated response carries
-//! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (UNIX time), and a
-//! refused one also `Retry-After` (seconds).
+//! the [`Caller`] in the request for handlers; every authenticated response, on every
+//! surface, carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+//! (UNIX time; added by [`crate::surface::guard`]), and a refused one also `Retry-After`
+//! (seconds).
 
 use std::net::SocketAddr;
 
@@ -133,7 +134,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
     Ok(state.roster.authenticate(&credential).await?)
 }
 
-fn rate_headers(decision: &RateDecision, now_unix: i64) -> [(&'static str, HeaderValue); 3] {
+/// The `X-RateLimit-*` headers of `decision`, with the reset as UNIX time.
+pub(crate) fn rate_headers(
+    decision: &RateDecision,
+    now_unix: i64,
+) -> [(&'static str, HeaderValue); 3] {
     let reset = now_unix
         + i64::try_from(decision.reset_after.as_secs()).unwrap_or(i64::MAX / 2)
         + i64::from(decision.reset_after.subsec_nanos() > 0);
@@ -157,6 +162,9 @@ pub async fn admit(
 ) -> Result<Caller, roster_core::Error> {
     let principal = state.roster.authenticate(credential).await?;
     let decision = state.roster.admit(&principal).await;
+    if let Some(slot) = parts.extensions.get::<crate::surface::RateSlot>() {
+        slot.put(decision);
+    }
     if !decision.allowed {
         let retry = decision
             .retry_after
@@ -185,8 +193,11 @@ pub async fn middleware(
         Err(err) => return err.into_response(),
     };
     let decision = state.roster.admit(&principal).await;
-    let headers = rate_headers(&decision, state.roster.now().timestamp());
-    let mut response = if decision.allowed {
+    // The surface guard puts the decision in the response's headers.
+    if let Some(slot) = request.extensions().get::<crate::surface::RateSlot>() {
+        slot.put(decision);
+    }
+    if decision.allowed {
         let audit = audit_context(principal.actor(), request.extensions(), request.headers());
         request.extensions_mut().insert(Caller { principal, audit });
         next.run(request).await
@@ -206,11 +217,7 @@ pub async fn middleware(
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(retry));
         refused
-    };
-    response
-        .headers_mut()
-        .extend(headers.map(|(name, value)| (axum::http::HeaderName::from_static(name), value)));
-    response
+    }
 }
 
 #[cfg(test)]

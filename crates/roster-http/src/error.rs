@@ -53,6 +53,12 @@ http_codes! {
         "The request body does not have the expected fields and types.";
     InvalidParameter => "invalid_parameter", BAD_REQUEST,
         "A query parameter is malformed.";
+    InvalidPath => "invalid_path", BAD_REQUEST,
+        "The path holds a NUL character or is not UTF-8 once percent-decoded.";
+    UriTooLong => "uri_too_long", URI_TOO_LONG,
+        "The request URI is too long.";
+    HeadersTooLarge => "headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "The request headers are too large.";
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE,
         "The request body is too large.";
     RouteNotFound => "route_not_found", NOT_FOUND,
@@ -108,6 +114,13 @@ impl ApiError {
         }
     }
 
+    /// The same error with another status and code (for answers the HTTP layer re-renders).
+    pub fn with_status(mut self, status: StatusCode, code: &'static str) -> Self {
+        self.status = status;
+        self.code = code;
+        self
+    }
+
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
         self
@@ -119,6 +132,10 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -167,6 +184,7 @@ impl From<roster_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let said = (self.code, self.message.clone());
         let body = ErrorEnvelope {
             error: ErrorBody {
                 code: self.code,
@@ -188,7 +206,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
             );
         }
-        response
+        crate::surface::mark(response, crate::surface::Surface::Native, said.0, &said.1)
     }
 }
 

@@ -68,6 +68,18 @@ where
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::http(HttpCode::InvalidBody)
+            .with_message("The request body must be a JSON object."));
+    }
+    if roster_core::import::json_holds_nul(bytes) {
+        return Err(ApiError::http(HttpCode::InvalidBody).with_message(
+            "The request body holds a NUL character (\\u0000), which no field accepts.",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -77,18 +89,62 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             HttpCode::InvalidBody
         };
-        let message = if path == "." || code == HttpCode::InvalidJson {
-            format!("{}: {inner}", code.message())
+        let detail = plain_message(&inner.to_string());
+        let message = if code == HttpCode::InvalidJson {
+            format!("The request body is not valid JSON: {detail}")
+        } else if path == "." {
+            format!("The request body is not as expected: {detail}")
         } else {
-            format!("Invalid value at '{path}': {inner}")
+            format!("Invalid value at '{path}': {detail}")
         };
         ApiError::http(code).with_message(message)
     })?;
     deserializer.end().map_err(|err| {
-        ApiError::http(HttpCode::InvalidJson)
-            .with_message(format!("{}: {err}", HttpCode::InvalidJson.message()))
+        ApiError::http(HttpCode::InvalidJson).with_message(format!(
+            "The request body is not valid JSON: {}",
+            plain_message(&err.to_string())
+        ))
     })?;
     Ok(value)
+}
+
+/// serde's message in words for people: no Rust type names, no line and column.
+fn plain_message(message: &str) -> String {
+    let message = match message.find(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    let mut words: Vec<String> = Vec::new();
+    let mut parts = message.split(' ').peekable();
+    while let Some(word) = parts.next() {
+        let replacement = match word {
+            "struct" => Some("an object"),
+            "enum" => Some("one of the documented values"),
+            "tuple" => Some("an array"),
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            // "expected struct UpdateUser with 11 elements" -> "expected an object"
+            let _ = parts.next();
+            if let Some(last) = words.last_mut() {
+                if last == "a" || last == "an" {
+                    words.pop();
+                }
+            }
+            words.push(replacement.to_owned());
+            while parts.peek().is_some_and(|w| !w.ends_with(',')) {
+                let _ = parts.next();
+            }
+            if let Some(w) = parts.next() {
+                if let Some(last) = words.last_mut() {
+                    last.push_str(&w[w.len() - 1..]);
+                }
+            }
+            continue;
+        }
+        words.push(word.to_owned());
+    }
+    words.join(" ")
 }
 
 /// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>` field of
@@ -138,6 +194,22 @@ where
 mod tests {
     use super::*;
 
+    #[test]
+    fn messages_name_no_types() {
+        assert_eq!(
+            plain_message("invalid type: sequence, expected struct UpdateUser with 11 elements at line 1 column 10"),
+            "invalid type: sequence, expected an object"
+        );
+        assert_eq!(
+            plain_message("invalid type: integer `5`, expected a string at line 1 column 10"),
+            "invalid type: integer `5`, expected a string"
+        );
+        assert_eq!(
+            plain_message("invalid type: map, expected enum Status"),
+            "invalid type: map, expected one of the documented values"
+        );
+    }
+
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
     struct Body {
@@ -152,6 +224,18 @@ mod tests {
         assert_eq!(err.code(), "invalid_body");
         let err = parse_json::<Body>(b"{\"name\": \"a\"} trailing").unwrap_err();
         assert_eq!(err.code(), "invalid_json");
+        let err = parse_json::<Body>(b"[\"a\"]").unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+        assert_eq!(err.message(), "The request body must be a JSON object.");
+        let err = parse_json::<Body>(b"{\"name\": \"a\\u0000b\"}").unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+        assert_eq!(
+            parse_json::<Body>(b"{\"name\": \"a\\\\u0000\"}")
+                .unwrap()
+                .name,
+            "a\\u0000",
+            "an escaped backslash before u0000 is no NUL"
+        );
         assert_eq!(parse_json::<Body>(b"{\"name\": \"a\"}").unwrap().name, "a");
     }
 }

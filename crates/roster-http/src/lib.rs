@@ -16,6 +16,7 @@ pub mod native;
 pub mod openapi;
 mod paged;
 pub mod request_id;
+pub mod surface;
 pub mod time;
 
 use axum::extract::DefaultBodyLimit;
@@ -26,8 +27,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::ApiError;
 
-/// The largest request body any route accepts.
+/// The largest request body any route accepts, but the import's.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The body limit of `path`: none for the import, which streams its body with bounded
+/// memory; [`MAX_BODY_BYTES`] for everything else.
+pub fn body_limit(path: &str) -> Option<usize> {
+    (path != "/v1/users/import").then_some(MAX_BODY_BYTES)
+}
 
 /// What every handler can reach. Extractors clone it per request: one reference count.
 #[derive(Clone)]
@@ -46,6 +53,10 @@ pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
     let state = AppState {
         roster: std::sync::Arc::new(roster),
     };
+    let guard = surface::GuardState {
+        dialects,
+        app: state.clone(),
+    };
     Router::new()
         .merge(native::routes(state.clone()))
         .merge(dialects.routes())
@@ -56,6 +67,7 @@ pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn_with_state(guard, surface::guard))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)
 }

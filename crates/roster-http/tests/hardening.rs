@@ -396,3 +396,356 @@ async fn an_abandoned_sign_in_is_still_counted_and_audited() {
         "too_many_attempts",
     );
 }
+
+// ---- 7-9, 11: every answer in the surface's own envelope, NUL refused at the door --------
+
+/// How each surface's errors look, and the credential header it takes.
+#[derive(Debug, Clone, Copy)]
+enum Envelope {
+    Native,
+    HumanApi,
+    Holistics,
+    Publica,
+}
+
+impl Envelope {
+    #[track_caller]
+    fn check(self, reply: &common::Reply, status: StatusCode) {
+        assert_eq!(reply.status, status, "{:?}: {}", self, reply.body);
+        let body = &reply.body;
+        match self {
+            Envelope::Native => {
+                assert!(body["error"]["code"].is_string(), "{body}");
+                assert_eq!(body["error"]["status"], status.as_u16(), "{body}");
+            }
+            Envelope::HumanApi => {
+                assert_eq!(body["statusCode"], status.as_u16(), "{body}");
+                assert!(
+                    body["message"].is_string() && body["code"].is_string(),
+                    "{body}"
+                );
+            }
+            Envelope::Holistics => {
+                assert!(body["errors"][0].is_string(), "{body}");
+            }
+            Envelope::Publica => {
+                assert!(
+                    body["CODE"].is_string() && body["message"].is_string(),
+                    "{body}"
+                );
+            }
+        }
+        let text = body.to_string();
+        for leak in ["struct ", "expected enum", "u32", "i64", "Option<"] {
+            assert!(!text.contains(leak), "a Rust type leaks: {text}");
+        }
+    }
+}
+
+async fn raw(
+    app: &App,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Body,
+) -> common::Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    app.send(request.body(body).unwrap()).await
+}
+
+fn credentials(app: &App, envelope: Envelope) -> Vec<(&'static str, String)> {
+    match envelope {
+        Envelope::Native | Envelope::HumanApi => {
+            vec![("authorization", format!("Bearer {}", app.key))]
+        }
+        Envelope::Holistics => vec![("x-holistics-key", app.key.clone())],
+        Envelope::Publica => vec![("x-user-token", app.key.clone())],
+    }
+}
+
+#[tokio::test]
+async fn nul_bytes_are_refused_everywhere_they_enter() {
+    let app = app().await;
+    let ws = app.roster.find_workspace("default").await.unwrap().id;
+    let cases: Vec<(Envelope, Method, String)> = vec![
+        (Envelope::Native, Method::GET, "/v1/users?search=%00".into()),
+        (
+            Envelope::Native,
+            Method::GET,
+            "/v1/users?email=a%00@example.com".into(),
+        ),
+        (
+            Envelope::Native,
+            Method::GET,
+            "/v1/users/lookup?email=%00".into(),
+        ),
+        (Envelope::Native, Method::GET, "/v1/users/usr_%00".into()),
+        (
+            Envelope::Native,
+            Method::GET,
+            "/v1/audit-logs?user_id=%00".into(),
+        ),
+        (
+            Envelope::Native,
+            Method::GET,
+            "/v1/audit-logs?actor=%00".into(),
+        ),
+        (
+            Envelope::Native,
+            Method::DELETE,
+            "/v1/users/usr_1/sessions/ses_%00".into(),
+        ),
+        (Envelope::HumanApi, Method::GET, "/api/v1/users/%00".into()),
+        (
+            Envelope::HumanApi,
+            Method::GET,
+            format!("/v1/apps/{ws}/users/%00"),
+        ),
+        (
+            Envelope::Holistics,
+            Method::GET,
+            "/users/check_holistics_user.json?email=%00".into(),
+        ),
+        (
+            Envelope::Publica,
+            Method::GET,
+            "/integration-api/v1/dashboard/users?email=%00".into(),
+        ),
+        (
+            Envelope::Publica,
+            Method::POST,
+            "/integration-api/v1/users/%00/force-logout".into(),
+        ),
+    ];
+    for (envelope, method, uri) in cases {
+        let reply = raw(
+            &app,
+            method,
+            &uri,
+            &credentials(&app, envelope),
+            Body::empty(),
+        )
+        .await;
+        envelope.check(&reply, StatusCode::BAD_REQUEST);
+    }
+    // In a JSON body, as the escape \u0000.
+    let reply = app
+        .call_raw(
+            Method::POST,
+            "/v1/users",
+            Some(r#"{"name": "A\u0000", "email": "a@example.com", "role": "viewer"}"#.into()),
+        )
+        .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_body");
+}
+
+#[tokio::test]
+async fn bodies_must_be_objects_and_messages_name_no_types() {
+    let app = app().await;
+    let ws = app.roster.find_workspace("default").await.unwrap().id;
+    for (method, uri) in [
+        (Method::PATCH, format!("/v1/workspaces/{ws}")),
+        (Method::POST, "/v1/groups".to_owned()),
+        (Method::PUT, "/v1/roles".to_owned()),
+        (Method::POST, "/v1/users".to_owned()),
+    ] {
+        let reply = app.call_raw(method, &uri, Some("[5000, 30]".into())).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_body");
+        Envelope::Native.check(&reply, StatusCode::BAD_REQUEST);
+    }
+    let workspace = app.call(Method::GET, "/v1/workspaces", None).await;
+    assert_ne!(workspace.body["data"][0]["rate_limit_per_minute"], 5000);
+    let reply = app
+        .call_raw(
+            Method::POST,
+            "/v1/users",
+            Some(r#"{"name": {"a": 1}}"#.into()),
+        )
+        .await;
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(
+        !message.contains(".:") && !message.contains("line "),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn framework_answers_come_in_the_surface_envelope() {
+    let app = app().await;
+    let ws = app.roster.find_workspace("default").await.unwrap().id;
+    let big = "x".repeat(300 * 1024);
+    let big_body = format!(r#"{{"email": "a@example.com", "name": "{big}"}}"#);
+    let surfaces = [
+        (
+            Envelope::Native,
+            "/v1/users".to_owned(),
+            "/v1/nowhere".to_owned(),
+        ),
+        (
+            Envelope::HumanApi,
+            "/api/v1/users".to_owned(),
+            "/api/v1/nowhere".to_owned(),
+        ),
+        (
+            Envelope::HumanApi,
+            format!("/v1/apps/{ws}/users"),
+            format!("/v1/apps/{ws}/nowhere"),
+        ),
+        (
+            Envelope::Holistics,
+            "/users/invite.json".to_owned(),
+            "/users/1/nowhere.json".to_owned(),
+        ),
+        (
+            Envelope::Publica,
+            "/integration-api/v1/dashboard/users".to_owned(),
+            "/integration-api/v1/nowhere".to_owned(),
+        ),
+    ];
+    for (envelope, route, unrouted) in &surfaces {
+        let creds = credentials(&app, *envelope);
+        // An unrouted path under the surface's prefix.
+        let reply = raw(&app, Method::GET, unrouted, &creds, Body::empty()).await;
+        envelope.check(&reply, StatusCode::NOT_FOUND);
+        // A body over the limit, announced and not.
+        let mut json = creds.clone();
+        json.push(("content-type", "application/json".into()));
+        let mut with_length = json.clone();
+        with_length.push(("content-length", big_body.len().to_string()));
+        let reply = raw(
+            &app,
+            Method::POST,
+            route,
+            &with_length,
+            Body::from(big_body.clone()),
+        )
+        .await;
+        envelope.check(&reply, StatusCode::PAYLOAD_TOO_LARGE);
+        if !matches!(envelope, Envelope::HumanApi) {
+            // Streamed without a length: the handler's read stops at the limit. (The Human
+            // API dialects take no bodies.)
+            let stream =
+                futures_util::stream::iter(vec![Ok::<_, std::io::Error>(big_body.clone())]);
+            let reply = raw(&app, Method::POST, route, &json, Body::from_stream(stream)).await;
+            envelope.check(&reply, StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        // A path id that is not UTF-8 once decoded.
+        for bad in ["%FF", "%C0%AF"] {
+            let uri = format!("{}/{bad}", route.trim_end_matches(".json"));
+            let reply = raw(&app, Method::GET, &uri, &creds, Body::empty()).await;
+            envelope.check(&reply, StatusCode::BAD_REQUEST);
+        }
+        // A huge query string.
+        let uri = format!("{route}?q={}", "a".repeat(20_000));
+        let reply = raw(&app, Method::GET, &uri, &creds, Body::empty()).await;
+        envelope.check(&reply, StatusCode::URI_TOO_LONG);
+        // Expect: 100-continue with a huge length is refused before the body is read.
+        let mut expecting = json.clone();
+        expecting.push(("expect", "100-continue".into()));
+        expecting.push(("content-length", "104857600".into()));
+        let reply = raw(&app, Method::POST, route, &expecting, Body::empty()).await;
+        envelope.check(&reply, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    // Publica.la's paginator: malformed numbers are its validation errors; the last of a
+    // repeated parameter wins.
+    let creds = credentials(&app, Envelope::Publica);
+    for query in ["page=abc", "per_page=1e400", "page=-1"] {
+        let uri = format!("/integration-api/v1/dashboard/users?{query}");
+        let reply = raw(&app, Method::GET, &uri, &creds, Body::empty()).await;
+        Envelope::Publica.check(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let uri = "/integration-api/v1/dashboard/users?page=7&page=1";
+    let reply = raw(&app, Method::GET, uri, &creds, Body::empty()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        reply.body["data"]["paginator"]["current_page"], 1,
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn every_surface_sends_rate_limit_headers() {
+    let app = app().await;
+    let ws = app.roster.find_workspace("default").await.unwrap().id;
+    for (envelope, uri) in [
+        (Envelope::Native, "/v1/users".to_owned()),
+        (Envelope::HumanApi, "/api/v1/users".to_owned()),
+        (Envelope::HumanApi, format!("/v1/apps/{ws}/users")),
+        (Envelope::Holistics, "/users.json".to_owned()),
+        (
+            Envelope::Publica,
+            "/integration-api/v1/dashboard/users".to_owned(),
+        ),
+    ] {
+        let reply = raw(
+            &app,
+            Method::GET,
+            &uri,
+            &credentials(&app, envelope),
+            Body::empty(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ] {
+            assert!(reply.headers.contains_key(name), "{uri} lacks {name}");
+        }
+    }
+}
+
+// ---- 10: CSV exports start no formula ---------------------------------------------------
+
+#[tokio::test]
+async fn csv_exports_escape_formulas_and_import_back_unchanged() {
+    let app = app().await;
+    app.create(
+        json!({"name": "=HYPERLINK(\"http://evil\",\"x\")", "email": "f@example.com",
+                      "role": "viewer", "external_id": "+15550100"}),
+    )
+    .await;
+    let request = Request::builder()
+        .uri("/v1/users/export?format=csv")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.key))
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.contains(r#""'=HYPERLINK(""http://evil"",""x"")""#),
+        "{row}"
+    );
+    assert!(row.contains("'+15550100"), "{row}");
+    // The export imports back as it was: the quotes come off again.
+    let other = common::app().await;
+    let import = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/users/import")
+        .header(header::AUTHORIZATION, format!("Bearer {}", other.key))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(text))
+        .unwrap();
+    let reply = other.send(import).await;
+    assert_eq!(reply.body["data"]["created"], 1, "{}", reply.body);
+    let found = other
+        .call(Method::GET, "/v1/users?email=f@example.com", None)
+        .await;
+    assert_eq!(
+        found.body["data"][0]["name"],
+        "=HYPERLINK(\"http://evil\",\"x\")"
+    );
+    assert_eq!(found.body["data"][0]["external_id"], "+15550100");
+}

@@ -212,8 +212,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mail: MailArgs,
 
-    /// Dialects not to serve, comma-separated: 000, 001, 003, 004 (seed numbers).
-    #[arg(long, env = "ROSTER_DISABLE_DIALECTS", value_delimiter = ',', value_parser = ["000", "001", "003", "004"])]
+    /// Vendor APIs not to serve, comma-separated: human-api-admin (Human API's admin API),
+    /// human-api-app (Human API's application API), holistics (Holistics' user API),
+    /// publica (Publica.la's integration API). The seed numbers 000, 001, 003 and 004 are
+    /// accepted for the same.
+    #[arg(long, env = "ROSTER_DISABLE_DIALECTS", value_delimiter = ',', value_parser = ["human-api-admin", "human-api-app", "holistics", "publica", "000", "001", "003", "004"])]
     pub disable_dialects: Vec<String>,
 
     /// At most this many password hashes or verifications at once (each takes a core for

@@ -65,12 +65,12 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let off = |seed: &str| args.disable_dialects.iter().any(|d| d == seed);
+    let off = |name: &str, seed: &str| args.disable_dialects.iter().any(|d| d == name || d == seed);
     let dialects = roster_http::dialects::Dialects {
-        seed000: !off("000"),
-        seed001: !off("001"),
-        seed003: !off("003"),
-        seed004: !off("004"),
+        human_api_admin: !off("human-api-admin", "000"),
+        human_api_app: !off("human-api-app", "001"),
+        holistics: !off("holistics", "003"),
+        publica: !off("publica", "004"),
     };
     let app = roster_http::router_with(roster, dialects)
         .into_make_service_with_connect_info::<SocketAddr>();

@@ -3,11 +3,11 @@
 //! mapping (ids, fields, statuses), carries credentials its own way and answers errors in its
 //! own format; none holds a business rule. Each can be switched off ([`Dialects`]).
 
+pub mod holistics;
+pub mod human_api_admin;
+pub mod human_api_app;
 mod lenient;
-pub mod seed000;
-pub mod seed001;
-pub mod seed003;
-pub mod seed004;
+pub mod publica;
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -26,19 +26,19 @@ use crate::AppState;
 /// Which dialects are served (all by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dialects {
-    pub seed000: bool,
-    pub seed001: bool,
-    pub seed003: bool,
-    pub seed004: bool,
+    pub human_api_admin: bool,
+    pub human_api_app: bool,
+    pub holistics: bool,
+    pub publica: bool,
 }
 
 impl Default for Dialects {
     fn default() -> Self {
         Self {
-            seed000: true,
-            seed001: true,
-            seed003: true,
-            seed004: true,
+            human_api_admin: true,
+            human_api_app: true,
+            holistics: true,
+            publica: true,
         }
     }
 }
@@ -47,17 +47,17 @@ impl Dialects {
     /// The routes of the dialects switched on.
     pub fn routes(self) -> Router<AppState> {
         let mut router = Router::new();
-        if self.seed000 {
-            router = router.merge(seed000::routes());
+        if self.human_api_admin {
+            router = router.merge(human_api_admin::routes());
         }
-        if self.seed001 {
-            router = router.merge(seed001::routes());
+        if self.human_api_app {
+            router = router.merge(human_api_app::routes());
         }
-        if self.seed003 {
-            router = router.merge(seed003::routes());
+        if self.holistics {
+            router = router.merge(holistics::routes());
         }
-        if self.seed004 {
-            router = router.merge(seed004::routes());
+        if self.publica {
+            router = router.merge(publica::routes());
         }
         router
     }
@@ -134,26 +134,36 @@ impl IntoResponse for HumanApiError {
         } else {
             kind_status(err.kind())
         };
-        let message = if internal {
-            "An internal error occurred; try again later.".to_owned()
-        } else {
-            err.message
-        };
-        let body = json!({
-            "statusCode": status.as_u16(),
-            "error": status.canonical_reason().unwrap_or("Error"),
-            "message": message,
-            "code": if internal { "internal_error" } else { err.code.as_str() },
-        });
-        let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
-            );
+        if internal {
+            let message = "An internal error occurred; try again later.".to_owned();
+            return human_api_response(status, "internal_error", message, err.retry_after);
         }
-        with_retry_after(response, err.retry_after)
+        human_api_response(status, err.code.as_str(), err.message, err.retry_after)
     }
+}
+
+/// A Human API error response (seeds 000 and 001).
+pub(crate) fn human_api_response(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<i64>,
+) -> Response {
+    let body = json!({
+        "statusCode": status.as_u16(),
+        "error": status.canonical_reason().unwrap_or("Error"),
+        "message": message,
+        "code": code,
+    });
+    let mut response = (status, Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="roster", Basic realm="roster""#),
+        );
+    }
+    let response = with_retry_after(response, retry_after);
+    crate::surface::mark(response, crate::surface::Surface::HumanApi, code, &message)
 }
 
 /// The caller of a Human API dialect: the `Authorization` credential (Bearer, or Basic with
@@ -185,6 +195,12 @@ pub(crate) fn body_object(
     let text = std::str::from_utf8(bytes).map_err(|_| invalid("body", "The body is not UTF-8."))?;
     if text.trim().is_empty() {
         return Ok(serde_json::Map::new());
+    }
+    if roster_core::import::json_holds_nul(bytes) {
+        return Err(invalid(
+            "body",
+            "The body holds a NUL character, which no field accepts.",
+        ));
     }
     match serde_json::from_str(&lenient::clean(text)) {
         Ok(serde_json::Value::Object(map)) => Ok(map),

@@ -69,7 +69,8 @@ pub fn line(format: FileFormat, event: AuditEvent) -> Vec<u8> {
                 event.hash.as_str(),
             ];
             // Writing to a Vec cannot fail.
-            let _ = writer.write_record(record);
+            let cells = record.map(roster_core::import::csv_cell);
+            let _ = writer.write_record(cells.iter().map(|c| c.as_bytes()));
             writer.into_inner().unwrap_or_default()
         }
     }

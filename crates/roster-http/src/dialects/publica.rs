@@ -20,7 +20,7 @@
 //!   errors 422 with `errors: {field: [reason]}`, 401 `Unauthenticated.`.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,6 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use md5::{Digest, Md5};
 use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
@@ -74,33 +73,50 @@ impl From<roster_core::Error> for PublicaError {
 impl IntoResponse for PublicaError {
     fn into_response(self) -> Response {
         let err = self.0;
-        let (status, body) = match err.kind() {
-            ErrorKind::Invalid => {
-                let field = err.field.unwrap_or("body");
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"CODE": "validation_error", "message": err.message,
-                           "errors": {field: [err.message]}, "code": err.code.as_str()}),
-                )
-            }
-            ErrorKind::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                json!({"CODE": "unauthenticated", "message": "Unauthenticated.", "code": err.code.as_str()}),
-            ),
-            ErrorKind::Internal => {
-                tracing::error!(error = ?err, "seed 004 request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"CODE": "error", "message": "An internal error occurred; try again later."}),
-                )
-            }
-            kind => (
-                kind_status(kind),
-                json!({"CODE": err.code.as_str(), "message": err.message}),
-            ),
+        let status = match err.kind() {
+            _ if err.code == Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            kind => kind_status(kind),
         };
-        super::with_retry_after((status, Json(body)).into_response(), err.retry_after)
+        if err.kind() == ErrorKind::Internal {
+            tracing::error!(error = ?err, "Publica.la request failed");
+            let message = "An internal error occurred; try again later.".to_owned();
+            return response(status, "internal_error", message, None, err.retry_after);
+        }
+        response(
+            status,
+            err.code.as_str(),
+            err.message,
+            err.field,
+            err.retry_after,
+        )
     }
+}
+
+/// A Publica.la error response: a 422 as Laravel's validation error
+/// (`{"CODE": "validation_error", "message", "errors": {field: [message]}, "code"}`), a 401
+/// as `{"CODE": "unauthenticated", "message": "Unauthenticated."}`, anything else as
+/// `{"CODE": code, "message"}`.
+pub(crate) fn response(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+    retry_after: Option<i64>,
+) -> Response {
+    let body = match status {
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            json!({"CODE": "validation_error", "message": &message,
+                   "errors": {field.unwrap_or("body"): [&message]}, "code": code})
+        }
+        StatusCode::UNAUTHORIZED => {
+            json!({"CODE": "unauthenticated", "message": "Unauthenticated.", "code": code})
+        }
+        s if s.is_server_error() => json!({"CODE": "error", "message": &message, "code": code}),
+        _ => json!({"CODE": code, "message": &message}),
+    };
+    let answer = super::with_retry_after((status, Json(body)).into_response(), retry_after);
+    crate::surface::mark(answer, crate::surface::Surface::Publica, code, &message)
 }
 
 /// The caller, by its `X-User-Token`.
@@ -378,7 +394,9 @@ async fn create(
     Ok(success(created(&user)))
 }
 
-#[derive(Debug, Deserialize)]
+/// The list's query, read as Laravel reads one: a repeated parameter's last value wins,
+/// and a number that is not one is a validation error (422), not a framework error.
+#[derive(Debug, Default)]
 struct ListParams {
     email: Option<String>,
     query: Option<String>,
@@ -386,12 +404,35 @@ struct ListParams {
     per_page: Option<u32>,
 }
 
+impl ListParams {
+    fn parse(query: Option<&str>) -> Result<Self, roster_core::Error> {
+        let mut params = Self::default();
+        let number = |field: &'static str, value: &str| {
+            value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| invalid(field, format!("The {field} must be an integer.")))
+        };
+        for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match name.as_ref() {
+                "email" => params.email = Some(value.into_owned()),
+                "query" => params.query = Some(value.into_owned()),
+                "page" => params.page = Some(number("page", &value)?),
+                "per_page" => params.per_page = Some(number("per_page", &value)?),
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     Store(caller): Store,
-    Query(params): Query<ListParams>,
+    uri: axum::http::Uri,
 ) -> Result<Json<Value>, PublicaError> {
     caller.require(Scope::UsersRead)?;
+    let params = ListParams::parse(uri.query())?;
     let workspace = &caller.workspace;
     let mut filter = UserFilter {
         email: params.email.filter(|e| !e.trim().is_empty()),

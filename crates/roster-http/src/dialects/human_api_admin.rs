@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use roster_core::{Scope, User, UserStatus};
 use serde_json::{json, Value};
 
-use super::seed001::{human_id, time};
+use super::human_api_app::{human_id, time};
 use super::HumanApiError;
 use crate::auth::Caller;
 use crate::AppState;

@@ -297,7 +297,7 @@ async fn a_dialect_switched_off_is_not_served() {
     let app = common::app().await;
     let token = client_token(&app).await;
     let off = roster_http::dialects::Dialects {
-        seed000: false,
+        human_api_admin: false,
         ..Default::default()
     };
     let router = roster_http::router_with(app.roster.clone(), off);

@@ -76,20 +76,42 @@ impl IntoResponse for HolisticsError {
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        let status = if err.code == Code::StoreUnavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            status
+        };
+        let internal = err.kind() == ErrorKind::Internal;
         let message = match err.code {
             Code::EmailTaken => "Email already existed".to_owned(),
             Code::UserNotFound => "User not found".to_owned(),
-            _ if err.kind() == ErrorKind::Internal => {
-                tracing::error!(error = ?err, "seed 003 request failed");
+            _ if internal => {
+                tracing::error!(error = ?err, "Holistics request failed");
                 "An internal error occurred; try again later.".to_owned()
             }
             _ => err.message,
         };
-        super::with_retry_after(
-            (status, Json(json!({"errors": [message]}))).into_response(),
-            err.retry_after,
-        )
+        let code = if internal {
+            "internal_error"
+        } else {
+            err.code.as_str()
+        };
+        response(status, code, message, err.retry_after)
     }
+}
+
+/// A Holistics error response: `{"errors": [message]}`.
+pub(crate) fn response(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<i64>,
+) -> Response {
+    let answer = super::with_retry_after(
+        (status, Json(json!({"errors": [&message]}))).into_response(),
+        retry_after,
+    );
+    crate::surface::mark(answer, crate::surface::Surface::Holistics, code, &message)
 }
 
 /// The caller, by its `X-Holistics-Key`.
