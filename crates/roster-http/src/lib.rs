@@ -16,6 +16,7 @@ pub mod native;
 pub mod openapi;
 mod paged;
 pub mod request_id;
+pub mod server;
 pub mod surface;
 pub mod time;
 

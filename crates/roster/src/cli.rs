@@ -223,6 +223,32 @@ pub struct ServeArgs {
     /// ~20 ms); 0 means one per core.
     #[arg(long, env = "ROSTER_PASSWORD_CONCURRENCY", default_value_t = 0, value_parser = clap::value_parser!(u16))]
     pub password_concurrency: u16,
+
+    #[command(flatten)]
+    pub limits: ConnectionArgs,
+}
+
+/// What a client may hold of the server: a slow or silent client cannot keep a connection,
+/// nor run the process out of file descriptors, nor keep a stopping node alive.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// A request's headers must arrive within this many seconds (idle keep-alive
+    /// connections are closed after it too).
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_seconds: u64,
+
+    /// A request body may pause at most this many seconds between two reads.
+    #[arg(long, env = "ROSTER_BODY_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+
+    /// At most this many open connections; past it, new clients wait to be accepted.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+
+    /// On SIGTERM or SIGINT, requests in flight get this many seconds to finish; then
+    /// every connection still open is closed.
+    #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_seconds: u64,
 }
 
 /// Mail delivery. Without `--smtp-url`, mail stays in the outbox (`GET /v1/outbox`,

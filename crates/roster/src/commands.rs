@@ -14,6 +14,7 @@ use crate::cli::{
     AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, MailCommand,
     RolesCommand, SigningKeysCommand, UsersCommand, WorkspacesCommand,
 };
+use crate::output::say;
 use crate::{serve, store, transfer};
 
 /// What the CLI may grant: everything.
@@ -29,18 +30,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(&url, args).await,
         Command::Migrate => {
-            store::open(&url).await?;
-            println!("migrations applied");
+            store::open(&url, store::Create::Yes).await?;
+            say!("migrations applied");
             Ok(())
         }
-        Command::Keys(command) => keys(store::roster(&url).await?, command).await,
-        Command::Clients(command) => clients(store::roster(&url).await?, command).await,
-        Command::SigningKeys(command) => signing_keys(store::roster(&url).await?, command).await,
-        Command::Workspaces(command) => workspaces(store::roster(&url).await?, command).await,
-        Command::Audit(command) => audit(store::roster(&url).await?, command).await,
-        Command::Users(command) => users(store::roster(&url).await?, command).await,
-        Command::Roles(command) => roles(store::roster(&url).await?, command).await,
-        Command::Mail(command) => mail(store::roster(&url).await?, command).await,
+        Command::Keys(command) => {
+            keys(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Clients(command) => {
+            clients(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::SigningKeys(command) => {
+            signing_keys(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Workspaces(command) => {
+            workspaces(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Audit(command) => {
+            audit(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Users(command) => {
+            users(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Roles(command) => {
+            roles(store::roster(&url, store::Create::No).await?, command).await
+        }
+        Command::Mail(command) => {
+            mail(store::roster(&url, store::Create::No).await?, command).await
+        }
     }
 }
 
@@ -52,10 +69,10 @@ async fn roles(roster: Roster, command: RolesCommand) -> anyhow::Result<()> {
         } => {
             let ws = workspace(&roster, &ws).await?;
             if json {
-                print_json(&json!(ws.roles));
+                print_json(&json!(ws.roles))?;
             } else {
                 for role in ws.roles {
-                    println!("{role}");
+                    say!("{role}");
                 }
             }
         }
@@ -65,7 +82,7 @@ async fn roles(roster: Roster, command: RolesCommand) -> anyhow::Result<()> {
         } => {
             let ws = workspace(&roster, &ws).await?;
             let ws = roster.set_roles(&ws, &ctx(), &roles).await?;
-            println!(
+            say!(
                 "Workspace {} has the roles: {}.",
                 ws.name,
                 ws.roles.join(", ")
@@ -104,12 +121,12 @@ async fn mail(roster: Roster, command: MailCommand) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                print_json(&Value::Array(list));
+                print_json(&Value::Array(list))?;
             } else if mails.is_empty() {
-                println!("The outbox of {} is empty.", ws.name);
+                say!("The outbox of {} is empty.", ws.name);
             } else {
                 for m in mails {
-                    println!(
+                    say!(
                         "{}  {}  {}  to {}  \"{}\"",
                         m.id,
                         m.created_at.format("%Y-%m-%d %H:%M:%S"),
@@ -118,14 +135,14 @@ async fn mail(roster: Roster, command: MailCommand) -> anyhow::Result<()> {
                         m.subject
                     );
                     if let Some(error) = &m.last_error {
-                        println!("    last error: {error}");
+                        say!("    last error: {error}");
                     }
                     if let Some(text) = &m.text {
                         for line in text.lines() {
-                            println!("    | {line}");
+                            say!("    | {line}");
                         }
                     }
-                    println!();
+                    say!();
                 }
             }
         }
@@ -143,8 +160,8 @@ fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
     scopes.iter().map(|s| s.as_str()).collect()
 }
 
-fn print_json(value: &Value) {
-    println!("{value}");
+fn print_json(value: &Value) -> std::io::Result<()> {
+    crate::output::line(format_args!("{value}"))
 }
 
 async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
@@ -168,9 +185,9 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
                 .create_api_key(&ws, &ctx(), request, OPERATOR)
                 .await?;
             if json {
-                print_json(&json!({ "id": issued.key.id, "secret": issued.secret }));
+                print_json(&json!({ "id": issued.key.id, "secret": issued.secret }))?;
             } else {
-                println!(
+                say!(
                     "Created key {} ({}) for workspace {}. Its secret is shown only this once:\n\n    {}\n",
                     issued.key.id,
                     scope_names(&issued.key.scopes).join(","),
@@ -197,10 +214,10 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                print_json(&Value::Array(list));
+                print_json(&Value::Array(list))?;
             } else {
                 for k in keys {
-                    println!(
+                    say!(
                         "{}\t{}…\t{}\t{}",
                         k.id,
                         k.prefix,
@@ -213,7 +230,7 @@ async fn keys(roster: Roster, command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Revoke { id, workspace: ws } => {
             let ws = workspace(&roster, &ws).await?;
             roster.revoke_api_key(&ws, &ctx(), &id, OPERATOR).await?;
-            println!("Revoked key {id}. Running servers stop accepting it within their auth cache TTL (10 s by default).");
+            say!("Revoked key {id}. Running servers stop accepting it within their auth cache TTL (10 s by default).");
         }
     }
     Ok(())
@@ -246,9 +263,9 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
                 print_json(&json!({
                     "client_id": issued.client.client_id,
                     "client_secret": issued.secret,
-                }));
+                }))?;
             } else {
-                println!(
+                say!(
                     "Created client {} for workspace {} (admin API {}). Its secret is shown only this once:\n\n    {}\n",
                     issued.client.client_id,
                     ws.name,
@@ -265,7 +282,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             roster
                 .update_api_client(&ws, &ctx(), &client_id, &set_admin_api(true), OPERATOR)
                 .await?;
-            println!("Enabled the admin API for client {client_id}.");
+            say!("Enabled the admin API for client {client_id}.");
         }
         ClientsCommand::DisableAdminApi {
             client_id,
@@ -275,7 +292,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             roster
                 .update_api_client(&ws, &ctx(), &client_id, &set_admin_api(false), OPERATOR)
                 .await?;
-            println!("Disabled the admin API for client {client_id}.");
+            say!("Disabled the admin API for client {client_id}.");
         }
         ClientsCommand::List {
             workspace: ws,
@@ -296,10 +313,10 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
                         })
                     })
                     .collect();
-                print_json(&Value::Array(list));
+                print_json(&Value::Array(list))?;
             } else {
                 for c in clients {
-                    println!(
+                    say!(
                         "{}\tadmin API {}\t{}\t{}",
                         c.client_id,
                         if c.admin_api_enabled { "on" } else { "off" },
@@ -317,7 +334,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             roster
                 .revoke_api_client(&ws, &ctx(), &client_id, OPERATOR)
                 .await?;
-            println!("Revoked client {client_id}.");
+            say!("Revoked client {client_id}.");
         }
     }
     Ok(())
@@ -329,9 +346,9 @@ async fn signing_keys(roster: Roster, command: SigningKeysCommand) -> anyhow::Re
         SigningKeysCommand::Rotate { json } => {
             let key = roster.rotate_signing_key().await?;
             if json {
-                print_json(&describe(&key));
+                print_json(&describe(&key))?;
             } else {
-                println!(
+                say!(
                     "New signing key {}. Older keys verify tokens for one more token lifetime.",
                     key.kid
                 );
@@ -340,13 +357,13 @@ async fn signing_keys(roster: Roster, command: SigningKeysCommand) -> anyhow::Re
         SigningKeysCommand::List { json } => {
             let keys = roster.list_signing_keys().await?;
             if json {
-                print_json(&Value::Array(keys.iter().map(describe).collect()));
+                print_json(&Value::Array(keys.iter().map(describe).collect()))?;
             } else {
                 for k in keys {
                     let retires = k
                         .retires_at
                         .map_or_else(|| "current".to_owned(), |at| format!("retires {at}"));
-                    println!("{}\tcreated {}\t{retires}", k.kid, k.created_at);
+                    say!("{}\tcreated {}\t{retires}", k.kid, k.created_at);
                 }
             }
         }
@@ -363,10 +380,10 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
                     .iter()
                     .map(|w| json!({ "id": w.id, "name": w.name }))
                     .collect();
-                print_json(&Value::Array(list));
+                print_json(&Value::Array(list))?;
             } else {
                 for w in all {
-                    println!("{}\t{}", w.id, w.name);
+                    say!("{}\t{}", w.id, w.name);
                 }
             }
         }
@@ -377,9 +394,9 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
         } => {
             let w = roster.create_workspace(&ctx(), &name, rate_limit).await?;
             if json {
-                print_json(&json!({ "id": w.id, "name": w.name }));
+                print_json(&json!({ "id": w.id, "name": w.name }))?;
             } else {
-                println!("Created workspace {} ({})", w.name, w.id);
+                say!("Created workspace {} ({})", w.name, w.id);
             }
         }
         WorkspacesCommand::SetRateLimit {
@@ -391,11 +408,11 @@ async fn workspaces(roster: Roster, command: WorkspacesCommand) -> anyhow::Resul
                 .set_workspace_rate_limit(&ws, &ctx(), per_minute)
                 .await?;
             match per_minute {
-                Some(n) => println!(
+                Some(n) => say!(
                     "Workspace {} allows {n} requests per minute per credential.",
                     ws.name
                 ),
-                None => println!(
+                None => say!(
                     "Workspace {} uses the server's default rate limit.",
                     ws.name
                 ),
@@ -416,12 +433,13 @@ async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
             for ws in targets {
                 let report = roster.verify_audit_chain(&ws).await?;
                 match report.broken {
-                    None => println!("{}: ok, {} events verified", ws.name, report.checked),
+                    None => say!("{}: ok, {} events verified", ws.name, report.checked),
                     Some((event, why)) => {
                         broken += 1;
-                        println!(
+                        say!(
                             "{}: BROKEN at event {event}: {why} ({} events verified before it)",
-                            ws.name, report.checked
+                            ws.name,
+                            report.checked
                         );
                     }
                 }
@@ -445,9 +463,10 @@ async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
             };
             for ws in targets {
                 let purged = roster.purge_expired_audit_events(&ws).await?;
-                println!(
+                say!(
                     "{}: purged {purged} events older than {} days",
-                    ws.name, ws.audit_retention_days
+                    ws.name,
+                    ws.audit_retention_days
                 );
             }
         }
@@ -491,7 +510,7 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
                 None => FileFormat::Ndjson,
             };
             let report = transfer::import_file(&roster, ws, ctx(), format, &file).await?;
-            transfer::print_report(&report, json);
+            transfer::print_report(&report, json)?;
             if report.rejected > 0 {
                 anyhow::bail!("{} row(s) were rejected", report.rejected);
             }

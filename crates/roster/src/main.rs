@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod output;
 mod serve;
 mod store;
 mod transfer;
@@ -14,6 +15,8 @@ async fn main() -> std::process::ExitCode {
     cli::init_logging(&cli.global);
     match commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): nothing more to say.
+        Err(err) if output::is_closed_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE

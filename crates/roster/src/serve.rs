@@ -1,6 +1,8 @@
-//! `roster serve`: bootstrap, listen, shut down gracefully on SIGINT or SIGTERM.
+//! `roster serve`: listen, bootstrap, serve, shut down gracefully on SIGINT or SIGTERM.
+//!
+//! The port is bound before anything else, so a start that cannot listen (the port is
+//! taken) has neither created a database nor printed a one-time admin key it then loses.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,7 +20,12 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         default_rate_limit_per_minute: args.access.rate_limit_per_minute,
         ..Config::default()
     };
-    let mut roster = store::roster(url).await?.with_config(config);
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let mut roster = store::roster(url, store::Create::Yes)
+        .await?
+        .with_config(config);
     if args.password_concurrency > 0 {
         roster = roster.with_password_concurrency(usize::from(args.password_concurrency));
     }
@@ -37,9 +44,6 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .ensure_signing_key()
         .await
         .context("cannot set up a key to sign client tokens")?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     println!("Roster listening on http://{address}");
     tracing::info!(%address, "listening");
@@ -72,17 +76,18 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         holistics: !off("holistics", "003"),
         publica: !off("publica", "004"),
     };
-    let app = roster_http::router_with(roster, dialects)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed");
+    let limits = roster_http::server::Limits {
+        header_read_timeout: Duration::from_secs(args.limits.header_timeout_seconds),
+        body_idle_timeout: Duration::from_secs(args.limits.body_timeout_seconds),
+        max_connections: args.limits.max_connections,
+        shutdown_grace: Duration::from_secs(args.limits.shutdown_grace_seconds),
+    };
+    let app = roster_http::router_with(roster, dialects);
+    roster_http::server::serve(listener, app, limits, shutdown_signal()).await;
     purger.abort();
     if let Some(mailer) = mailer {
         mailer.abort();
     }
-    served?;
     tracing::info!("stopped");
     Ok(())
 }

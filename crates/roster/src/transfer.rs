@@ -138,19 +138,25 @@ fn read_chunks(mut reader: Box<dyn Read>) -> impl Stream<Item = Result<Vec<u8>, 
     })
 }
 
-pub fn print_report(report: &ImportReport, json: bool) {
+pub fn print_report(report: &ImportReport, json: bool) -> std::io::Result<()> {
+    use crate::output::say;
     if json {
-        println!("{}", serde_json::to_string(report).unwrap_or_default());
-        return;
+        say!("{}", serde_json::to_string(report).unwrap_or_default());
+        return Ok(());
     }
-    println!(
+    say!(
         "{} rows: {} created, {} updated, {} unchanged, {} rejected",
-        report.rows, report.created, report.updated, report.unchanged, report.rejected
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected
     );
     for error in &report.errors {
-        println!("  line {}: {} ({})", error.line, error.message, error.code);
+        say!("  line {}: {} ({})", error.line, error.message, error.code);
     }
     if report.errors_truncated {
-        println!("  … and more rejected rows than listed");
+        say!("  … and more rejected rows than listed");
     }
+    Ok(())
 }

@@ -873,3 +873,99 @@ fn mail_list_shows_the_catcher_text_without_smtp() {
     assert!(!bad.status.success());
     assert!(server.terminate().success());
 }
+
+// ---- what a newcomer met (issue 13) ----------------------------------------------------
+
+#[test]
+fn a_start_that_cannot_listen_creates_nothing_and_prints_no_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let output = roster(&url)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("ROSTER_BOOTSTRAP_SECRET_KEY", SECRET)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("sk_live_"));
+    assert!(
+        !dir.path().join("roster.db").exists(),
+        "a database was made"
+    );
+}
+
+#[test]
+fn commands_other_than_serve_and_migrate_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    for args in [
+        &["workspaces", "list"][..],
+        &["keys", "list", "--workspace", "default"],
+        &["audit", "verify"],
+    ] {
+        let output = roster(&url).args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("no Roster database at") && stderr.contains("roster.db"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.path().join("roster.db").exists(), "{args:?} made one");
+    }
+    assert!(roster(&url)
+        .arg("migrate")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    assert!(dir.path().join("roster.db").exists());
+    run_ok(&url, &["workspaces", "list"]);
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    Server::start(&url, Some(SECRET)).terminate();
+    for n in 0..30 {
+        run_ok(&url, &["workspaces", "create", &format!("w{n}")]);
+    }
+    // The reader goes away before reading anything (`| true`).
+    let mut child = roster(&url)
+        .args(["workspaces", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{stderr}");
+}
+
+#[test]
+fn postgres_cli_calls_log_no_migration_notices() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(db) = runtime.block_on(roster_store_postgres::testing::fresh_database()) else {
+        return;
+    };
+    assert!(roster(&db.url)
+        .arg("migrate")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let output = roster(&db.url)
+        .args(["workspaces", "list"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("already exists"), "{stderr}");
+    runtime.block_on(db.drop_database());
+}
