@@ -135,7 +135,7 @@ pub struct NewEvent {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEvent {
     pub id: String,
     pub workspace_key: i64,
@@ -160,6 +160,10 @@ pub struct AuditHead {
     pub last_hash: String,
     pub checkpoint_seq: i64,
     pub checkpoint_hash: String,
+    /// The last event retention purged, kept whole as JSON: its hash proves the checkpoint
+    /// names a real event, and its time shows that retention could have purged it. `None`
+    /// before any purge; [`LEGACY_CHECKPOINT`] for a checkpoint made before Roster kept it.
+    pub checkpoint_event: Option<String>,
 }
 
 impl NewEvent {
@@ -423,11 +427,30 @@ pub struct AuditQuery {
 }
 
 /// What verifying a chain found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     pub checked: u64,
     /// The first event that does not fit the chain, and why.
     pub broken: Option<(String, String)>,
+    /// What could not be checked, though nothing was found wrong.
+    pub warnings: Vec<String>,
+}
+
+/// What the migration that began keeping purged events wrote for checkpoints made before.
+pub const LEGACY_CHECKPOINT: &str = "legacy";
+
+/// What a `config.update` event says the audit retention was before it changed, if it
+/// changed it.
+pub fn retention_before(event: &AuditEvent) -> Option<u32> {
+    if event.action != Action::ConfigUpdate.as_str() {
+        return None;
+    }
+    let changes: Value = serde_json::from_str(&event.changes).ok()?;
+    let before = changes
+        .get("audit_retention_days")?
+        .get("before")?
+        .as_u64()?;
+    u32::try_from(before).ok()
 }
 
 #[cfg(test)]
@@ -444,6 +467,19 @@ mod tests {
             Utc::now(),
             &SeededRandom::new(1),
         )
+    }
+
+    #[test]
+    fn the_readme_lists_every_action() {
+        let readme = include_str!("../../../README.md");
+        let listed = readme
+            .split("<!-- actions -->")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- /actions -->").next())
+            .unwrap_or_default();
+        let listed: Vec<&str> = listed.split(", ").map(|a| a.trim_matches('`')).collect();
+        let actual: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(listed, actual, "README's audit action list is out of step");
     }
 
     #[test]

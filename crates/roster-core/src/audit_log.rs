@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::audit::{Action, AuditContext, AuditEvent, AuditQuery, VerifyReport};
+use crate::audit::{
+    retention_before, Action, AuditContext, AuditEvent, AuditQuery, VerifyReport, LEGACY_CHECKPOINT,
+};
 use crate::error::{Code, Error, Result};
 use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::roster::Roster;
@@ -147,23 +149,30 @@ impl Roster {
         })
     }
 
-    /// Walk the workspace's chain from its checkpoint and report the first event that does
-    /// not fit: a changed row, a deleted one, or a missing tail.
+    /// Walk the workspace's chain from its checkpoint and report the first thing that does
+    /// not fit: a changed row, a deleted one, a missing tail, a missing chain, or a
+    /// checkpoint that retention cannot have made.
+    ///
+    /// What this proves, and what it cannot: see `docs/audit.md`.
     pub async fn verify_audit_chain(&self, workspace: &Workspace) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
         let Some(head) = self.store.audit_head(workspace.key).await? else {
-            return Ok(VerifyReport {
-                checked: 0,
-                broken: None,
-            });
+            // Every workspace is made with its `workspace.create` event, so every workspace
+            // has a chain head.
+            report.broken = Some((
+                "(chain head)".to_owned(),
+                "the workspace has no audit chain although it was created with an event: its events and chain head were deleted".to_owned(),
+            ));
+            return Ok(report);
         };
         let mut expected_seq = head.checkpoint_seq + 1;
         let mut prev = head.checkpoint_hash.clone();
-        let mut checked = 0u64;
-        let broken = |checked: u64, id: &str, why: String| {
-            Ok(VerifyReport {
-                checked,
-                broken: Some((id.to_owned(), why)),
-            })
+        // The shortest retention the workspace may have had since its checkpoint was made:
+        // today's, or what a retention change in the chain says it was before.
+        let mut shortest_retention = workspace.audit_retention_days;
+        let broken = |mut report: VerifyReport, id: &str, why: String| {
+            report.broken = Some((id.to_owned(), why));
+            Ok(report)
         };
         loop {
             let page = self
@@ -172,53 +181,80 @@ impl Roster {
                 .await?;
             for event in &page {
                 if event.seq != expected_seq {
-                    return broken(
-                        checked,
-                        &event.id,
-                        format!(
-                            "sequence jumps from {} to {}: events were deleted before it",
-                            expected_seq - 1,
-                            event.seq
-                        ),
+                    let why = format!(
+                        "sequence jumps from {} to {}: events were deleted before it",
+                        expected_seq - 1,
+                        event.seq
                     );
+                    return broken(report, &event.id, why);
                 }
                 if event.prev_hash != prev {
-                    return broken(
-                        checked,
-                        &event.id,
-                        "does not link to the event before it".to_owned(),
-                    );
+                    let why = "does not link to the event before it".to_owned();
+                    return broken(report, &event.id, why);
                 }
                 if event.computed_hash() != event.hash {
-                    return broken(
-                        checked,
-                        &event.id,
-                        "its content does not match its hash: the row was edited".to_owned(),
-                    );
+                    let why = "its content does not match its hash: the row was edited".to_owned();
+                    return broken(report, &event.id, why);
+                }
+                if let Some(before) = retention_before(event) {
+                    shortest_retention = shortest_retention.min(before);
                 }
                 prev = event.hash.clone();
                 expected_seq += 1;
-                checked += 1;
+                report.checked += 1;
             }
             if page.len() < VERIFY_PAGE as usize {
                 break;
             }
         }
         if expected_seq - 1 != head.last_seq || prev != head.last_hash {
-            return broken(
-                checked,
-                "(end of chain)",
-                format!(
-                    "the chain ends at event {} but its head records {}: events were deleted from the end",
-                    expected_seq - 1,
-                    head.last_seq
-                ),
+            let why = format!(
+                "the chain ends at event {} but its head records {}: events were deleted from the end",
+                expected_seq - 1,
+                head.last_seq
             );
+            return broken(report, "(end of chain)", why);
         }
-        Ok(VerifyReport {
-            checked,
-            broken: None,
-        })
+        if head.checkpoint_seq == 0 {
+            return Ok(report);
+        }
+        let kept = match head.checkpoint_event.as_deref() {
+            Some(LEGACY_CHECKPOINT) => {
+                report.warnings.push(format!(
+                    "the chain starts after event {}, purged before Roster kept purged events: that retention purged it cannot be checked",
+                    head.checkpoint_seq
+                ));
+                return Ok(report);
+            }
+            Some(text) => serde_json::from_str::<AuditEvent>(text).ok(),
+            None => None,
+        };
+        let Some(kept) = kept else {
+            let why = format!(
+                "the chain starts after event {} but retention kept no record of purging it: the checkpoint was moved by hand",
+                head.checkpoint_seq
+            );
+            return broken(report, "(checkpoint)", why);
+        };
+        if kept.seq != head.checkpoint_seq
+            || kept.hash != head.checkpoint_hash
+            || kept.computed_hash() != kept.hash
+        {
+            let why =
+                "the checkpoint does not match the purged event it keeps: it was edited".to_owned();
+            return broken(report, "(checkpoint)", why);
+        }
+        let cutoff = self.clock.now() - Duration::days(i64::from(shortest_retention));
+        if kept.occurred_at >= cutoff {
+            let why = format!(
+                "the chain starts after event {} of {}, which a retention of {} days keeps: events were deleted from the start",
+                kept.seq,
+                kept.occurred_at.to_rfc3339(),
+                shortest_retention
+            );
+            return broken(report, &kept.id, why);
+        }
+        Ok(report)
     }
 
     /// Purge the workspace's events older than its retention, in small transactions.

@@ -354,10 +354,10 @@ impl Roster {
         let groups_before = if patch.remove_groups {
             let user = self.get_user(workspace, id).await?;
             self.store
-                .groups_of_user(workspace.key, user.key, self.clock.now())
+                .groups_of_users(workspace.key, &[user.key], self.clock.now())
                 .await?
                 .into_iter()
-                .map(|(group, _)| group.id)
+                .map(|(_, group, _)| group.id)
                 .collect()
         } else {
             Vec::new()

@@ -406,13 +406,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<(User, Membership)>, StoreError>;
 
-    /// The groups whose membership of the user counts at `now`, by name.
-    async fn groups_of_user(
+    /// For each of `user_keys` (a page of users, read in one query), the groups whose
+    /// membership counts at `now`: `(user_key, group, membership)`, by user key and then
+    /// group name. A key whose user is gone simply has none.
+    async fn groups_of_users(
         &self,
         workspace_key: i64,
-        user_key: i64,
+        user_keys: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<Vec<(Group, Membership)>, StoreError>;
+    ) -> Result<Vec<(i64, Group, Membership)>, StoreError>;
 
     /// The workspace's users an import batch may touch: those (soft-deleted included) with
     /// one of `external_ids`, and live ones with one of `email_keys` (one found both ways may

@@ -749,3 +749,65 @@ async fn csv_exports_escape_formulas_and_import_back_unchanged() {
     );
     assert_eq!(found.body["data"][0]["external_id"], "+15550100");
 }
+
+// ---- 6: a list never fails because one of its users went away --------------------------
+
+async fn lists_survive_concurrent_deletes(app: App) {
+    let group = app
+        .call(Method::POST, "/v1/groups", Some(json!({"name": "Readers"})))
+        .await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        let user = app.create_named(n, "viewer").await;
+        let id = user["id"].as_str().unwrap().to_owned();
+        let put = app
+            .call(
+                Method::PUT,
+                &format!("/v1/groups/{group_id}/members/{id}"),
+                None,
+            )
+            .await;
+        assert!(put.status.is_success(), "{}", put.body);
+        ids.push(id);
+    }
+    let app = std::sync::Arc::new(app);
+    let deleter = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                let uri = format!("/v1/users/{id}?purge=true");
+                let reply = app.call(Method::DELETE, &uri, None).await;
+                assert!(reply.status.is_success(), "{}", reply.body);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    // Lists interleave with the deletes (bounded, to stay within the key's rate limit).
+    let mut lists = 0;
+    while lists < 150 && (!deleter.is_finished() || lists < 4) {
+        for uri in [
+            "/integration-api/v1/dashboard/users?per_page=100",
+            "/users.json",
+        ] {
+            let header = if uri.starts_with("/users") {
+                "x-holistics-key"
+            } else {
+                "x-user-token"
+            };
+            let reply = raw(
+                &app,
+                Method::GET,
+                uri,
+                &[(header, app.key.clone())],
+                Body::empty(),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        }
+        lists += 1;
+    }
+    deleter.await.unwrap();
+}
+
+on_both_stores!(lists_survive_concurrent_deletes);

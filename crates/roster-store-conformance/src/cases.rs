@@ -1192,4 +1192,8 @@ pub async fn purging_keeps_the_rest_of_the_chain_verifiable(store: Arc<dyn Store
     assert_eq!(head.checkpoint_hash, before[3].hash);
     assert_eq!(after[0].prev_hash, head.checkpoint_hash);
     assert_eq!(head.last_seq, 7);
+    // The last purged event is kept whole with the checkpoint, as it was.
+    let kept: roster_core::AuditEvent =
+        serde_json::from_str(head.checkpoint_event.as_deref().unwrap()).unwrap();
+    assert_eq!(kept, before[3]);
 }

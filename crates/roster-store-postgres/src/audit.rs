@@ -153,6 +153,7 @@ pub(crate) fn head(row: &PgRow) -> Result<AuditHead, StoreError> {
         last_hash: row.try_get("last_hash").map_err(db_error)?,
         checkpoint_seq: row.try_get("checkpoint_seq").map_err(db_error)?,
         checkpoint_hash: row.try_get("checkpoint_hash").map_err(db_error)?,
+        checkpoint_event: row.try_get("checkpoint_event").map_err(db_error)?,
     })
 }
 
@@ -169,9 +170,9 @@ pub(crate) async fn purge(
         .execute(&mut **tx)
         .await
         .map_err(db_error)?;
-    let last: Option<(i64, String)> = sqlx::query_as(
-        "SELECT seq, hash FROM (
-             SELECT seq, hash FROM audit_events
+    let last = sqlx::query(
+        "SELECT * FROM (
+             SELECT * FROM audit_events
              WHERE workspace_pk = $1 AND occurred_at < $2
              ORDER BY seq LIMIT $3
          ) oldest ORDER BY seq DESC LIMIT 1",
@@ -181,10 +182,15 @@ pub(crate) async fn purge(
     .bind(i64::from(batch))
     .fetch_optional(&mut **tx)
     .await
-    .map_err(db_error)?;
-    let Some((last_seq, last_hash)) = last else {
+    .map_err(db_error)?
+    .map(|row| event(&row))
+    .transpose()?;
+    let Some(last) = last else {
         return Ok(0);
     };
+    let (last_seq, last_hash) = (last.seq, last.hash.clone());
+    let kept = serde_json::to_string(&last)
+        .map_err(|e| StoreError::Backend(format!("checkpoint event: {e}")))?;
     let done = sqlx::query("DELETE FROM audit_events WHERE workspace_pk = $1 AND seq <= $2")
         .bind(workspace_pk)
         .bind(last_seq)
@@ -192,11 +198,13 @@ pub(crate) async fn purge(
         .await
         .map_err(db_error)?;
     sqlx::query(
-        "UPDATE audit_heads SET checkpoint_seq = $2, checkpoint_hash = $3 WHERE workspace_pk = $1",
+        "UPDATE audit_heads SET checkpoint_seq = $2, checkpoint_hash = $3, checkpoint_event = $4
+         WHERE workspace_pk = $1",
     )
     .bind(workspace_pk)
     .bind(last_seq)
     .bind(&last_hash)
+    .bind(kept)
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;

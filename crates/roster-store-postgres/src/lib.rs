@@ -853,28 +853,34 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn groups_of_user(
+    async fn groups_of_users(
         &self,
         workspace_key: i64,
-        user_key: i64,
+        user_keys: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<Vec<(Group, Membership)>, StoreError> {
+    ) -> Result<Vec<(i64, Group, Membership)>, StoreError> {
         let sql = format!(
-            "SELECT g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
-             WHERE m.user_pk = $1 AND (m.expires_at IS NULL OR m.expires_at > $2)
+            "SELECT m.user_pk, g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ANY($1) AND (m.expires_at IS NULL OR m.expires_at > $2)
                AND g.workspace_pk = $3
-             ORDER BY g.name_key",
+             ORDER BY m.user_pk, g.name_key",
             groups::MEMBERSHIP_COLUMNS
         );
         let rows = sqlx::query(&sql)
-            .bind(user_key)
+            .bind(user_keys)
             .bind(now)
             .bind(workspace_key)
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
         rows.iter()
-            .map(|row| Ok((groups::group(row)?, groups::membership(row)?)))
+            .map(|row| {
+                Ok((
+                    sqlx::Row::try_get(row, "user_pk").map_err(db_error)?,
+                    groups::group(row)?,
+                    groups::membership(row)?,
+                ))
+            })
             .collect()
     }
 

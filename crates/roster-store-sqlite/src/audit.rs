@@ -118,6 +118,7 @@ pub(crate) fn head(row: &Row<'_>) -> Result<AuditHead, StoreError> {
         last_hash: get(row, "last_hash")?,
         checkpoint_seq: get(row, "checkpoint_seq")?,
         checkpoint_hash: get(row, "checkpoint_hash")?,
+        checkpoint_event: get(row, "checkpoint_event")?,
     })
 }
 
@@ -128,21 +129,25 @@ pub(crate) fn purge(
     before: DateTime<Utc>,
     batch: u32,
 ) -> Result<u64, StoreError> {
-    let last: Option<(i64, String)> = tx
+    let last: Option<AuditEvent> = tx
         .query_row(
-            "SELECT seq, hash FROM (
-                 SELECT seq, hash FROM audit_events
+            "SELECT * FROM (
+                 SELECT * FROM audit_events
                  WHERE workspace_pk = ?1 AND occurred_at < ?2
                  ORDER BY seq LIMIT ?3
              ) ORDER BY seq DESC LIMIT 1",
             params![workspace_pk, micros(before), i64::from(batch)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok(event(row)),
         )
         .optional()
-        .map_err(sql_error)?;
-    let Some((last_seq, last_hash)) = last else {
+        .map_err(sql_error)?
+        .transpose()?;
+    let Some(last) = last else {
         return Ok(0);
     };
+    let (last_seq, last_hash) = (last.seq, last.hash.clone());
+    let kept = serde_json::to_string(&last)
+        .map_err(|e| StoreError::Backend(format!("checkpoint event: {e}")))?;
     // Only a prefix of the chain is ever purged, so the checkpoint stays a link in it.
     let purged = tx
         .execute(
@@ -151,8 +156,9 @@ pub(crate) fn purge(
         )
         .map_err(sql_error)?;
     tx.execute(
-        "UPDATE audit_heads SET checkpoint_seq = ?2, checkpoint_hash = ?3 WHERE workspace_pk = ?1",
-        params![workspace_pk, last_seq, last_hash],
+        "UPDATE audit_heads SET checkpoint_seq = ?2, checkpoint_hash = ?3, checkpoint_event = ?4
+         WHERE workspace_pk = ?1",
+        params![workspace_pk, last_seq, last_hash, kept],
     )
     .map_err(sql_error)?;
     Ok(purged as u64)

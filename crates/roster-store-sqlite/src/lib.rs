@@ -840,23 +840,30 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn groups_of_user(
+    async fn groups_of_users(
         &self,
         workspace_key: i64,
-        user_key: i64,
+        user_keys: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<Vec<(Group, Membership)>, StoreError> {
+    ) -> Result<Vec<(i64, Group, Membership)>, StoreError> {
         let sql = format!(
-            "SELECT g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
-             WHERE m.user_pk = ?1 AND (m.expires_at IS NULL OR m.expires_at > ?2)
+            "SELECT m.user_pk, g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk IN (SELECT value FROM json_each(?1))
+               AND (m.expires_at IS NULL OR m.expires_at > ?2)
                AND g.workspace_pk = ?3
-             ORDER BY g.name_key",
+             ORDER BY m.user_pk, g.name_key",
             groups::MEMBERSHIP_COLUMNS
         );
         self.reader.rows(
             &sql,
-            params![user_key, rows::micros(now), workspace_key],
-            |row| Ok((groups::group(row)?, groups::membership(row)?)),
+            params![rows::to_json(&user_keys)?, rows::micros(now), workspace_key],
+            |row| {
+                Ok((
+                    row.get("user_pk").map_err(sql_error)?,
+                    groups::group(row)?,
+                    groups::membership(row)?,
+                ))
+            },
         )
     }
 

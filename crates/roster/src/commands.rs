@@ -432,6 +432,9 @@ async fn audit(roster: Roster, command: AuditCommand) -> anyhow::Result<()> {
             let mut broken = 0;
             for ws in targets {
                 let report = roster.verify_audit_chain(&ws).await?;
+                for warning in &report.warnings {
+                    say!("{}: note: {warning}", ws.name);
+                }
                 match report.broken {
                     None => say!("{}: ok, {} events verified", ws.name, report.checked),
                     Some((event, why)) => {

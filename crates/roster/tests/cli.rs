@@ -278,6 +278,7 @@ fn cli_reports_bad_input_and_fails() {
         (&["keys", "revoke", "key_doesnotexist"], "No API key"),
         (&["clients", "enable-admin-api", "nope"], "No API client"),
     ];
+    run_ok(&url, &["migrate"]);
     run_ok(&url, &["workspaces", "create", "default"]);
     for (args, expected) in cases {
         let output = roster(&url).args(args).output().unwrap();
@@ -968,4 +969,119 @@ fn postgres_cli_calls_log_no_migration_notices() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("already exists"), "{stderr}");
     runtime.block_on(db.drop_database());
+}
+
+/// An audit event row as SQLite keeps it.
+type EventRow = (
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+#[test]
+fn audit_verify_detects_a_deleted_chain_and_a_hand_moved_checkpoint() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sql = |url: &str, statements: &[&str]| {
+        let url = url.to_owned();
+        let statements: Vec<String> = statements.iter().map(|s| (*s).to_owned()).collect();
+        runtime.block_on(async move {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            for statement in statements {
+                conn.execute(statement.as_str()).await.unwrap();
+            }
+        })
+    };
+    let verify = |url: &str| {
+        let output = roster(url).args(["audit", "verify"]).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let installation = || {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir);
+        let server = Server::start(&url, Some(SECRET));
+        for n in 0..4 {
+            let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
+            assert_eq!(
+                server
+                    .request("POST", "/v1/users", Some(SECRET), Some(body))
+                    .0,
+                201
+            );
+        }
+        assert!(server.terminate().success());
+        assert!(verify(&url).0);
+        (dir, url)
+    };
+
+    // Every event and the chain head deleted: a workspace with users and no chain.
+    let (_dir, url) = installation();
+    sql(
+        &url,
+        &["DELETE FROM audit_events", "DELETE FROM audit_heads"],
+    );
+    let (passed, report) = verify(&url);
+    assert!(!passed && report.contains("no audit chain"), "{report}");
+
+    // The oldest events deleted and the checkpoint moved forward by hand to match.
+    let (_dir, url) = installation();
+    sql(
+        &url,
+        &[
+            "UPDATE audit_heads SET checkpoint_seq = 3,
+                 checkpoint_hash = (SELECT hash FROM audit_events WHERE seq = 3)",
+            "DELETE FROM audit_events WHERE seq <= 3",
+        ],
+    );
+    let (passed, report) = verify(&url);
+    assert!(!passed && report.contains("checkpoint"), "{report}");
+
+    // ...and with a purged event's record forged from a real (young) event: retention of
+    // 90 days would have kept it.
+    let (_dir, url) = installation();
+    let kept: String = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let row: EventRow = sqlx::query_as("SELECT id, workspace_pk, seq, occurred_at, action, actor_kind, actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash FROM audit_events WHERE seq = 3")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        let at = chrono::DateTime::from_timestamp_micros(row.3).unwrap();
+        json!({"id": row.0, "workspace_key": row.1, "seq": row.2, "occurred_at": at,
+               "action": row.4, "actor_kind": row.5, "actor_id": row.6, "target_user_id": row.7,
+               "request_id": row.8, "ip": row.9, "user_agent": row.10, "changes": row.11,
+               "prev_hash": row.12, "hash": row.13})
+        .to_string()
+    });
+    let kept = kept.replace('\'', "''");
+    sql(
+        &url,
+        &[
+            &format!(
+                "UPDATE audit_heads SET checkpoint_seq = 3,
+                     checkpoint_hash = (SELECT hash FROM audit_events WHERE seq = 3),
+                     checkpoint_event = '{kept}'"
+            ),
+            "DELETE FROM audit_events WHERE seq <= 3",
+        ],
+    );
+    let (passed, report) = verify(&url);
+    assert!(
+        !passed && report.contains("retention of 90 days keeps"),
+        "{report}"
+    );
 }

@@ -205,15 +205,16 @@ fn initials(name: &str) -> String {
     first + &second
 }
 
-async fn full(
-    state: &AppState,
+/// A user as `/users.json` lists it, with its current groups (none once deleted).
+fn full(
     workspace: &Workspace,
     user: User,
-) -> Result<Value, roster_core::Error> {
+    groups: Vec<(roster_core::Group, roster_core::Membership)>,
+) -> Value {
     let groups = if user.is_deleted() {
         Vec::new()
     } else {
-        state.roster.user_groups(workspace, &user.id).await?
+        groups
     };
     let groups: Vec<Value> = groups
         .into_iter()
@@ -222,7 +223,7 @@ async fn full(
                    "updated_at": iso(g.updated_at), "tenant_id": workspace.key})
         })
         .collect();
-    Ok(json!({
+    json!({
         "id": user.key,
         "name": user.name,
         "email": user.email,
@@ -235,7 +236,7 @@ async fn full(
         "allow_authentication_token": user.allow_authentication_token,
         "current_sign_in_at": user.current_sign_in_at.map(iso),
         "last_sign_in_at": user.last_sign_in_at.map(iso),
-    }))
+    })
 }
 
 /// Every user of the tenant, deleted ones included, newest first, streamed as one array.
@@ -257,10 +258,17 @@ async fn list(
                 cursor,
             };
             let found = state.roster.list_users(&workspace, &filter, &page).await?;
-            let mut items = Vec::with_capacity(found.users.len());
-            for user in found.users {
-                items.push(full(&state, &workspace, user).await?);
-            }
+            // The page's groups in one read; a user deleted meanwhile is no error.
+            let groups = state
+                .roster
+                .groups_of_users(&workspace, &found.users)
+                .await?;
+            let items = found
+                .users
+                .into_iter()
+                .zip(groups)
+                .map(|(user, groups)| full(&workspace, user, groups))
+                .collect();
             Ok((items, found.next_cursor.map(|c| c.encode())))
         }
     }))

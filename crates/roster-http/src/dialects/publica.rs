@@ -308,13 +308,8 @@ fn created(user: &User) -> Value {
     })
 }
 
-/// The user as the list shows it.
-async fn listed(
-    state: &AppState,
-    workspace: &Workspace,
-    user: User,
-) -> Result<Value, roster_core::Error> {
-    let plans = state.roster.user_groups(workspace, &user.id).await?;
+/// A user as the paginator lists it, with its current plans.
+fn listed(user: User, plans: &[(roster_core::Group, roster_core::Membership)]) -> Value {
     let iso = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
     let user_plans: Vec<Value> = plans
         .iter()
@@ -323,7 +318,7 @@ async fn listed(
                    "valid_to": membership.expires_at.map(iso)})
         })
         .collect();
-    Ok(json!({
+    json!({
         "id": user.key,
         "uuid": user.uuid.hyphenated().to_string(),
         "admin": user.role == "admin",
@@ -344,7 +339,7 @@ async fn listed(
         "referrers": [],
         "purchased_issues_with_cancelled": [],
         "user_plans": user_plans,
-    }))
+    })
 }
 
 async fn create(
@@ -480,10 +475,13 @@ async fn list(
     let users = found.unwrap_or_default();
     let reached = users.len();
     let has_next = cursor.is_some() && reached == per_page as usize;
-    let mut data = Vec::with_capacity(reached);
-    for user in users {
-        data.push(listed(&state, workspace, user).await?);
-    }
+    // The page's plans in one read; a user deleted meanwhile is listed without plans.
+    let plans = state.roster.groups_of_users(workspace, &users).await?;
+    let data: Vec<Value> = users
+        .into_iter()
+        .zip(plans)
+        .map(|(user, plans)| listed(user, &plans))
+        .collect();
     let from = (page_number - 1) * per_page + 1;
     let url = |page: u32| format!("{USERS}?page={page}");
     Ok(success(json!({"paginator": {
