@@ -195,7 +195,7 @@ impl Roster {
     }
 
     /// 410 `user_purged` for a user whose erasure the audit log records, else 404.
-    async fn not_found_or_purged(&self, workspace: &Workspace, id: &str) -> Error {
+    pub(crate) async fn not_found_or_purged(&self, workspace: &Workspace, id: &str) -> Error {
         let query = AuditQuery {
             workspace_key: workspace.key,
             action: Some(Action::UserPurge.as_str().to_owned()),

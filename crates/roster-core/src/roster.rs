@@ -284,7 +284,9 @@ impl Roster {
         }
         match self.store.get_user(workspace.key, id).await? {
             Some(user) if !user.is_deleted() => Ok(user),
-            _ => Err(Error::user_not_found()),
+            Some(_) => Err(Error::user_not_found()),
+            // A purged id answers 410 `user_purged` on every read and write, as documented.
+            None => Err(self.not_found_or_purged(workspace, id).await),
         }
     }
 

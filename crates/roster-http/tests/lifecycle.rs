@@ -478,6 +478,8 @@ async fn purging_erases_for_good(app: App) {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
     for (method, uri) in [
+        (Method::GET, format!("/v1/users/{id}")),
+        (Method::POST, format!("/v1/users/{id}/deactivate")),
         (Method::GET, format!("/v1/users/{id}?include_deleted=true")),
         (Method::DELETE, format!("/v1/users/{id}?purge=true")),
         (Method::POST, format!("/v1/users/{id}/restore")),
@@ -488,6 +490,14 @@ async fn purging_erases_for_good(app: App) {
             "user_purged",
         );
     }
+    let patch = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Some(json!({"name": "Back"})),
+        )
+        .await;
+    assert_error(&patch, StatusCode::GONE, "user_purged");
     assert!(
         mails_to(&app, "ann@example.com").await.is_empty(),
         "its mail is gone"
