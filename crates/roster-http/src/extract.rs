@@ -80,32 +80,43 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "The request body holds a NUL character (\\u0000), which no field accepts.",
         ));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() {
-            HttpCode::InvalidJson
-        } else {
-            HttpCode::InvalidBody
-        };
-        let detail = plain_message(&inner.to_string());
-        let message = if code == HttpCode::InvalidJson {
-            format!("The request body is not valid JSON: {detail}")
-        } else if path == "." {
-            format!("The request body is not as expected: {detail}")
-        } else {
-            format!("Invalid value at '{path}': {detail}")
-        };
-        ApiError::http(code).with_message(message)
-    })?;
-    deserializer.end().map_err(|err| {
+    let mut tree: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
         ApiError::http(HttpCode::InvalidJson).with_message(format!(
             "The request body is not valid JSON: {}",
             plain_message(&err.to_string())
         ))
     })?;
-    Ok(value)
+    integral_numbers_as_integers(&mut tree);
+    serde_path_to_error::deserialize(tree).map_err(|err| {
+        let path = err.path().to_string();
+        let detail = plain_message(&err.into_inner().to_string());
+        let message = if path == "." {
+            format!("The request body is not as expected: {detail}")
+        } else {
+            format!("Invalid value at '{path}': {detail}")
+        };
+        ApiError::http(HttpCode::InvalidBody).with_message(message)
+    })
+}
+
+/// A top-level number written with a zero fraction (`30.0`) is the integer it equals, as
+/// JSON Schema counts it; serde would refuse it for an integer field. Nested values (a
+/// user's attributes) are kept exactly as sent.
+fn integral_numbers_as_integers(tree: &mut serde_json::Value) {
+    let Some(fields) = tree.as_object_mut() else {
+        return;
+    };
+    for value in fields.values_mut() {
+        let Some(float) = value.as_f64().filter(|_| value.is_f64()) else {
+            continue;
+        };
+        if float.fract() == 0.0 && float.abs() < 9.0e15 {
+            // Exact: |float| < 2^53.
+            #[allow(clippy::cast_possible_truncation)]
+            let integer = float as i64;
+            *value = serde_json::Value::from(integer);
+        }
+    }
 }
 
 /// serde's message in words for people: no Rust type names, no line and column.
@@ -224,6 +235,17 @@ mod tests {
         assert_eq!(err.code(), "invalid_body");
         let err = parse_json::<Body>(b"{\"name\": \"a\"} trailing").unwrap_err();
         assert_eq!(err.code(), "invalid_json");
+        #[derive(Debug, serde::Deserialize)]
+        struct Limit {
+            limit: u32,
+        }
+        assert_eq!(parse_json::<Limit>(b"{\"limit\": 30.0}").unwrap().limit, 30);
+        assert_eq!(
+            parse_json::<Limit>(b"{\"limit\": 30.5}")
+                .unwrap_err()
+                .code(),
+            "invalid_body"
+        );
         let err = parse_json::<Body>(b"[\"a\"]").unwrap_err();
         assert_eq!(err.code(), "invalid_body");
         assert_eq!(err.message(), "The request body must be a JSON object.");

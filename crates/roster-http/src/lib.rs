@@ -14,6 +14,7 @@ pub mod extract;
 mod health;
 pub mod native;
 pub mod openapi;
+mod openapi_rules;
 mod paged;
 pub mod request_id;
 pub mod server;

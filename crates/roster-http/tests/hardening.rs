@@ -811,3 +811,70 @@ async fn lists_survive_concurrent_deletes(app: App) {
 }
 
 on_both_stores!(lists_survive_concurrent_deletes);
+
+// ---- 17: the OpenAPI document says what the handlers check -------------------------------
+
+#[tokio::test]
+async fn the_openapi_document_states_ranges_enums_required_fields_and_statuses() {
+    let app = app().await;
+    let doc = app
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await
+        .body;
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let limit = param("/v1/users", "limit");
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].clone(),
+            limit["schema"]["maximum"].clone()
+        ),
+        (json!(1), json!(100))
+    );
+    assert!(param("/v1/users/export", "format")["schema"]["enum"] == json!(["ndjson", "csv"]));
+    let actions = param("/v1/audit-logs", "action")["schema"]["enum"].clone();
+    assert!(actions
+        .as_array()
+        .unwrap()
+        .contains(&json!("user.login_failed")));
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["CreateUser"]["required"],
+        json!(["name", "email", "role"])
+    );
+    assert_eq!(
+        schemas["CreateUser"]["properties"]["name"]["type"],
+        "string"
+    );
+    assert_eq!(
+        schemas["AuthSettingsBody"]["properties"]["session_limit_policy"]["enum"],
+        json!(["evict_oldest", "refuse", null])
+    );
+    assert_eq!(
+        schemas["UpdateWorkspace"]["properties"]["audit_retention_days"]["maximum"],
+        3650
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for status in ["400", "429", "503"] {
+                assert!(
+                    operation["responses"][status].is_object(),
+                    "{method} {path} does not list {status}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        doc["paths"]["/v1/sessions/current"]["get"]["security"],
+        json!([{"session": []}])
+    );
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
+    assert!(doc["paths"]["/v1/users"]["post"]["responses"]["201"]["links"]["GetUser"].is_object());
+}

@@ -15,7 +15,9 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::JsonBody;
 use crate::AppState;
 
+/// Exactly the seed's three fields: a credential exchange takes nothing it does not read.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequestBody {
     #[schema(example = "96cb8da44a2e6663cc4dd7ae8d7363e922b5e0f4")]
     pub client_id: Option<String>,

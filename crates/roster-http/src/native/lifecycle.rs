@@ -180,11 +180,13 @@ pub struct EmailParams {
     pub email: Option<String>,
 }
 
+/// The `email` parameter: required, and an email address (400 `invalid_email` if not).
 fn required_email(params: EmailParams) -> Result<String, Error> {
-    params
+    let email = params
         .email
         .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| Error::field(Code::FieldRequired, "email", "email is required."))
+        .ok_or_else(|| Error::field(Code::FieldRequired, "email", "email is required."))?;
+    roster_core::user::validate_email(&email)
 }
 
 /// The live user with this email (seed 003's get_user by email).
