@@ -550,13 +550,12 @@ fn sigkill_mid_stream_loses_no_event() {
     );
 }
 
-/// Editing or deleting an event row by hand is detected, and the event named.
-#[test]
-fn audit_verify_names_the_edited_event() {
+/// A fresh installation whose server made `users` users and stopped.
+fn installation_with_users(users: usize) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let server = Server::start(&url, Some(SECRET));
-    for n in 0..5 {
+    for n in 0..users {
         let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
         assert_eq!(
             server
@@ -566,6 +565,13 @@ fn audit_verify_names_the_edited_event() {
         );
     }
     assert!(server.terminate().success());
+    (dir, url)
+}
+
+/// Editing or deleting an event row by hand is detected, and the event named.
+#[test]
+fn audit_verify_names_the_edited_event() {
+    let (dir, url) = installation_with_users(5);
     let ok = run_ok(&url, &["audit", "verify", "--workspace", "default"]);
     assert!(ok.contains("ok, 7 events verified"), "{ok}");
     let archive = dir.path().join("audit.ndjson");
@@ -1011,19 +1017,7 @@ fn audit_verify_detects_a_deleted_chain_and_a_hand_moved_checkpoint() {
         )
     };
     let installation = || {
-        let dir = tempfile::tempdir().unwrap();
-        let url = sqlite_url(&dir);
-        let server = Server::start(&url, Some(SECRET));
-        for n in 0..4 {
-            let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
-            assert_eq!(
-                server
-                    .request("POST", "/v1/users", Some(SECRET), Some(body))
-                    .0,
-                201
-            );
-        }
-        assert!(server.terminate().success());
+        let (dir, url) = installation_with_users(4);
         assert!(verify(&url).0);
         (dir, url)
     };
