@@ -51,7 +51,10 @@ pub enum Surface {
 impl Surface {
     /// The surface that serves `path`, among the dialects switched on.
     pub fn of(path: &str, dialects: Dialects) -> Self {
-        let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
         if (dialects.human_api_admin && under("/api/v1"))
             || (dialects.human_api_app && under("/v1/apps"))
         {
