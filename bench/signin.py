@@ -7,7 +7,10 @@ users with passwords, then runs with wrk (each scenario `--duration` seconds):
   1. the baseline (bare axum, fixed JSON user),
   2. GET /v1/users/{id} alone,
   3. POST /v1/sessions alone (correct passwords, rotating over the users),
-  4. GET /v1/users/{id} while POST /v1/sessions runs at the same time.
+  4. GET /v1/users/{id} while POST /v1/sessions runs at the same time,
+then, one request at a time, the median time of a failed sign-in with a wrong password and
+with an unknown email (both must cost one argon2 verification, so time tells them not apart;
+the tests check the count of verifications, this checks the clock).
 Prints a table and writes it into its section of bench/RESULTS.md.
 """
 
@@ -19,7 +22,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import statistics
 import threading
+import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (bench/run.py: the shared helpers)
@@ -37,6 +44,31 @@ def wrk(address, path, script, duration, connections, sampler=None):
     result = bench.parse_wrk(output)
     result["rss"] = sampler.peak_mb() if sampler else None
     return result
+
+
+def failed_sign_in_ms(email, n):
+    """One failed sign-in's wall time in ms. Each comes from its own address, so the
+    per-address backoff never answers early."""
+    body = json.dumps({"email": email, "password": "not the password",
+                       "ip": f"198.18.{n // 250}.{n % 250}"}).encode()
+    request = urllib.request.Request(f"http://{bench.SERVER}/v1/sessions", data=body, method="POST")
+    request.add_header("Authorization", f"Bearer {bench.SECRET}")
+    request.add_header("Content-Type", "application/json")
+    started = time.perf_counter()
+    try:
+        urllib.request.urlopen(request, timeout=60).read()
+    except urllib.error.HTTPError as refused:
+        if refused.code != 401:
+            raise
+    return (time.perf_counter() - started) * 1000
+
+
+def failure_medians(emails, tries):
+    """Median ms of failed sign-ins: wrong passwords (over the users, at most 4 per name, under
+    the per-name backoff) and unknown emails (a new one each time)."""
+    wrong = [failed_sign_in_ms(emails[n % len(emails)], n) for n in range(tries)]
+    unknown = [failed_sign_in_ms(f"nobody{n}@example.com", 10_000 + n) for n in range(tries)]
+    return statistics.median(wrong), statistics.median(unknown)
 
 
 def main():
@@ -110,6 +142,8 @@ def main():
         thread.join()
         results.append(("GET /v1/users/{id} during the burst", during))
         results.append(("POST /v1/sessions (the burst)", burst))
+        bench.log("failed sign-ins, one at a time")
+        wrong_ms, unknown_ms = failure_medians(emails, min(60, 4 * len(emails)))
     finally:
         for child in children:
             child.terminate()
@@ -122,6 +156,10 @@ def main():
     ]
     for name, r in results:
         lines.append(f"| {name} | {r['rate']:,.0f} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['non2xx']} |")
+    lines.append("")
+    lines.append(f"Failed sign-ins, one at a time (median): wrong password {wrong_ms:.1f} ms, unknown "
+                 f"email {unknown_ms:.1f} ms (ratio {wrong_ms / unknown_ms:.2f}; 1.00 means time "
+                 "tells them not apart).")
     table = "\n".join(lines)
     print(table)
     if args.no_write:

@@ -49,6 +49,9 @@ pub struct Passwords {
     /// A hash of a random password, verified against when there is no user or no password,
     /// so that such a sign-in costs what a wrong password costs.
     decoy: Arc<std::sync::OnceLock<String>>,
+    /// Verifications performed, against real or decoy hashes alike: what makes failures
+    /// cost the same is that each performs exactly one.
+    verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What verifying a password found.
@@ -81,6 +84,7 @@ impl Passwords {
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             decoy: Arc::new(std::sync::OnceLock::new()),
+            verifications: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
 
@@ -106,13 +110,23 @@ impl Passwords {
             Some(hash) => (hash.to_owned(), true),
             None => (self.decoy_hash()?, false),
         };
+        let counter = self.verifications.clone();
         let verified = self
-            .blocking(move || Ok(verify_now(&password, &stored)))
+            .blocking(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(verify_now(&password, &stored))
+            })
             .await?;
         Ok(Verified {
             matches: verified.matches && real,
             needs_rehash: verified.needs_rehash && real,
         })
+    }
+
+    /// How many verifications this hasher has performed.
+    pub fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn decoy_hash(&self) -> Result<String> {
@@ -393,6 +407,15 @@ mod tests {
                 matches: false,
                 needs_rehash: false
             }
+        );
+    }
+
+    #[test]
+    fn the_decoy_costs_what_a_real_hash_costs() {
+        let decoy = Passwords::new(1).decoy_hash().unwrap();
+        assert!(
+            decoy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{decoy}"
         );
     }
 

@@ -103,6 +103,12 @@ impl Roster {
         self
     }
 
+    /// How many password verifications this core has performed (each failed or successful
+    /// sign-in performs exactly one, against a decoy hash when there is no password).
+    pub fn password_verifications(&self) -> u64 {
+        self.passwords.verifications()
+    }
+
     pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = limiter;
         self

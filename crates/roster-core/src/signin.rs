@@ -105,6 +105,18 @@ impl SignInThrottle {
     }
 }
 
+/// A stored sessions limit as a count: the store refuses 0, and were one to slip through,
+/// it would count as 1, never as "no session at all".
+fn session_limit(stored: u32) -> usize {
+    usize::try_from(stored).unwrap_or(usize::MAX).max(1)
+}
+
+/// How many of `live` sessions (oldest first) a sign-in under `limit` (at least 1) ends so
+/// that, with its own, `limit` remain.
+fn sessions_to_end(live: usize, limit: usize) -> usize {
+    (live + 1).saturating_sub(limit.max(1)).min(live)
+}
+
 /// The wait after `failures` failures.
 fn backoff(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(FREE_FAILURES).min(20);
@@ -323,7 +335,7 @@ impl Roster {
                 .collect();
             let mut evict = Vec::new();
             if let Some(limit) = user.sessions_limit {
-                let limit = limit as usize;
+                let limit = session_limit(limit);
                 if live.len() >= limit {
                     if workspace.auth.limit_policy() == LimitPolicy::Refuse {
                         let event = self.event(
@@ -338,7 +350,7 @@ impl Roster {
                             format!("This user has {limit} session(s) already, its limit; sign out of one first."),
                         ));
                     }
-                    evict = live[..=live.len() - limit].to_vec();
+                    evict = live[..sessions_to_end(live.len(), limit)].to_vec();
                 }
             }
             let (token, token_hash) =
@@ -688,6 +700,17 @@ fn user_ctx(origin: &AuditContext, user: &User) -> AuditContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sessions_limit_never_ends_more_sessions_than_there_are() {
+        assert_eq!(session_limit(0), 1);
+        assert_eq!(session_limit(3), 3);
+        assert_eq!(sessions_to_end(0, 1), 0);
+        assert_eq!(sessions_to_end(1, 1), 1);
+        assert_eq!(sessions_to_end(3, 3), 1);
+        assert_eq!(sessions_to_end(5, 3), 3);
+        assert_eq!(sessions_to_end(2, 0), 2);
+    }
 
     #[test]
     fn backoff_starts_after_five_failures_and_caps_at_fifteen_minutes() {

@@ -359,6 +359,24 @@ async fn list_update_deactivate_reactivate_and_force_logout(app: App) {
         .await,
     );
     assert_eq!(deactivated["paginator"]["data"][0]["id"], ids[2]);
+    // The email filter as clients of the document send it: `email=` or `query=`.
+    for uri in [
+        "/integration-api/v1/dashboard/users?email=u2@example.com",
+        "/integration-api/v1/dashboard/users?query=u2@example.com",
+    ] {
+        let found = assert_success(&seed(&app, Method::GET, uri, None).await);
+        let listed = found["paginator"]["data"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{uri}: {found}");
+        assert_eq!(listed[0]["email"], "u2@example.com");
+    }
+    let unknown = seed(
+        &app,
+        Method::GET,
+        "/integration-api/v1/dashboard/users?query=everyone",
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     // PUT …/re-activate: data 1.
     let data = assert_success(
         &seed(

@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::time::Instant;
-
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use chrono::Duration;
@@ -163,23 +161,6 @@ async fn a_session_introspects_slides_and_ends(app: App) {
     );
 }
 
-/// Median wall time of `tries` runs of `attempt`.
-async fn median_ms<F, Fut>(tries: usize, mut attempt: F) -> f64
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = Reply>,
-{
-    let mut times = Vec::with_capacity(tries);
-    for n in 0..tries {
-        let start = Instant::now();
-        let reply = attempt(n).await;
-        times.push(start.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
-    }
-    times.sort_by(f64::total_cmp);
-    times[tries / 2]
-}
-
 async fn failures_look_alike_whatever_the_reason(app: App) {
     user_with_password(&app, "ann@example.com", json!({})).await;
     let bo = user_with_password(&app, "bo@example.com", json!({})).await;
@@ -198,8 +179,17 @@ async fn failures_look_alike_whatever_the_reason(app: App) {
         ("bo@example.com", PASSWORD),
         ("cy@example.com", PASSWORD),
     ] {
+        // The same work whatever the reason: exactly one argon2 verification each (against a
+        // decoy hash with the same parameters when there is no password). The wall-clock
+        // comparison is bench/signin's.
+        let before = app.roster.password_verifications();
         let reply = sign_in(&app, email, password).await;
         assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_eq!(
+            app.roster.password_verifications() - before,
+            1,
+            "{email}: one verification"
+        );
         answers.push(reply.body["error"]["message"].clone());
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
@@ -212,27 +202,6 @@ async fn failures_look_alike_whatever_the_reason(app: App) {
     assert_eq!(
         reasons,
         ["inactive", "no_password", "unknown_user", "wrong_password"]
-    );
-
-    // Timing: a wrong password and an unknown email cost the same (one argon2 verification
-    // each). Measured over many tries; the clock moves on between tries so that backoff
-    // never answers early.
-    let wrong = median_ms(15, |_| {
-        app.clock.advance(Duration::hours(1));
-        sign_in(&app, "ann@example.com", "wrong password!")
-    })
-    .await;
-    let app = &app;
-    let unknown = median_ms(15, |n| {
-        app.clock.advance(Duration::hours(1));
-        let email = format!("nobody{n}@example.com");
-        async move { sign_in(app, &email, "wrong password!").await }
-    })
-    .await;
-    let ratio = wrong / unknown;
-    assert!(
-        (0.67..1.5).contains(&ratio),
-        "wrong password {wrong:.1} ms vs unknown email {unknown:.1} ms"
     );
 }
 

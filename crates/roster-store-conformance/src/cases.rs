@@ -207,6 +207,30 @@ pub async fn api_keys_are_found_by_hash_only(store: Arc<dyn Store>) {
         .is_none());
 }
 
+/// A sessions limit of 0 (or over 999,999) is refused by the schema itself, on insert and
+/// on update, whatever the core checked before.
+pub async fn sessions_limits_out_of_range_are_refused(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut zero = user(&ws, 1, "Zero", "zero@example.com");
+    zero.sessions_limit = Some(0);
+    assert!(store
+        .insert_user(&zero, &ev(), &UserSideEffects::NONE)
+        .await
+        .is_err());
+    let mut ok = user(&ws, 2, "Ok", "ok@example.com");
+    ok.sessions_limit = Some(3);
+    let mut ok = insert(&store, ok).await;
+    let expected = ok.version;
+    ok.version += 1;
+    ok.sessions_limit = Some(1_000_000);
+    assert!(store
+        .update_user(&ok, expected, &ev(), &UserSideEffects::NONE)
+        .await
+        .is_err());
+    let stored = store.get_user(ws.key, &ok.id).await.unwrap().unwrap();
+    assert_eq!(stored.sessions_limit, Some(3));
+}
+
 pub async fn users_round_trip(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let mut full = user(&ws, 1, "Jane Cooper", "Jane@Example.com");

@@ -48,6 +48,7 @@ macro_rules! suite {
             workspace_names_are_unique,
             api_keys_are_found_by_hash_only,
             users_round_trip,
+            sessions_limits_out_of_range_are_refused,
             emails_are_unique_per_workspace_among_live_users,
             external_ids_stay_taken_after_delete,
             updates_are_conditional_on_version,

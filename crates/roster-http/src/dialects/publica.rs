@@ -440,7 +440,18 @@ async fn list(
         Some("deactivated") => filter.status = Some("inactive".to_owned()),
         Some("admins") if workspace.has_role("admin") => filter.role = Some("admin".to_owned()),
         Some("admins") => nobody = true,
-        Some(_) => return Err(invalid("query", "query must be deactivated or admins.").into()),
+        // Clients written against the document's obscured example send the email filter as
+        // `query` too: an address there filters by email.
+        Some(email) if email.contains('@') && filter.email.is_none() => {
+            filter.email = Some(email.to_owned());
+        }
+        Some(_) => {
+            return Err(invalid(
+                "query",
+                "query must be deactivated, admins or an email address.",
+            )
+            .into())
+        }
     }
     let per_page = params.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if !(1..=roster_core::listing::MAX_LIMIT).contains(&per_page) {
