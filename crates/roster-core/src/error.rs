@@ -25,12 +25,14 @@ pub enum ErrorKind {
     Gone,
     /// The caller has used up its request budget for now.
     RateLimited,
+    /// A dependency (the database) cannot be reached right now; retrying later may work.
+    Unavailable,
     /// Something failed on Roster's side; the detail is logged, never shown.
     Internal,
 }
 
 macro_rules! codes {
-    ($($variant:ident => $text:literal, $kind:ident;)*) => {
+    ($($variant:ident => $text:literal, $kind:ident, $meaning:literal;)*) => {
         /// Stable error codes of the core.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Code { $($variant),* }
@@ -47,92 +49,180 @@ macro_rules! codes {
             pub fn kind(self) -> ErrorKind {
                 match self { $(Code::$variant => ErrorKind::$kind),* }
             }
+
+            /// What the code means, for people (docs/errors.md is generated from it).
+            pub fn meaning(self) -> &'static str {
+                match self { $(Code::$variant => $meaning),* }
+            }
         }
     };
 }
 
 codes! {
-    FieldRequired => "field_required", Invalid;
-    FieldTooLong => "field_too_long", Invalid;
-    InvalidField => "invalid_field", Invalid;
-    InvalidEmail => "invalid_email", Invalid;
-    UnknownRole => "unknown_role", Invalid;
-    InvalidStatus => "invalid_status", Invalid;
-    InvalidStatusTransition => "invalid_status_transition", Invalid;
-    InvalidAttributes => "invalid_attributes", Invalid;
-    InvalidLimit => "invalid_limit", Invalid;
-    InvalidCursor => "invalid_cursor", Invalid;
-    SearchTooShort => "search_too_short", Invalid;
-    InvalidWorkspaceName => "invalid_workspace_name", Invalid;
-    InvalidSecretKey => "invalid_secret_key", Invalid;
-    UnknownScope => "unknown_scope", Invalid;
-    UnknownAction => "unknown_action", Invalid;
-    InvalidTime => "invalid_time", Invalid;
-    InvalidRetention => "invalid_retention", Invalid;
-    InvalidRateLimit => "invalid_rate_limit", Invalid;
-    InvalidExpiry => "invalid_expiry", Invalid;
-    InvalidTokenRequest => "invalid_token_request", Invalid;
-    UnsupportedFormat => "unsupported_format", Invalid;
-    InvalidImportHeader => "invalid_import_header", Invalid;
-    InvalidRow => "invalid_row", Invalid;
-    DuplicateRow => "duplicate_row", Invalid;
-    InvalidPasswordHash => "invalid_password_hash", Invalid;
-    InvalidTemplate => "invalid_template", Invalid;
-    InvalidRole => "invalid_role", Invalid;
-    UnknownGroup => "unknown_group", Invalid;
-    PasswordTooShort => "password_too_short", Invalid;
-    PasswordTooLong => "password_too_long", Invalid;
-    PasswordTooCommon => "password_too_common", Invalid;
-    InvalidSessionsLimit => "invalid_sessions_limit", Invalid;
-    InvalidAuthSettings => "invalid_auth_settings", Invalid;
-    InvalidApiKey => "invalid_api_key", Unauthenticated;
-    InvalidClientCredentials => "invalid_client_credentials", Unauthenticated;
-    InvalidToken => "invalid_token", Unauthenticated;
-    TokenExpired => "token_expired", Unauthenticated;
-    InvalidCredentials => "invalid_credentials", Unauthenticated;
-    InvalidSession => "invalid_session", Unauthenticated;
-    SessionExpired => "session_expired", Unauthenticated;
-    SessionEnded => "session_ended", Unauthenticated;
-    MissingScopeUsersRead => "missing_scope_users_read", Forbidden;
-    MissingScopeUsersWrite => "missing_scope_users_write", Forbidden;
-    MissingScopeAuditRead => "missing_scope_audit_read", Forbidden;
-    MissingScopeCredentialsManage => "missing_scope_credentials_manage", Forbidden;
-    MissingScopeAdmin => "missing_scope_admin", Forbidden;
-    ScopeNotDelegable => "scope_not_delegable", Forbidden;
-    AdminApiDisabled => "admin_api_disabled", Forbidden;
-    OperatorWorkspaceRequired => "operator_workspace_required", Forbidden;
-    RateLimited => "rate_limited", RateLimited;
-    TooManyAttempts => "too_many_attempts", RateLimited;
-    ExternalIdRetired => "external_id_retired", Forbidden;
-    SessionLimitReached => "session_limit_reached", Forbidden;
-    UserInactive => "user_inactive", Forbidden;
-    TokenNotAllowed => "token_not_allowed", Forbidden;
-    SessionRequired => "session_required", Forbidden;
-    UserNotFound => "user_not_found", NotFound;
-    ApiKeyNotFound => "api_key_not_found", NotFound;
-    ApiClientNotFound => "api_client_not_found", NotFound;
-    WorkspaceNotFound => "workspace_not_found", NotFound;
-    GroupNotFound => "group_not_found", NotFound;
-    NotAMember => "not_a_member", NotFound;
-    InvitationNotFound => "invitation_not_found", NotFound;
-    InvitationExpired => "invitation_expired", Gone;
-    InvitationRevoked => "invitation_revoked", Gone;
-    InvitationUsed => "invitation_used", Gone;
-    UserPurged => "user_purged", Gone;
-    SessionNotFound => "session_not_found", NotFound;
-    EmailTaken => "email_taken", Conflict;
-    ExternalIdTaken => "external_id_taken", Conflict;
-    WorkspaceNameTaken => "workspace_name_taken", Conflict;
-    ConcurrentUpdate => "concurrent_update", Conflict;
-    UserNotDeleted => "user_not_deleted", Conflict;
-    UserNotInvited => "user_not_invited", Conflict;
-    RoleInUse => "role_in_use", Conflict;
-    LastAdminCredential => "last_admin_credential", Conflict;
-    GroupNameTaken => "group_name_taken", Conflict;
-    TokenExists => "token_exists", Conflict;
-    StoreUnavailable => "store_unavailable", Internal;
-    Internal => "internal_error", Internal;
+    FieldRequired => "field_required", Invalid,
+        "A required field is missing or empty.";
+    FieldTooLong => "field_too_long", Invalid,
+        "A text field is longer than its limit.";
+    InvalidField => "invalid_field", Invalid,
+        "A field holds a value it cannot take (control characters, an empty external id, a wrong type of value).";
+    InvalidEmail => "invalid_email", Invalid,
+        "The email is not a valid address with a dotted domain.";
+    UnknownRole => "unknown_role", Invalid,
+        "The role is not one of the workspace's roles.";
+    InvalidStatus => "invalid_status", Invalid,
+        "The status is not one of invited, active, inactive.";
+    InvalidStatusTransition => "invalid_status_transition", Invalid,
+        "The user cannot go from its status to the one asked for (back to invited, or reactivating an invited user).";
+    InvalidAttributes => "invalid_attributes", Invalid,
+        "attributes is not a JSON object within the size, depth and key limits.";
+    InvalidLimit => "invalid_limit", Invalid,
+        "limit is outside 1 to 100.";
+    InvalidCursor => "invalid_cursor", Invalid,
+        "The cursor was not issued by Roster for this listing.";
+    SearchTooShort => "search_too_short", Invalid,
+        "A search needs at least three characters.";
+    InvalidWorkspaceName => "invalid_workspace_name", Invalid,
+        "A workspace name is 1 to 64 of a-z, 0-9, '-' and '_'.";
+    InvalidSecretKey => "invalid_secret_key", Invalid,
+        "A supplied secret key is not sk_live_ with 43 to 128 URL-safe characters.";
+    UnknownScope => "unknown_scope", Invalid,
+        "A scope name is not one Roster knows, or a credential was given no scope.";
+    UnknownAction => "unknown_action", Invalid,
+        "The audit action filter names no audit action.";
+    InvalidTime => "invalid_time", Invalid,
+        "A time is not RFC 3339 (or a date), or a window ends before it starts.";
+    InvalidRetention => "invalid_retention", Invalid,
+        "audit_retention_days is outside 1 to 3,650.";
+    InvalidRateLimit => "invalid_rate_limit", Invalid,
+        "rate_limit_per_minute is outside 1 to 100,000,000.";
+    InvalidExpiry => "invalid_expiry", Invalid,
+        "An expiry is not in the future, or an invitation expiry is outside 1 to 2,160 hours.";
+    InvalidTokenRequest => "invalid_token_request", Invalid,
+        "The client-token request's type is not \"client\".";
+    UnsupportedFormat => "unsupported_format", Invalid,
+        "The file format is not ndjson or csv.";
+    InvalidImportHeader => "invalid_import_header", Invalid,
+        "The CSV header names an unknown or repeated column; the whole file is refused.";
+    InvalidRow => "invalid_row", Invalid,
+        "An import row is not a valid user object or CSV row (reported with its line).";
+    DuplicateRow => "duplicate_row", Invalid,
+        "An import row names the same user as an earlier row of the file.";
+    InvalidPasswordHash => "invalid_password_hash", Invalid,
+        "An imported password hash is not argon2id or bcrypt within the cost bounds.";
+    InvalidTemplate => "invalid_template", Invalid,
+        "An invitation template has an unknown placeholder, a multi-line subject, or a text without {{token}}.";
+    InvalidRole => "invalid_role", Invalid,
+        "A role name is malformed, repeated, or the list is empty or too long.";
+    UnknownGroup => "unknown_group", Invalid,
+        "The group filter names no group of the workspace.";
+    PasswordTooShort => "password_too_short", Invalid,
+        "The password is shorter than the workspace's minimum.";
+    PasswordTooLong => "password_too_long", Invalid,
+        "The password is longer than 1,024 bytes.";
+    PasswordTooCommon => "password_too_common", Invalid,
+        "The password is one of the 10,000 most common ones (when the workspace refuses them).";
+    InvalidSessionsLimit => "invalid_sessions_limit", Invalid,
+        "sessions_limit is outside 1 to 999,999.";
+    InvalidAuthSettings => "invalid_auth_settings", Invalid,
+        "An auth setting is out of range, or the session lifetime is shorter than the idle time.";
+    InvalidApiKey => "invalid_api_key", Unauthenticated,
+        "The secret key is unknown, revoked or expired (or missing, on the dialects).";
+    InvalidClientCredentials => "invalid_client_credentials", Unauthenticated,
+        "The client id or secret is wrong, or the client was revoked.";
+    InvalidToken => "invalid_token", Unauthenticated,
+        "The client token is malformed, wrongly signed, or for another issuer or audience.";
+    TokenExpired => "token_expired", Unauthenticated,
+        "The client token is outside its validity window.";
+    InvalidCredentials => "invalid_credentials", Unauthenticated,
+        "The email, external id or password is wrong (the same answer whatever the reason).";
+    InvalidSession => "invalid_session", Unauthenticated,
+        "The session or personal token is unknown or malformed.";
+    SessionExpired => "session_expired", Unauthenticated,
+        "The session expired (idle too long, or past its lifetime).";
+    SessionEnded => "session_ended", Unauthenticated,
+        "The session was ended (signed out, forced out, or the user deactivated).";
+    MissingScopeUsersRead => "missing_scope_users_read", Forbidden,
+        "The credential lacks users:read.";
+    MissingScopeUsersWrite => "missing_scope_users_write", Forbidden,
+        "The credential lacks users:write.";
+    MissingScopeAuditRead => "missing_scope_audit_read", Forbidden,
+        "The credential lacks audit:read.";
+    MissingScopeCredentialsManage => "missing_scope_credentials_manage", Forbidden,
+        "The credential lacks credentials:manage.";
+    MissingScopeAdmin => "missing_scope_admin", Forbidden,
+        "The credential lacks admin.";
+    ScopeNotDelegable => "scope_not_delegable", Forbidden,
+        "A credential cannot grant, change or revoke a scope it does not hold.";
+    AdminApiDisabled => "admin_api_disabled", Forbidden,
+        "The client's admin API is not enabled.";
+    OperatorWorkspaceRequired => "operator_workspace_required", Forbidden,
+        "Only admin credentials of the operator workspace manage workspaces.";
+    RateLimited => "rate_limited", RateLimited,
+        "The credential's requests per minute are used up; retry after Retry-After.";
+    TooManyAttempts => "too_many_attempts", RateLimited,
+        "Too many failures for this name or address; retry after Retry-After.";
+    ExternalIdRetired => "external_id_retired", Forbidden,
+        "The external id belongs to a soft-deleted user until it is restored or purged.";
+    SessionLimitReached => "session_limit_reached", Forbidden,
+        "The user has as many sessions as its limit and the workspace refuses more.";
+    UserInactive => "user_inactive", Forbidden,
+        "The user is deactivated or deleted; its sessions and tokens are refused.";
+    TokenNotAllowed => "token_not_allowed", Forbidden,
+        "The user may not create a personal token.";
+    SessionRequired => "session_required", Forbidden,
+        "Only a sign-in session may create a personal token.";
+    UserNotFound => "user_not_found", NotFound,
+        "No such user in the caller's workspace (or it is deleted).";
+    ApiKeyNotFound => "api_key_not_found", NotFound,
+        "No such live key in the caller's workspace.";
+    ApiClientNotFound => "api_client_not_found", NotFound,
+        "No such live client in the caller's workspace.";
+    WorkspaceNotFound => "workspace_not_found", NotFound,
+        "No such workspace (or not the caller's).";
+    GroupNotFound => "group_not_found", NotFound,
+        "No such group in the caller's workspace.";
+    NotAMember => "not_a_member", NotFound,
+        "The user is not a member of the group.";
+    InvitationNotFound => "invitation_not_found", NotFound,
+        "The invitation token is unknown.";
+    InvitationExpired => "invitation_expired", Gone,
+        "The invitation token expired.";
+    InvitationRevoked => "invitation_revoked", Gone,
+        "The invitation token was replaced or revoked.";
+    InvitationUsed => "invitation_used", Gone,
+        "The invitation token was already used.";
+    UserPurged => "user_purged", Gone,
+        "The user was erased; its id answers this on every read and change.";
+    SessionNotFound => "session_not_found", NotFound,
+        "No such session of the user.";
+    EmailTaken => "email_taken", Conflict,
+        "Another live user of the workspace has this email.";
+    ExternalIdTaken => "external_id_taken", Conflict,
+        "Another user of the workspace has this external id.";
+    WorkspaceNameTaken => "workspace_name_taken", Conflict,
+        "Another workspace has this name.";
+    ConcurrentUpdate => "concurrent_update", Conflict,
+        "The record changed while the request was applied; retry it.";
+    UserNotDeleted => "user_not_deleted", Conflict,
+        "The user is not deleted, so it cannot be restored.";
+    UserNotInvited => "user_not_invited", Conflict,
+        "Only an invited user can be sent an invitation.";
+    RoleInUse => "role_in_use", Conflict,
+        "A user (deleted ones included) still has the role.";
+    LastAdminCredential => "last_admin_credential", Conflict,
+        "This is the operator workspace's last admin credential.";
+    GroupNameTaken => "group_name_taken", Conflict,
+        "Another group of the workspace has this name.";
+    TokenExists => "token_exists", Conflict,
+        "The user already has a live personal token.";
+    StoreUnavailable => "store_unavailable", Unavailable,
+        "The database cannot be reached; retry after Retry-After.";
+    Internal => "internal_error", Internal,
+        "Something failed on Roster's side; the detail is in the server's log.";
 }
+
+/// What an unavailable store answers as `Retry-After`, in seconds.
+pub const UNAVAILABLE_RETRY_SECONDS: i64 = 2;
 
 /// A failed core operation.
 #[derive(Debug, thiserror::Error)]
@@ -219,11 +309,13 @@ impl From<StoreError> for Error {
                 "The database is unavailable; try again later.",
             ),
         };
+        // When to retry an unavailable store is decided here, once, for every surface.
+        let retry_after = (code == Code::StoreUnavailable).then_some(UNAVAILABLE_RETRY_SECONDS);
         Self {
             code,
             message: message.to_owned(),
             field,
-            retry_after: None,
+            retry_after,
             source: Some(err),
         }
     }

@@ -67,8 +67,6 @@ http_codes! {
         "This route does not accept this method.";
     InternalError => "internal_error", INTERNAL_SERVER_ERROR,
         "An internal error occurred; try again later.";
-    ServiceUnavailable => "service_unavailable", SERVICE_UNAVAILABLE,
-        "The service is temporarily unavailable; try again later.";
 }
 
 /// An error on its way to becoming a response.
@@ -145,9 +143,11 @@ impl From<HttpCode> for ApiError {
     }
 }
 
-/// The status of each kind of core error.
+/// The status of each kind of core error (the dialects differ only where their documents
+/// say so: see [`crate::surface::Surface::status`]).
 pub fn kind_status(kind: ErrorKind) -> StatusCode {
     match kind {
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Invalid => StatusCode::BAD_REQUEST,
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
@@ -159,25 +159,56 @@ pub fn kind_status(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// A core error as a client may see it, on whichever surface: the one place that decides
+/// what is shown. An internal failure is logged here with its detail and shown as a bare
+/// `internal_error`; an unavailable store keeps its code (`store_unavailable`) and its
+/// `Retry-After`; everything else keeps its code, message and field. A store error never
+/// becomes a validation error or a 404 on the way (the core maps it to its own code).
+#[derive(Debug)]
+pub struct Exposed {
+    pub kind: ErrorKind,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+    pub retry_after: Option<i64>,
+}
+
+pub fn expose(err: roster_core::Error) -> Exposed {
+    match err.kind() {
+        ErrorKind::Internal => {
+            tracing::error!(code = err.code.as_str(), error = ?err, "request failed");
+            Exposed {
+                kind: ErrorKind::Internal,
+                code: HttpCode::InternalError.as_str(),
+                message: HttpCode::InternalError.message().to_owned(),
+                field: None,
+                retry_after: None,
+            }
+        }
+        kind => {
+            if kind == ErrorKind::Unavailable {
+                tracing::warn!(error = ?err, "request failed: a dependency is unavailable");
+            }
+            Exposed {
+                kind,
+                code: err.code.as_str(),
+                message: err.message,
+                field: err.field,
+                retry_after: err.retry_after,
+            }
+        }
+    }
+}
+
 impl From<roster_core::Error> for ApiError {
     fn from(err: roster_core::Error) -> Self {
-        if err.kind() == ErrorKind::Internal {
-            // The detail goes to the log only.
-            tracing::error!(code = err.code.as_str(), error = ?err, "request failed");
-            let code = if err.code == roster_core::Code::StoreUnavailable {
-                HttpCode::ServiceUnavailable
-            } else {
-                HttpCode::InternalError
-            };
-            return Self::http(code);
-        }
-        let status = kind_status(err.kind());
+        let shown = expose(err);
         Self {
-            status,
-            code: err.code.as_str(),
-            message: err.message,
-            field: err.field,
-            retry_after: err.retry_after,
+            status: crate::surface::Surface::Native.status(shown.kind),
+            code: shown.code,
+            message: shown.message,
+            field: shown.field,
+            retry_after: shown.retry_after,
         }
     }
 }
@@ -208,6 +239,61 @@ impl IntoResponse for ApiError {
         }
         crate::surface::mark(response, crate::surface::Surface::Native, said.0, &said.1)
     }
+}
+
+/// `docs/errors.md`: every code, core and HTTP, with its meaning and its status on each
+/// surface. Generated from the code tables; a test fails when the committed file differs.
+pub fn document() -> String {
+    use crate::surface::Surface;
+    let surfaces = [
+        Surface::Native,
+        Surface::HumanApi,
+        Surface::Holistics,
+        Surface::Publica,
+    ];
+    let mut out = String::from(
+        "# Error codes\n\n\
+         Generated from `crates/roster-core/src/error.rs` and `crates/roster-http/src/error.rs` \
+         (`UPDATE_ERRORS_DOC=1 cargo test -p roster-http errors_doc` refreshes it; a test fails \
+         when it is out of date). Every code is stable: its meaning never changes.\n\n\
+         Each surface answers in its own envelope:\n\n\
+         - native `/v1`: `{\"error\": {\"code\", \"message\", \"status\", \"request_id\", \"field\"?}}`;\n\
+         - Human API (`/api/v1/…`, `/v1/apps/…`): `{\"statusCode\", \"error\", \"message\", \"code\"}`;\n\
+         - Holistics (`/users…`): `{\"errors\": [message]}` (the code is not shown);\n\
+         - Publica.la (`/integration-api/…`): 422 `{\"CODE\": \"validation_error\", \"message\", \"errors\": {field: [message]}, \"code\"}`, \
+         401 `{\"CODE\": \"unauthenticated\", \"message\": \"Unauthenticated.\", \"code\"}`, others `{\"CODE\": code, \"message\"}`.\n\n\
+         429 and 503 answers carry `Retry-After` (seconds), 401 answers `WWW-Authenticate`. An \
+         internal error is logged with its detail and answered `internal_error` with no detail.\n\n\
+         ## Codes of the core\n\n\
+         | code | meaning | native | Human API | Holistics | Publica.la |\n\
+         | --- | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for code in roster_core::Code::ALL {
+        let statuses: Vec<String> = surfaces
+            .iter()
+            .map(|s| s.status(code.kind()).as_u16().to_string())
+            .collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.meaning(),
+            statuses.join(" | ")
+        ));
+    }
+    out.push_str(
+        "\n## Codes of the HTTP layer\n\n\
+         The same status on every surface.\n\n\
+         | code | meaning | status |\n| --- | --- | ---: |\n",
+    );
+    for code in HttpCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.message(),
+            code.status().as_u16()
+        ));
+    }
+    out
 }
 
 pub async fn route_not_found() -> ApiError {
@@ -244,6 +330,20 @@ mod tests {
                 assert_eq!(kind_status(core.kind()), code.status(), "{}", code.as_str());
             }
         }
+    }
+
+    #[test]
+    fn errors_doc_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+        let generated = document();
+        if std::env::var("UPDATE_ERRORS_DOC").is_ok() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/errors.md is out of date: run `UPDATE_ERRORS_DOC=1 cargo test -p roster-http errors_doc` and commit it"
+        );
     }
 
     #[test]

@@ -13,6 +13,22 @@ use futures_util::{stream, Stream};
 /// error ends the stream (the client sees a truncated body; the status already went out).
 pub fn lines<T, F, Fut, L>(
     header: Vec<u8>,
+    fetch: F,
+    line: L,
+) -> impl Stream<Item = Result<Bytes, roster_core::Error>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = roster_core::Result<(Vec<T>, Option<String>)>>,
+    L: Fn(T) -> Vec<u8>,
+{
+    lines_after(header, None, fetch, line)
+}
+
+/// [`lines`], starting with `first`, a first page already read (so that a failure to read
+/// it could still be answered with an error status rather than a truncated body).
+pub fn lines_after<T, F, Fut, L>(
+    header: Vec<u8>,
+    first: Option<(Vec<T>, Option<String>)>,
     mut fetch: F,
     line: L,
 ) -> impl Stream<Item = Result<Bytes, roster_core::Error>>
@@ -21,22 +37,29 @@ where
     Fut: Future<Output = roster_core::Result<(Vec<T>, Option<String>)>>,
     L: Fn(T) -> Vec<u8>,
 {
-    struct State {
+    struct State<T> {
         header: Option<Vec<u8>>,
+        first: Option<(Vec<T>, Option<String>)>,
         cursor: Option<String>,
         done: bool,
     }
     let state = State {
         header: Some(header),
+        first,
         cursor: None,
         done: false,
     };
     let line = Arc::new(line);
     stream::unfold(state, move |mut state| {
-        let next = (!state.done).then(|| fetch(state.cursor.take()));
+        let first = state.first.take();
+        let next = (first.is_none() && !state.done).then(|| fetch(state.cursor.take()));
         let line = line.clone();
         async move {
-            let page = next?.await;
+            let page = match (first, next) {
+                (Some(page), _) => Ok(page),
+                (None, Some(next)) => next.await,
+                (None, None) => return None,
+            };
             let mut chunk = state.header.take().unwrap_or_default();
             match page {
                 Ok((items, cursor)) => {

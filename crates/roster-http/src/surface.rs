@@ -24,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use roster_core::RateDecision;
+use roster_core::{ErrorKind, RateDecision};
 
 use crate::dialects::Dialects;
 use crate::error::{ApiError, HttpCode};
@@ -65,6 +65,17 @@ impl Surface {
             Surface::Publica
         } else {
             Surface::Native
+        }
+    }
+
+    /// The status of a core error of `kind` on this surface. Holistics answers invalid input
+    /// and conflicts 422, Publica.la invalid input 422 (Laravel's validation errors), as
+    /// their documents show; otherwise every surface answers alike.
+    pub fn status(self, kind: ErrorKind) -> StatusCode {
+        match (self, kind) {
+            (Surface::Holistics, ErrorKind::Invalid | ErrorKind::Conflict)
+            | (Surface::Publica, ErrorKind::Invalid) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => crate::error::kind_status(kind),
         }
     }
 

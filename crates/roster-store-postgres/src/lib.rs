@@ -64,6 +64,13 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Close the connection pool: every later call fails as an unreachable database does
+    /// (`StoreError::Unavailable`). For tests of what clients see then.
+    #[cfg(feature = "testing")]
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Connect to `url` (`postgres://…`). Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)

@@ -21,6 +21,7 @@
 //!   ("Email already existed", "User is not deleted"): 422 for invalid input and conflicts,
 //!   401, 403, 404 and 429 otherwise.
 
+use crate::surface::Surface;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -29,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
+use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -66,37 +67,16 @@ impl From<roster_core::Error> for HolisticsError {
 
 impl IntoResponse for HolisticsError {
     fn into_response(self) -> Response {
-        let err = self.0;
-        let status = match err.kind() {
-            ErrorKind::Invalid | ErrorKind::Conflict => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Gone => StatusCode::GONE,
-            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let status = if err.code == Code::StoreUnavailable {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            status
-        };
-        let internal = err.kind() == ErrorKind::Internal;
-        let message = match err.code {
+        let code = self.0.code;
+        let shown = crate::error::expose(self.0);
+        let status = Surface::Holistics.status(shown.kind);
+        // The document's own words for its two documented failures.
+        let message = match code {
             Code::EmailTaken => "Email already existed".to_owned(),
             Code::UserNotFound => "User not found".to_owned(),
-            _ if internal => {
-                tracing::error!(error = ?err, "Holistics request failed");
-                "An internal error occurred; try again later.".to_owned()
-            }
-            _ => err.message,
+            _ => shown.message,
         };
-        let code = if internal {
-            "internal_error"
-        } else {
-            err.code.as_str()
-        };
-        response(status, code, message, err.retry_after)
+        response(status, shown.code, message, shown.retry_after)
     }
 }
 
@@ -271,7 +251,8 @@ async fn list(
                 .collect();
             Ok((items, found.next_cursor.map(|c| c.encode())))
         }
-    }))
+    })
+    .await?)
 }
 
 async fn invite(

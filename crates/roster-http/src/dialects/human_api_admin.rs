@@ -98,7 +98,8 @@ async fn list(
         roster_core::Roster::clone(&state.roster),
         caller.workspace.clone(),
         user_json,
-    ))
+    )
+    .await?)
 }
 
 async fn read(

@@ -100,7 +100,8 @@ async fn list(
         roster_core::Roster::clone(&state.roster),
         workspace,
         move |user| user_json(user, &app_id),
-    ))
+    )
+    .await?)
 }
 
 async fn read(

@@ -16,11 +16,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use roster_core::{Code, ErrorKind, Page, Roster, User, UserFilter, Workspace};
+use roster_core::{Code, Page, Roster, User, UserFilter, Workspace};
 use serde_json::json;
 
 use crate::auth::{self, Caller};
-use crate::error::kind_status;
+use crate::surface::Surface;
 use crate::AppState;
 
 /// Which dialects are served (all by default).
@@ -65,7 +65,11 @@ impl Dialects {
 
 /// Every live user of `workspace`, newest first, as one streamed JSON array of `item(user)`:
 /// the seeds' list calls return plain arrays, with no pages.
-pub(crate) fn json_array<F>(roster: Roster, workspace: Workspace, item: F) -> Response
+pub(crate) async fn json_array<F>(
+    roster: Roster,
+    workspace: Workspace,
+    item: F,
+) -> roster_core::Result<Response>
 where
     F: Fn(User) -> serde_json::Value + Send + Sync + 'static,
 {
@@ -84,31 +88,40 @@ where
             Ok((items, found.next_cursor.map(|c| c.encode())))
         }
     })
+    .await
 }
 
 /// One streamed JSON array of every item of every page: `fetch(cursor)` reads a page of
-/// items and the cursor of the next (none after the last).
-pub(crate) fn json_array_of_pages<F, Fut>(fetch: F) -> Response
+/// items and the cursor of the next (none after the last). The first page is read before
+/// the answer starts, so a store that cannot be read is an error status, not a truncated
+/// 200.
+pub(crate) async fn json_array_of_pages<F, Fut>(mut fetch: F) -> roster_core::Result<Response>
 where
     F: FnMut(Option<String>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = roster_core::Result<(Vec<serde_json::Value>, Option<String>)>>
         + Send
         + 'static,
 {
+    let page = fetch(None).await?;
     let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let lines = crate::paged::lines(b"[".to_vec(), fetch, move |item: serde_json::Value| {
-        let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
-            Vec::new()
-        } else {
-            b",".to_vec()
-        };
-        // A JSON value always serializes.
-        line.extend(serde_json::to_vec(&item).unwrap_or_default());
-        line
-    });
+    let lines = crate::paged::lines_after(
+        b"[".to_vec(),
+        Some(page),
+        fetch,
+        move |item: serde_json::Value| {
+            let mut line = if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                Vec::new()
+            } else {
+                b",".to_vec()
+            };
+            // A JSON value always serializes.
+            line.extend(serde_json::to_vec(&item).unwrap_or_default());
+            line
+        },
+    );
     let end = futures_util::stream::once(async { Ok(Bytes::from_static(b"]")) });
     let body = Body::from_stream(lines.chain(end));
-    ([(CONTENT_TYPE, "application/json")], body).into_response()
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The error format of seeds 000 and 001 (both Human API products):
@@ -124,21 +137,9 @@ impl From<roster_core::Error> for HumanApiError {
 
 impl IntoResponse for HumanApiError {
     fn into_response(self) -> Response {
-        let err = self.0;
-        let internal = err.kind() == ErrorKind::Internal;
-        if internal {
-            tracing::error!(error = ?err, "dialect request failed");
-        }
-        let status = if err.code == Code::StoreUnavailable {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            kind_status(err.kind())
-        };
-        if internal {
-            let message = "An internal error occurred; try again later.".to_owned();
-            return human_api_response(status, "internal_error", message, err.retry_after);
-        }
-        human_api_response(status, err.code.as_str(), err.message, err.retry_after)
+        let shown = crate::error::expose(self.0);
+        let status = Surface::HumanApi.status(shown.kind);
+        human_api_response(status, shown.code, shown.message, shown.retry_after)
     }
 }
 

@@ -19,6 +19,7 @@
 //! - Envelope `{"CODE": "success", "data": …}`; errors `{"CODE", "message"}`, validation
 //!   errors 422 with `errors: {field: [reason]}`, 401 `Unauthenticated.`.
 
+use crate::surface::Surface;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -28,12 +29,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use md5::{Digest, Md5};
-use roster_core::{Code, ErrorKind, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
+use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
 use crate::auth::Caller;
-use crate::error::kind_status;
 use crate::AppState;
 
 const USERS: &str = "/integration-api/v1/dashboard/users";
@@ -72,23 +72,14 @@ impl From<roster_core::Error> for PublicaError {
 
 impl IntoResponse for PublicaError {
     fn into_response(self) -> Response {
-        let err = self.0;
-        let status = match err.kind() {
-            _ if err.code == Code::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            kind => kind_status(kind),
-        };
-        if err.kind() == ErrorKind::Internal {
-            tracing::error!(error = ?err, "Publica.la request failed");
-            let message = "An internal error occurred; try again later.".to_owned();
-            return response(status, "internal_error", message, None, err.retry_after);
-        }
+        let shown = crate::error::expose(self.0);
+        let status = Surface::Publica.status(shown.kind);
         response(
             status,
-            err.code.as_str(),
-            err.message,
-            err.field,
-            err.retry_after,
+            shown.code,
+            shown.message,
+            shown.field,
+            shown.retry_after,
         )
     }
 }

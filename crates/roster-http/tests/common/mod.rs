@@ -75,7 +75,7 @@ macro_rules! on_both_stores {
     };
 }
 
-async fn app_on(store: Arc<dyn Store>, keep: Box<dyn std::any::Any + Send + Sync>) -> App {
+pub async fn app_on(store: Arc<dyn Store>, keep: Box<dyn std::any::Any + Send + Sync>) -> App {
     let start = Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
     let roster = Roster::new(store, clock.clone(), Arc::new(SeededRandom::new(42)));
