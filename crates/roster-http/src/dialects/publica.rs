@@ -213,11 +213,18 @@ async fn plan(
         Some(_) => None,
     }
     .ok_or_else(|| invalid("assign_new_plan", "The assign_new_plan must be a plan id."))?;
+    // Only a missing plan is the document's validation error; anything else (a store
+    // outage) stays what it is.
     let group = state
         .roster
         .get_group_by_key(workspace, key)
         .await
-        .map_err(|_| invalid("assign_new_plan", "The selected plan does not exist."))?;
+        .map_err(|err| match err.kind() {
+            roster_core::ErrorKind::NotFound => {
+                invalid("assign_new_plan", "The selected plan does not exist.")
+            }
+            _ => err,
+        })?;
     let expires_at = match text(body, "new_plan_custom_valid_to")? {
         None => None,
         Some(date) => {
@@ -607,10 +614,16 @@ async fn force_logout(
 ) -> Result<Json<Value>, PublicaError> {
     caller.require(Scope::UsersWrite)?;
     let workspace = &caller.workspace;
+    // An integer id names the user with that key; if there is none, the id may be an
+    // external id that looks like a number. Only "not found" falls through: a store outage
+    // is answered as one.
     let user = match user_key(&id) {
         Ok(key) => match state.roster.get_user_by_key(workspace, key).await {
             Ok(user) => user,
-            Err(_) => state.roster.get_user_by_external_id(workspace, &id).await?,
+            Err(err) if err.kind() == roster_core::ErrorKind::NotFound => {
+                state.roster.get_user_by_external_id(workspace, &id).await?
+            }
+            Err(err) => return Err(err.into()),
         },
         Err(_) => state.roster.get_user_by_external_id(workspace, &id).await?,
     };
