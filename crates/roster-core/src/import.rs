@@ -17,7 +17,7 @@ use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::roster::Roster;
-use crate::store::{ImportWrite, StoreError};
+use crate::store::{ImportWrite, StoreError, UserSideEffects};
 use crate::user::{
     email_key, validate_email, validate_external_id, validate_name, validate_role, User, UserStatus,
 };
@@ -95,6 +95,16 @@ pub struct ImportRow {
     /// 1 to 999,999 sessions at once.
     pub sessions_limit: Option<i64>,
     pub allow_authentication_token: Option<bool>,
+    /// As on `POST /v1/users`, but false by default: an imported user exists elsewhere
+    /// already. True makes a new user `invited` and queues its invitation mail in the
+    /// batch's transaction; for a user the row matches it changes nothing (so running an
+    /// import again sends nothing again).
+    pub send_invitation: Option<bool>,
+    /// A note for the invitation mail.
+    pub message: Option<String>,
+    /// A first password, checked against the workspace's policy and stored as argon2id
+    /// (give this or `password_hash`, not both).
+    pub password: Option<String>,
     // What an export writes that is Roster's to assign: read and ignored.
     #[serde(default, rename = "id")]
     _id: Option<IgnoredAny>,
@@ -163,7 +173,7 @@ enum Column {
     Ignored,
 }
 
-const CSV_FIELDS: [&str; 9] = [
+const CSV_FIELDS: [&str; 12] = [
     "external_id",
     "email",
     "name",
@@ -173,6 +183,9 @@ const CSV_FIELDS: [&str; 9] = [
     "status",
     "attributes",
     "password_hash",
+    "send_invitation",
+    "message",
+    "password",
 ];
 const CSV_IGNORED: [&str; 4] = ["id", "created_at", "updated_at", "deleted_at"];
 
@@ -291,6 +304,21 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ImportRow> {
             Column::Field("role") => row.role = text,
             Column::Field("status") => row.status = text,
             Column::Field("password_hash") => row.password_hash = text,
+            Column::Field("message") => row.message = text,
+            Column::Field("password") => row.password = text,
+            Column::Field("send_invitation") => {
+                row.send_invitation = Some(match value.trim() {
+                    "true" | "TRUE" | "True" | "1" => true,
+                    "false" | "FALSE" | "False" | "0" => false,
+                    _ => {
+                        return Err(Error::field(
+                            Code::InvalidField,
+                            "send_invitation",
+                            "send_invitation must be true or false.",
+                        ))
+                    }
+                });
+            }
             Column::Field(_) => {
                 let parsed: Value = serde_json::from_str(value).map_err(|e| {
                     Error::field(
@@ -399,11 +427,18 @@ struct Checked {
     password_hash: Option<String>,
     sessions_limit: Option<u32>,
     allow_authentication_token: Option<bool>,
+    send_invitation: bool,
+    message: Option<String>,
+    password: Option<String>,
 }
 
 impl Checked {
     fn new(row: ImportRow, workspace: &Workspace) -> Result<Self> {
         let text = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let both_passwords = row
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty());
         let part = |field: &'static str, value: Option<String>| -> Result<Option<String>> {
             match text(value) {
                 None => Ok(None),
@@ -436,6 +471,18 @@ impl Checked {
                 .map(crate::user::validate_sessions_limit)
                 .transpose()?,
             allow_authentication_token: row.allow_authentication_token,
+            send_invitation: row.send_invitation.unwrap_or(false),
+            message: crate::invitation::validate_message(row.message.as_deref())?,
+            password: match (text(row.password), both_passwords) {
+                (Some(_), true) => {
+                    return Err(Error::field(
+                        Code::InvalidField,
+                        "password",
+                        "Give password or password_hash, not both.",
+                    ))
+                }
+                (password, _) => password,
+            },
         })
     }
 
@@ -604,8 +651,38 @@ impl<'r> Importer<'r> {
                 Err(err) => self.report.reject(line, err),
             }
         }
+        let checked = self.hash_passwords(checked).await?;
         let plan = self.plan(checked).await?;
         self.write(plan).await
+    }
+
+    /// Rows with a plain `password`: checked against the workspace's policy and hashed
+    /// (argon2id, on the bounded password pool), or rejected.
+    async fn hash_passwords(&mut self, rows: Vec<(u64, Checked)>) -> Result<Vec<(u64, Checked)>> {
+        let mut kept = Vec::with_capacity(rows.len());
+        for (line, mut row) in rows {
+            if let Some(password) = row.password.take() {
+                let hashed = self
+                    .roster
+                    .passwords
+                    .hash_with(
+                        &password,
+                        self.workspace.auth.password_policy(),
+                        self.roster.random.as_ref(),
+                    )
+                    .await;
+                match hashed {
+                    Ok(hash) => row.password_hash = Some(hash),
+                    Err(err) if err.kind() == crate::error::ErrorKind::Invalid => {
+                        self.report.reject(line, err);
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            kept.push((line, row));
+        }
+        Ok(kept)
     }
 
     /// Decide for each row: a new user, an update, nothing, or a rejection.
@@ -710,7 +787,17 @@ impl<'r> Importer<'r> {
             given_name: row.given_name.clone(),
             family_name: row.family_name.clone(),
             role: required("role", &row.role)?,
-            status: row.status.unwrap_or(UserStatus::Active),
+            status: match (row.send_invitation, row.status) {
+                (true, None | Some(UserStatus::Invited)) => UserStatus::Invited,
+                (true, Some(_)) => {
+                    return Err(Error::field(
+                        Code::InvalidField,
+                        "send_invitation",
+                        "A user sent an invitation starts invited; leave status out or make it invited.",
+                    ))
+                }
+                (false, status) => status.unwrap_or(UserStatus::Active),
+            },
             attributes: row.attributes.clone().unwrap_or_default(),
             created_at: now,
             updated_at: now,
@@ -722,10 +809,17 @@ impl<'r> Importer<'r> {
             current_sign_in_at: None,
             last_sign_in_at: None,
         };
+        let effects = if row.send_invitation {
+            self.roster
+                .invitation_effects(&self.workspace, &user, row.message.as_deref())
+        } else {
+            UserSideEffects::default()
+        };
         Ok(Some(ImportWrite {
             user,
             expected_version: None,
             password_hash: row.password_hash.clone(),
+            effects,
         }))
     }
 
@@ -746,6 +840,7 @@ impl<'r> Importer<'r> {
             user,
             expected_version: Some(stored.version),
             password_hash: row.password_hash.clone(),
+            effects: UserSideEffects::default(),
         }))
     }
 

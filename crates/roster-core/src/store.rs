@@ -55,6 +55,9 @@ pub struct ImportWrite {
     pub expected_version: Option<i64>,
     /// A password hash to store (argon2id or bcrypt, already checked); `None` leaves it.
     pub password_hash: Option<String>,
+    /// What else the write does for this user, in the batch's transaction (a new user's
+    /// invitation and its mail).
+    pub effects: UserSideEffects,
 }
 
 /// What else a user write does, in the same transaction as the user and its event.

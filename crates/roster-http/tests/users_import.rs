@@ -330,3 +330,80 @@ async fn a_hundred_thousand_rows_stream_in_batches() {
         "one event per batch"
     );
 }
+
+/// Every field creation takes, in an import: `send_invitation` (false by default) invites a
+/// new user and queues its mail in the batch's transaction, with the row's `message`; a
+/// plain `password` is checked and stored as argon2id.
+async fn imports_take_what_creation_takes(app: App) {
+    let report = ndjson(
+        &app,
+        &[
+            json!({"name": "Ann", "email": "ann@example.com", "role": "viewer",
+                   "send_invitation": true, "message": "Welcome aboard"}),
+            json!({"name": "Bo", "email": "bo@example.com", "role": "viewer",
+                   "password": "correct horse battery"}),
+            json!({"name": "Cy", "email": "cy@example.com", "role": "viewer", "password": "short"}),
+            json!({"name": "Di", "email": "di@example.com", "role": "viewer",
+                   "send_invitation": true, "status": "active"}),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (report["created"].clone(), report["rejected"].clone()),
+        (json!(2), json!(2)),
+        "{report}"
+    );
+    let codes: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(codes, [(3, "password_too_short"), (4, "invalid_field")]);
+    let ann = app
+        .call(Method::GET, "/v1/users/lookup?email=ann@example.com", None)
+        .await;
+    assert_eq!(ann.body["status"], "invited");
+    let outbox = app
+        .call(Method::GET, "/v1/outbox?status=pending", None)
+        .await;
+    let mails = outbox.body["data"].as_array().unwrap();
+    assert_eq!(mails.len(), 1, "{}", outbox.body);
+    assert_eq!(mails[0]["to"], "ann@example.com");
+    assert!(mails[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Welcome aboard"));
+    let signed_in = app
+        .call(
+            Method::POST,
+            "/v1/sessions",
+            Some(json!({"email": "bo@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::CREATED, "{}", signed_in.body);
+    // Running the same file again sends nothing again.
+    let again = ndjson(
+        &app,
+        &[
+            json!({"name": "Ann", "email": "ann@example.com", "role": "viewer",
+                 "send_invitation": true, "message": "Welcome aboard"}),
+        ],
+    )
+    .await;
+    assert_eq!(again["unchanged"], 1, "{again}");
+    let outbox = app
+        .call(Method::GET, "/v1/outbox?status=pending", None)
+        .await;
+    assert_eq!(outbox.body["data"].as_array().unwrap().len(), 1);
+    // CSV names the same columns.
+    let csv = "name,email,role,send_invitation,message\nEd,ed@example.com,viewer,true,Hi there\n";
+    let reply = import(&app, "", "text/csv", csv).await;
+    assert_eq!(reply.body["data"]["created"], 1, "{}", reply.body);
+    let ed = app
+        .call(Method::GET, "/v1/users/lookup?email=ed@example.com", None)
+        .await;
+    assert_eq!(ed.body["status"], "invited");
+}
+
+on_both_stores!(imports_take_what_creation_takes);

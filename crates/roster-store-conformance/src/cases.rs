@@ -688,6 +688,7 @@ pub async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
         user,
         expected_version,
         password_hash: Some("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".into()),
+        effects: UserSideEffects::NONE,
     };
     let mut renamed = jane.clone();
     renamed.name = "Janet".into();

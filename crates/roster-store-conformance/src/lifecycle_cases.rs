@@ -89,6 +89,44 @@ async fn update_with(
     store.update_user(user, expected, &ev(), effects).await
 }
 
+/// An imported new user can carry its invitation and mail: written in the batch's
+/// transaction, for the user's new key.
+pub async fn imports_issue_invitations_with_their_users(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let mut ann = user(&ws, 1, "Ann", "ann@example.com");
+    ann.status = roster_core::UserStatus::Invited;
+    let plain = user(&ws, 2, "Bo", "bo@example.com");
+    let writes = [
+        roster_core::store::ImportWrite {
+            user: ann.clone(),
+            expected_version: None,
+            password_hash: None,
+            effects: UserSideEffects {
+                invitation: Some(invitation("inv_1", ws.key, "inv_imported", t0())),
+                mail: Some(mail("mail_1", ws.key, t0())),
+                ..UserSideEffects::default()
+            },
+        },
+        roster_core::store::ImportWrite {
+            user: plain,
+            expected_version: None,
+            password_hash: None,
+            effects: UserSideEffects::NONE,
+        },
+    ];
+    store.import_users(ws.key, &writes, &ev()).await.unwrap();
+    let stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    let (found, holder, _) = store
+        .find_invitation(&hash("inv_imported"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.user_key, holder.id), (stored.key, ann.id.clone()));
+    let mails = store.list_outbox(&outbox(ws.key)).await.unwrap();
+    assert_eq!(mails.len(), 1, "only the invited user's mail");
+    assert_eq!(mails[0].user_key, Some(stored.key));
+}
+
 pub async fn invitations_are_single_use_and_replaced(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let mut ann = user(&ws, 1, "Ann", "ann@example.com");

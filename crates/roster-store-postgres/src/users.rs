@@ -127,6 +127,24 @@ pub(crate) async fn import(
     if !created.is_empty() {
         insert_many(tx, &created).await?;
     }
+    // A new user's invitation and mail need its key, which the batch insert does not return.
+    for write in created.iter().filter(|w| !w.effects.is_empty()) {
+        let pk: i64 =
+            sqlx::query_scalar("SELECT pk FROM users WHERE workspace_pk = $1 AND id = $2")
+                .bind(write.user.workspace_key)
+                .bind(&write.user.id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_error)?;
+        crate::lifecycle::apply(
+            tx,
+            write.user.workspace_key,
+            pk,
+            write.user.created_at,
+            &write.effects,
+        )
+        .await?;
+    }
     for write in writes {
         let hash = write.password_hash.as_deref();
         match write.expected_version {

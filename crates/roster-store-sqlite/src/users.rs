@@ -148,7 +148,16 @@ pub(crate) fn import(tx: &Transaction<'_>, writes: &[ImportWrite]) -> Result<(),
         let hash = write.password_hash.as_deref();
         match write.expected_version {
             None => {
-                insert(tx, &write.user, hash)?;
+                let pk = insert(tx, &write.user, hash)?;
+                if !write.effects.is_empty() {
+                    crate::lifecycle::apply(
+                        tx,
+                        write.user.workspace_key,
+                        pk,
+                        write.user.created_at,
+                        &write.effects,
+                    )?;
+                }
             }
             Some(expected) => {
                 if update(tx, &write.user, expected)? != UpdateOutcome::Updated {

@@ -237,7 +237,7 @@ pub struct ImportResponse {
 #[utoipa::path(
     post, path = "/v1/users/import", tag = "users",
     params(ImportParams),
-    request_body(content = String, description = "NDJSON: one user object per line (the fields of POST /v1/users, plus status and password_hash). CSV: a header row naming the columns (external_id, email, name, given_name, family_name, role, status, attributes, password_hash, attributes.KEY).", content_type = "application/x-ndjson"),
+    request_body(content = String, description = "NDJSON: one user object per line (every field of POST /v1/users, plus status and password_hash; send_invitation is false by default). CSV: a header row naming the columns (external_id, email, name, given_name, family_name, role, status, attributes, password_hash, send_invitation, message, password, attributes.KEY).", content_type = "application/x-ndjson"),
     responses(
         (status = 200, body = ImportResponse, description = "The import ran to the end of the file; see `rejected` and `errors` for rows it refused"),
         (status = 400, body = ErrorEnvelope, description = "Unknown format or bad CSV header; nothing was written"),
