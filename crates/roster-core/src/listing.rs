@@ -174,21 +174,6 @@ impl UserListRequest {
         Cursor::new((last_key, 0), self.fingerprint())
     }
 
-    /// `search` as a LIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
-    /// `\\` (the escape character both SQL backends use).
-    pub fn like_pattern(search: &str) -> String {
-        let mut out = String::with_capacity(search.len() + 2);
-        out.push('%');
-        for c in search.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('%');
-        out
-    }
-
     fn fingerprint(&self) -> [u8; 8] {
         fingerprint(&[
             self.role.as_deref(),
@@ -390,11 +375,6 @@ mod tests {
         let err =
             UserListRequest::build(&workspace(), &other, &page, None, Utc::now()).unwrap_err();
         assert_eq!(err.code, Code::InvalidCursor);
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(UserListRequest::like_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
     }
 
     #[test]

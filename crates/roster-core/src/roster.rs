@@ -123,8 +123,17 @@ impl Roster {
         self.clock.now()
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// How many audit events the workspace keeps (since its retention checkpoint): what an
+    /// export of its whole log will write.
+    pub async fn audit_event_count(&self, workspace: &Workspace) -> Result<u64> {
+        Ok(match self.store.audit_head(workspace.key).await? {
+            Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).unwrap_or(0),
+            None => 0,
+        })
     }
 
     /// Check that the store answers.

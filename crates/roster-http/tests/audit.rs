@@ -19,11 +19,7 @@ use serde_json::{json, Value};
 /// All events of the default workspace, oldest first.
 async fn chain(app: &App) -> Vec<roster_core::AuditEvent> {
     let ws = app.roster.find_workspace("default").await.unwrap();
-    app.roster
-        .store()
-        .audit_chain(ws.key, 0, 10_000)
-        .await
-        .unwrap()
+    app.store.audit_chain(ws.key, 0, 10_000).await.unwrap()
 }
 
 fn changes(event: &roster_core::AuditEvent) -> Value {
@@ -355,12 +351,7 @@ async fn credential_and_workspace_routes_leave_one_event_each() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let acme = app.roster.find_workspace("acme").await.unwrap();
-    let acme_chain = app
-        .roster
-        .store()
-        .audit_chain(acme.key, 0, 10)
-        .await
-        .unwrap();
+    let acme_chain = app.store.audit_chain(acme.key, 0, 10).await.unwrap();
     assert_eq!(acme_chain.len(), 1);
     assert_eq!(acme_chain[0].action, "workspace.create");
     assert_eq!(acme_chain[0].actor_kind, "api_key");

@@ -548,8 +548,7 @@ async fn delete_is_soft_and_final_for_the_api() {
     // Soft: the row is still there for restore and audit.
     let ws = app.roster.find_workspace("default").await.unwrap();
     let stored = app
-        .roster
-        .store()
+        .store
         .get_user(ws.key, jane["id"].as_str().unwrap())
         .await
         .unwrap()

@@ -290,7 +290,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
         // which cannot tell how rare a substring is, may walk the whole table newest first
         // filtering every row: seconds at a million users for a substring few of them have.
         // The cost moves to substrings most users have (every match is collected first).
-        let pattern = UserListRequest::like_pattern(search);
+        let pattern = like_pattern(search);
         q.push("WITH matches AS MATERIALIZED (SELECT pk AS hit FROM users WHERE name ILIKE ")
             .push_bind(pattern.clone())
             .push(" OR email ILIKE ")
@@ -345,4 +345,29 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     q.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(i64::from(request.limit));
     q
+}
+
+/// `search` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
+/// `\\` (PostgreSQL's default escape character).
+fn like_pattern(search: &str) -> String {
+    let mut out = String::with_capacity(search.len() + 2);
+    out.push('%');
+    for c in search.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
+    }
 }

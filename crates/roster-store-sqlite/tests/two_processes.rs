@@ -46,7 +46,8 @@ async fn interleaved_writers_keep_one_chain() {
         2 + 6,
         "bootstrap's two events and six users"
     );
-    let chain = server.store().audit_chain(ws.key, 0, 100).await.unwrap();
+    let reader = SqliteStore::open(&url).await.unwrap();
+    let chain = reader.audit_chain(ws.key, 0, 100).await.unwrap();
     assert_eq!(
         chain.iter().map(|e| e.seq).collect::<Vec<_>>(),
         (1..=8).collect::<Vec<_>>()

@@ -484,10 +484,7 @@ async fn export_audit(
     format: ExportFormat,
     output: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let total = match roster.store().audit_head(ws.key).await? {
-        Some(head) => u64::try_from(head.last_seq - head.checkpoint_seq).ok(),
-        None => Some(0),
-    };
+    let total = Some(roster.audit_event_count(&ws).await?);
     let format = FileFormat::from(format);
     let stream = export_stream(roster.clone(), ws, AuditFilter::default(), format);
     transfer::write_export(stream, format, total, "events", output).await

@@ -20,6 +20,8 @@ use tower::ServiceExt;
 pub struct App {
     pub router: Router,
     pub roster: Roster,
+    /// The store under the core, for tests that look at what was written.
+    pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub key: String,
     /// What keeps the store's database alive (a temporary directory, or a PostgreSQL
@@ -78,11 +80,16 @@ macro_rules! on_both_stores {
 pub async fn app_on(store: Arc<dyn Store>, keep: Box<dyn std::any::Any + Send + Sync>) -> App {
     let start = Utc.with_ymd_and_hms(2024, 11, 15, 8, 30, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let roster = Roster::new(store, clock.clone(), Arc::new(SeededRandom::new(42)));
+    let roster = Roster::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(SeededRandom::new(42)),
+    );
     let made = roster.bootstrap(None).await.unwrap().unwrap();
     App {
         router: roster_http::router(roster.clone()),
         roster,
+        store,
         clock,
         key: made.key.secret,
         _dir: keep,
