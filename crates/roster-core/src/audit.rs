@@ -15,7 +15,6 @@ use crate::clients::ApiClient;
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::keys::ApiKey;
-use crate::roster::Actor;
 use crate::user::User;
 use crate::workspace::Workspace;
 use crate::Random;
@@ -87,6 +86,21 @@ impl Action {
                 )
             })
     }
+}
+
+/// Who asks for a change. The audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A request authenticated with a secret key.
+    ApiKey { key_id: String },
+    /// A request authenticated with a client token.
+    ApiClient { client_id: String },
+    /// An operator at the CLI, with direct access to the database.
+    Operator,
+    /// Roster itself (bootstrap, background work).
+    System,
+    /// A user acting for itself (accepting its invitation, signing in).
+    User { user_id: String },
 }
 
 /// Who made a change and through what request.

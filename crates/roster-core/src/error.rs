@@ -4,9 +4,37 @@
 //! [`ErrorKind`]. Surfaces map the kind onto their own status codes and envelopes; the string
 //! form is part of Roster's public contract and never changes meaning.
 
-use crate::store::{StoreError, UniqueKey};
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// Email, unique per workspace among users not soft-deleted.
+    UserEmail,
+    /// External id, unique per workspace, soft-deleted users included.
+    UserExternalId,
+    WorkspaceName,
+    /// Group name, unique per workspace (case-insensitively).
+    GroupName,
+    /// Any other unique index; a bug if it ever reaches a caller.
+    Other,
+}
+
+/// A failed store call. Database errors are never turned into `None`: a missing row is
+/// `Ok(None)`, a failure is an error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0:?}")]
+    Unique(UniqueKey),
+    /// The database could not be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A conditional write found a row changed since it was read; nothing was written.
+    #[error("a row changed since it was read")]
+    Stale,
+}
 
 /// What sort of failure a code is; surfaces map it onto a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,6 +37,7 @@ pub mod user;
 pub mod workspace;
 
 pub use access::{Config, IssuedToken, TokenRequest};
+pub use audit::Actor;
 pub use audit::{Action, AuditContext, AuditEvent, AuditHead, NewEvent, VerifyReport};
 pub use audit_log::{AuditFilter, AuditPage};
 pub use clients::{ApiClient, ClientPatch, ClientRequest, IssuedClient};
@@ -52,7 +53,7 @@ pub use outbox::{Mail, MailSender, MailStatus, SendError};
 pub use principal::{Credential, Principal};
 pub use random::{OsRandom, Random, SeededRandom};
 pub use ratelimit::{MemoryRateLimiter, RateDecision, RateLimiter};
-pub use roster::{Actor, Roster};
+pub use roster::Roster;
 pub use scopes::Scope;
 pub use session::{AuthSettings, Session, SessionKind};
 pub use signin::{IssuedSession, SignIn, SignedIn};

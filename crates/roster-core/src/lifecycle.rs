@@ -17,12 +17,13 @@
 
 use serde_json::{json, Value};
 
+use crate::audit::Actor;
 use crate::audit::{self, Action, AuditContext, AuditQuery};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::invitation::{self, IssuedInvitation};
 use crate::outbox::{Mail, MailStatus};
-use crate::roster::{Actor, Roster};
+use crate::roster::Roster;
 use crate::store::{UpdateOutcome, UserSideEffects};
 use crate::user::{self, User, UserStatus};
 use crate::workspace::Workspace;

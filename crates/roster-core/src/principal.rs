@@ -1,7 +1,7 @@
 //! The authenticated caller of a request, whatever the credential.
 
+use crate::audit::Actor;
 use crate::error::{Code, Error, Result};
-use crate::roster::Actor;
 use crate::scopes::{self, Scope};
 use crate::workspace::Workspace;
 

@@ -20,21 +20,6 @@ use crate::workspace::{
 };
 use crate::{Clock, Random};
 
-/// Who asks for a change. The audit log records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A request authenticated with a secret key.
-    ApiKey { key_id: String },
-    /// A request authenticated with a client token.
-    ApiClient { client_id: String },
-    /// An operator at the CLI, with direct access to the database.
-    Operator,
-    /// Roster itself (bootstrap, background work).
-    System,
-    /// A user acting for itself (accepting its invitation, signing in).
-    User { user_id: String },
-}
-
 /// A key with every scope and no expiry or limit of its own.
 pub(crate) fn admin_spec(name: &str) -> KeySpec {
     KeySpec {

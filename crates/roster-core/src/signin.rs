@@ -19,12 +19,13 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use crate::audit::Actor;
 use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids;
 use crate::lifecycle::{Lookup, Step};
 use crate::password::{self, validate_attempt};
-use crate::roster::{Actor, Roster};
+use crate::roster::Roster;
 use crate::session::{
     self, AuthSettings, EndSessions, LimitPolicy, Session, SessionKind, TOUCH_EVERY_SECONDS,
 };
