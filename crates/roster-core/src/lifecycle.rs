@@ -24,46 +24,13 @@ use crate::ids;
 use crate::invitation::{self, IssuedInvitation};
 use crate::outbox::{Mail, MailStatus};
 use crate::roster::Roster;
+use crate::step::{Lookup, Step};
 use crate::store::{UpdateOutcome, UserSideEffects};
 use crate::user::{self, User, UserStatus};
 use crate::workspace::Workspace;
 
 /// How often a step is retried when another writer changed the user in between.
 const ATTEMPTS: usize = 16;
-
-/// Which users a step may find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lookup {
-    /// Users not soft-deleted; a deleted one is not found.
-    Live,
-    /// Soft-deleted users too.
-    AnyState,
-}
-
-/// What a step decided for the user it was given (already changed in place).
-pub(crate) enum Step {
-    Unchanged,
-    Changed {
-        action: Action,
-        effects: Box<UserSideEffects>,
-        /// Recorded in the event beside the user's changed fields.
-        more_changes: Option<(&'static str, Value)>,
-    },
-}
-
-impl Step {
-    fn changed(action: Action) -> Self {
-        Self::with_effects(action, UserSideEffects::default())
-    }
-
-    fn with_effects(action: Action, effects: UserSideEffects) -> Self {
-        Self::Changed {
-            action,
-            effects: Box::new(effects),
-            more_changes: None,
-        }
-    }
-}
 
 /// An invitation to accept, as a surface received it.
 #[derive(Debug, Clone, Default)]

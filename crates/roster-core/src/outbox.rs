@@ -13,9 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Code, Error, Result};
-use crate::listing::{cut_page, fingerprint, Cursor, Page};
-use crate::roster::Roster;
-use crate::workspace::Workspace;
+use crate::listing::Cursor;
 
 /// How often a mail is tried before it is marked failed.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -23,7 +21,7 @@ pub const MAX_ATTEMPTS: u32 = 10;
 const FIRST_BACKOFF_SECONDS: i64 = 30;
 const MAX_BACKOFF_SECONDS: i64 = 3_600;
 /// How long a claimed mail is left to its claimer before another node may try it.
-const LEASE_SECONDS: i64 = 300;
+pub(crate) const LEASE_SECONDS: i64 = 300;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailStatus {
@@ -160,68 +158,6 @@ pub struct OutboxQuery {
 pub struct MailPage {
     pub mails: Vec<Mail>,
     pub next_cursor: Option<Cursor>,
-}
-
-impl Roster {
-    /// The workspace's mails, newest first.
-    pub async fn list_outbox(
-        &self,
-        workspace: &Workspace,
-        status: Option<&str>,
-        page: &Page,
-    ) -> Result<MailPage> {
-        let status = status
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(MailStatus::parse)
-            .transpose()?;
-        let print = fingerprint(&[Some("outbox"), status.map(MailStatus::as_str)]);
-        let (limit, before_key) = page.bounds(print)?;
-        let query = OutboxQuery {
-            workspace_key: workspace.key,
-            status,
-            before_key,
-            limit: limit + 1,
-        };
-        let mut mails = self.store.list_outbox(&query).await?;
-        let next_cursor = cut_page(&mut mails, limit, print, |m| m.key);
-        Ok(MailPage { mails, next_cursor })
-    }
-
-    /// Claim up to `batch` due mails, send each through `sender`, and record what happened.
-    pub async fn deliver_due_mail(
-        &self,
-        sender: &dyn MailSender,
-        batch: u32,
-    ) -> Result<DeliveryReport> {
-        let now = self.clock.now();
-        let due = self
-            .store
-            .claim_due_mail(now, now + Duration::seconds(LEASE_SECONDS), batch)
-            .await?;
-        let mut report = DeliveryReport::default();
-        for mail in due {
-            let outcome = match sender.send(&mail).await {
-                Ok(()) => {
-                    report.sent += 1;
-                    Delivery::Sent {
-                        at: self.clock.now(),
-                    }
-                }
-                Err(error) => {
-                    let outcome = failure(mail.attempts + 1, &error, self.clock.now());
-                    tracing::warn!(mail = %mail.id, attempt = mail.attempts + 1, %error, "mail delivery failed");
-                    match outcome {
-                        Delivery::Failed { .. } => report.failed += 1,
-                        _ => report.retried += 1,
-                    }
-                    outcome
-                }
-            };
-            self.store.record_delivery(mail.key, &outcome).await?;
-        }
-        Ok(report)
-    }
 }
 
 #[cfg(test)]

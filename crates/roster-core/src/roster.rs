@@ -3,16 +3,16 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::access::{AuthCaches, Config, LoadedKeyRing};
 use crate::audit::{self, access_key_changes, workspace_changes, Action, AuditContext, NewEvent};
+use crate::auth_cache::{AuthCaches, Config, LoadedKeyRing};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
-use crate::lifecycle::{Lookup, Step};
 use crate::listing::{Cursor, Page, UserFilter, UserListRequest};
 use crate::password::Passwords;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::scopes::Scope;
+use crate::step::{Lookup, Step};
 use crate::store::{Store, StoreError, UniqueKey, UserSideEffects};
 use crate::user::{NewUser, User, UserPatch, UserStatus};
 use crate::workspace::{
@@ -55,7 +55,7 @@ pub struct Roster {
     pub(crate) caches: AuthCaches,
     pub(crate) keyring: Arc<RwLock<Option<LoadedKeyRing>>>,
     pub(crate) passwords: Passwords,
-    pub(crate) throttle: crate::signin::SignInThrottle,
+    pub(crate) throttle: crate::throttle::SignInThrottle,
 }
 
 impl Roster {
@@ -71,7 +71,7 @@ impl Roster {
             limiter: Arc::new(MemoryRateLimiter::default()),
             keyring: Arc::new(RwLock::new(None)),
             passwords: Passwords::default(),
-            throttle: crate::signin::SignInThrottle::new(),
+            throttle: crate::throttle::SignInThrottle::new(),
         }
     }
 

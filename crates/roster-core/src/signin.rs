@@ -14,28 +14,23 @@
 //! A sign-in runs to its end as a task of its own: a client that disconnects while its
 //! password is being verified still has its attempt counted and audited.
 
-use std::time::Duration as StdDuration;
-
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids;
-use crate::lifecycle::{Lookup, Step};
 use crate::password::{self, validate_attempt};
 use crate::roster::Roster;
 use crate::session::{
     self, AuthSettings, EndSessions, LimitPolicy, Session, SessionKind, TOUCH_EVERY_SECONDS,
 };
+use crate::step::{Lookup, Step};
 use crate::store::{SessionStart, SignInName, StoreError, UserSideEffects};
 use crate::user::{email_key, User, UserStatus};
 use crate::workspace::Workspace;
 
-/// Failures allowed before attempts are slowed down.
-const FREE_FAILURES: u32 = 5;
-const MAX_BACKOFF_SECONDS: i64 = 900;
 /// How often a sign-in is retried when a concurrent one changed the user's sessions.
 const START_ATTEMPTS: usize = 8;
 
@@ -67,45 +62,6 @@ pub struct SignedIn {
     pub workspace: Workspace,
 }
 
-/// Per-node failure counts, by sign-in name and by address.
-#[derive(Clone)]
-pub(crate) struct SignInThrottle {
-    failures: moka::sync::Cache<String, (u32, DateTime<Utc>)>,
-}
-
-impl SignInThrottle {
-    pub(crate) fn new() -> Self {
-        Self {
-            failures: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_idle(StdDuration::from_secs(3_600))
-                .build(),
-        }
-    }
-
-    /// How long `keys` must still wait, if any must.
-    fn wait(&self, keys: &[String], now: DateTime<Utc>) -> Option<Duration> {
-        keys.iter()
-            .filter_map(|key| self.failures.get(key))
-            .filter(|(count, _)| *count >= FREE_FAILURES)
-            .map(|(count, last)| last + backoff(count) - now)
-            .filter(|wait| *wait > Duration::zero())
-            .max()
-    }
-
-    fn fail(&self, keys: &[String], now: DateTime<Utc>) {
-        for key in keys {
-            let count = self.failures.get(key).map_or(0, |(count, _)| count);
-            self.failures
-                .insert(key.clone(), (count.saturating_add(1), now));
-        }
-    }
-
-    fn succeed(&self, key: &str) {
-        self.failures.invalidate(key);
-    }
-}
-
 /// A stored sessions limit as a count: the store refuses 0, and were one to slip through,
 /// it would count as 1, never as "no session at all".
 fn session_limit(stored: u32) -> usize {
@@ -116,12 +72,6 @@ fn session_limit(stored: u32) -> usize {
 /// that, with its own, `limit` remain.
 fn sessions_to_end(live: usize, limit: usize) -> usize {
     (live + 1).saturating_sub(limit.max(1)).min(live)
-}
-
-/// The wait after `failures` failures.
-fn backoff(failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(FREE_FAILURES).min(20);
-    Duration::seconds((1_i64 << doublings).min(MAX_BACKOFF_SECONDS))
 }
 
 fn too_many_attempts(wait: Duration) -> Error {
@@ -711,24 +661,5 @@ mod tests {
         assert_eq!(sessions_to_end(3, 3), 1);
         assert_eq!(sessions_to_end(5, 3), 3);
         assert_eq!(sessions_to_end(2, 0), 2);
-    }
-
-    #[test]
-    fn backoff_starts_after_five_failures_and_caps_at_fifteen_minutes() {
-        let throttle = SignInThrottle::new();
-        let now = Utc::now();
-        let keys = vec!["1:ann@example.com".to_owned()];
-        for _ in 0..4 {
-            throttle.fail(&keys, now);
-        }
-        assert_eq!(throttle.wait(&keys, now), None);
-        throttle.fail(&keys, now);
-        assert_eq!(throttle.wait(&keys, now), Some(Duration::seconds(1)));
-        throttle.fail(&keys, now);
-        assert_eq!(throttle.wait(&keys, now), Some(Duration::seconds(2)));
-        assert_eq!(throttle.wait(&keys, now + Duration::seconds(2)), None);
-        assert_eq!(backoff(40), Duration::seconds(900));
-        throttle.succeed(&keys[0]);
-        assert_eq!(throttle.wait(&keys, now), None);
     }
 }
