@@ -64,5 +64,5 @@ pub use scopes::Scope;
 pub use session::{AuthSettings, Session, SessionKind};
 pub use signin::{IssuedSession, SignIn, SignedIn};
 pub use store::{Store, StoreError, UniqueKey};
-pub use user::{NewUser, User, UserPatch, UserStatus};
+pub use user::{GroupGrant, NewUser, User, UserPatch, UserStatus};
 pub use workspace::Workspace;

@@ -218,7 +218,9 @@ impl Roster {
         mut input: NewUser,
     ) -> Result<User> {
         let password = input.password.take();
+        let grants = std::mem::take(&mut input.groups);
         let valid = input.validate(workspace)?;
+        let join_groups = self.memberships(workspace, &grants).await?;
         let password_hash = match password {
             Some(password) => Some(
                 self.passwords
@@ -255,18 +257,21 @@ impl Roster {
             current_sign_in_at: None,
             last_sign_in_at: None,
         };
-        let event = self.event(
-            ctx,
-            Action::UserCreate,
-            Some(user.id.clone()),
-            audit::user_changes(None, &user),
-        );
+        let mut changes = audit::user_changes(None, &user);
+        if !grants.is_empty() {
+            changes["groups"] = serde_json::json!({"before": null, "after": grants
+                .iter()
+                .map(|g| serde_json::json!({"group_id": g.group_id, "expires_at": g.expires_at}))
+                .collect::<Vec<_>>()});
+        }
+        let event = self.event(ctx, Action::UserCreate, Some(user.id.clone()), changes);
         let mut effects = if user.status == UserStatus::Invited {
             self.invitation_effects(workspace, &user, valid.message.as_deref())
         } else {
             UserSideEffects::default()
         };
         effects.password_hash = password_hash;
+        effects.join_groups = join_groups;
         match self.store.insert_user(&user, &event, &effects).await {
             Ok(key) => {
                 user.key = key;
@@ -274,6 +279,28 @@ impl Roster {
             }
             Err(err) => Err(self.explain_conflict(workspace, &user, err).await),
         }
+    }
+
+    /// The memberships `grants` ask for: each group the workspace's, each expiry in the
+    /// future. The user's key is the store's to fill in.
+    pub(crate) async fn memberships(
+        &self,
+        workspace: &Workspace,
+        grants: &[crate::user::GroupGrant],
+    ) -> Result<Vec<crate::group::Membership>> {
+        let now = self.clock.now();
+        let mut joined = Vec::with_capacity(grants.len());
+        for grant in grants {
+            crate::group::check_expiry("expires_at", grant.expires_at, now)?;
+            let group = self.get_group(workspace, &grant.group_id).await?;
+            joined.push(crate::group::Membership {
+                group_key: group.key,
+                user_key: 0,
+                added_at: now,
+                expires_at: grant.expires_at,
+            });
+        }
+        Ok(joined)
     }
 
     /// A user that is not soft-deleted.

@@ -53,6 +53,9 @@ pub struct UserSideEffects {
     pub end_sessions: bool,
     /// Revoke the user's personal token.
     pub revoke_personal_token: bool,
+    /// Put the user in these groups (the memberships' `user_key` is the written user's; a
+    /// group that is gone fails the whole write with `Stale`).
+    pub join_groups: Vec<Membership>,
 }
 
 impl UserSideEffects {
@@ -65,6 +68,7 @@ impl UserSideEffects {
         leave_groups: false,
         end_sessions: false,
         revoke_personal_token: false,
+        join_groups: Vec::new(),
     };
 
     pub fn is_empty(&self) -> bool {

@@ -129,6 +129,16 @@ pub struct NewUser {
     /// Seed 004: 1 to 999,999, or none.
     pub sessions_limit: Option<i64>,
     pub allow_authentication_token: Option<bool>,
+    /// Groups the user starts in (seed 004's plan), written with the user.
+    pub groups: Vec<GroupGrant>,
+}
+
+/// A membership asked for with a user's creation or change: the group's id, and when the
+/// membership ends (in the future), if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupGrant {
+    pub group_id: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The valid fields of a new user.

@@ -73,6 +73,7 @@ macro_rules! suite {
         $crate::suite!(@lifecycle $fresh;
             invitations_are_single_use_and_replaced,
             imports_issue_invitations_with_their_users,
+            users_join_groups_in_their_own_write,
             groups_hold_members_until_they_expire,
             purging_erases_the_user_and_what_names_it,
             outbox_mail_is_claimed_once_and_retried,

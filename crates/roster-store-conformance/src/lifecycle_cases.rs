@@ -271,6 +271,54 @@ fn group(ws_key: i64, n: u32, name: &str) -> Group {
     }
 }
 
+/// A user written with its groups: all of it commits, or (a group gone, here a key that
+/// was never a group, or another workspace's) none of it: no user, no membership, no event.
+pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let mut finance = group(ws.key, 1, "Finance");
+    finance.key = store.insert_group(&finance, &ev()).await.unwrap();
+    let mut elsewhere = group(other.key, 2, "Elsewhere");
+    elsewhere.key = store.insert_group(&elsewhere, &ev()).await.unwrap();
+    let join = |group_key: i64| Membership {
+        group_key,
+        user_key: 0,
+        added_at: t0(),
+        expires_at: Some(t0() + Duration::days(30)),
+    };
+    let events_before = store.audit_chain(ws.key, 0, 100).await.unwrap().len();
+    for bad in [i64::MAX, elsewhere.key] {
+        let ann = user(&ws, 1, "Ann", "ann@example.com");
+        let effects = UserSideEffects {
+            join_groups: vec![join(finance.key), join(bad)],
+            ..UserSideEffects::default()
+        };
+        let failed = store.insert_user(&ann, &ev(), &effects).await;
+        assert!(matches!(failed, Err(StoreError::Stale)), "{failed:?}");
+        assert!(store.get_user(ws.key, &ann.id).await.unwrap().is_none());
+    }
+    assert!(store
+        .list_members(ws.key, finance.key, t0(), None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.audit_chain(ws.key, 0, 100).await.unwrap().len(),
+        events_before,
+        "no event for a write that did not happen"
+    );
+    let ann = user(&ws, 1, "Ann", "ann@example.com");
+    let effects = UserSideEffects {
+        join_groups: vec![join(finance.key)],
+        ..UserSideEffects::default()
+    };
+    let key = store.insert_user(&ann, &ev(), &effects).await.unwrap();
+    let groups = groups_of(&store, ws.key, key, t0()).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].0.id, finance.id);
+    assert_eq!(groups[0].1.expires_at, Some(t0() + Duration::days(30)));
+}
+
 pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let other = add_workspace(&store, "other").await;

@@ -74,3 +74,12 @@ pub(crate) const CLAIM: &str = "UPDATE outbox SET next_attempt_at = $2
     WHERE pk IN (SELECT pk FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
     RETURNING *";
+
+/// Put a user in a group of the same workspace (or change the membership's expiry): `$1`
+/// workspace, `$2` group, `$3` user, `$4` added at, `$5` expires at. No row when the group
+/// or the user is not the workspace's.
+pub(crate) const PUT_MEMBERSHIP: &str =
+    "INSERT INTO group_members (group_pk, user_pk, added_at, expires_at)
+     SELECT g.pk, u.pk, $4, $5 FROM groups g, users u
+     WHERE g.pk = $2 AND g.workspace_pk = $1 AND u.pk = $3 AND u.workspace_pk = $1
+     ON CONFLICT (group_pk, user_pk) DO UPDATE SET expires_at = EXCLUDED.expires_at";

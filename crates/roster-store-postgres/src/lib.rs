@@ -798,17 +798,12 @@ impl Store for PostgresStore {
         membership: &Membership,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let change = sqlx::query(
-            "INSERT INTO group_members (group_pk, user_pk, added_at, expires_at)
-             SELECT g.pk, u.pk, $4, $5 FROM groups g, users u
-             WHERE g.pk = $2 AND g.workspace_pk = $1 AND u.pk = $3 AND u.workspace_pk = $1
-             ON CONFLICT (group_pk, user_pk) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-        )
-        .bind(workspace_key)
-        .bind(membership.group_key)
-        .bind(membership.user_key)
-        .bind(membership.added_at)
-        .bind(membership.expires_at);
+        let change = sqlx::query(groups::PUT_MEMBERSHIP)
+            .bind(workspace_key)
+            .bind(membership.group_key)
+            .bind(membership.user_key)
+            .bind(membership.added_at)
+            .bind(membership.expires_at);
         self.execute_audited(workspace_key, event, change)
             .await
             .map(|_| ())

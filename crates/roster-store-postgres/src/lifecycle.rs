@@ -117,6 +117,20 @@ pub(crate) async fn apply(
             .await
             .map_err(db_error)?;
     }
+    for membership in &effects.join_groups {
+        let joined = sqlx::query(crate::groups::PUT_MEMBERSHIP)
+            .bind(workspace_pk)
+            .bind(membership.group_key)
+            .bind(user_pk)
+            .bind(membership.added_at)
+            .bind(membership.expires_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+        if joined.rows_affected() != 1 {
+            return Err(StoreError::Stale);
+        }
+    }
     Ok(())
 }
 

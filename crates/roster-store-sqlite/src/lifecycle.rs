@@ -70,6 +70,15 @@ pub(crate) fn apply(
             .and_then(|mut leave| leave.execute([user_pk]))
             .map_err(sql_error)?;
     }
+    for membership in &effects.join_groups {
+        let joined = roster_core::group::Membership {
+            user_key: user_pk,
+            ..membership.clone()
+        };
+        if !crate::groups::put_membership(tx, workspace_pk, &joined)? {
+            return Err(StoreError::Stale);
+        }
+    }
     Ok(())
 }
 

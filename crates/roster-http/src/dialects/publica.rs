@@ -366,24 +366,20 @@ async fn create(
         ),
         password: text(&body, "new_password")?,
         sessions_limit: limit,
+        // The plan is a membership written with the user: one call, one transaction.
+        groups: plan
+            .map(|plan| roster_core::GroupGrant {
+                group_id: plan.group_id,
+                expires_at: plan.expires_at,
+            })
+            .into_iter()
+            .collect(),
         ..NewUser::default()
     };
     let user = state
         .roster
         .create_user(&caller.workspace, caller.audit(), input)
         .await?;
-    if let Some(plan) = plan {
-        state
-            .roster
-            .add_member(
-                &caller.workspace,
-                caller.audit(),
-                &plan.group_id,
-                &user.id,
-                plan.expires_at,
-            )
-            .await?;
-    }
     Ok(success(created(&user)))
 }
 

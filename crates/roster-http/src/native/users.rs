@@ -302,6 +302,7 @@ pub async fn create(
         password: body.password,
         sessions_limit: body.sessions_limit,
         allow_authentication_token: body.allow_authentication_token,
+        groups: Vec::new(),
     };
     let user = state
         .roster
