@@ -74,8 +74,10 @@ impl Roster {
             user.version += 1;
             user.updated_at = self.clock.now();
             let mut changes = audit::user_changes(Some(&before), &user);
-            if let (Some((field, value)), Value::Object(map)) = (more_changes, &mut changes) {
-                map.insert(field.to_owned(), value);
+            if let Value::Object(map) = &mut changes {
+                for (field, value) in more_changes {
+                    map.insert(field.to_owned(), value);
+                }
             }
             if let Some(mail) = &mut effects.mail {
                 mail.user_key = Some(user.key);
@@ -349,7 +351,9 @@ impl Roster {
                 effects: Box::new(effects),
                 more_changes: password_hash
                     .as_ref()
-                    .map(|_| ("password", json!({"before": null, "after": "set"}))),
+                    .map(|_| ("password", json!({"before": null, "after": "set"})))
+                    .into_iter()
+                    .collect(),
             })
         })
         .await

@@ -391,9 +391,25 @@ impl Roster {
         } else {
             Vec::new()
         };
+        // Everything the write needs is checked and prepared before it: the password hashed,
+        // the groups found. The change is then one write of the user and all of it.
+        let password_hash = match &patch.password {
+            Some(password) => Some(
+                self.passwords
+                    .hash_with(
+                        password,
+                        workspace.auth.password_policy(),
+                        self.random.as_ref(),
+                    )
+                    .await?,
+            ),
+            None => None,
+        };
+        let join_groups = self.memberships(workspace, &patch.join_groups).await?;
         self.change_user(workspace, ctx, id, Lookup::Live, |user| {
             let before = user.clone();
-            if !patch.apply(workspace, user)? {
+            let fields_changed = patch.apply(workspace, user)?;
+            if !fields_changed && password_hash.is_none() && join_groups.is_empty() {
                 return Ok(Step::Unchanged);
             }
             let leave_groups = patch.remove_groups && before.role != user.role;
@@ -403,21 +419,42 @@ impl Roster {
                 revoke_invitations: before.status != user.status
                     && before.status == UserStatus::Invited,
                 leave_groups,
-                end_sessions: user.status == UserStatus::Inactive
-                    && before.status != UserStatus::Inactive,
+                end_sessions: password_hash.is_some()
+                    || (user.status == UserStatus::Inactive
+                        && before.status != UserStatus::Inactive),
                 revoke_personal_token: before.allow_authentication_token
                     && !user.allow_authentication_token,
+                password_hash: password_hash.clone(),
+                join_groups: join_groups.clone(),
                 ..UserSideEffects::default()
             };
+            let mut more_changes = Vec::new();
+            if leave_groups {
+                more_changes.push((
+                    "groups",
+                    serde_json::json!({"before": groups_before, "after": []}),
+                ));
+            }
+            if !patch.join_groups.is_empty() {
+                let joined: Vec<serde_json::Value> = patch
+                    .join_groups
+                    .iter()
+                    .map(
+                        |g| serde_json::json!({"group_id": g.group_id, "expires_at": g.expires_at}),
+                    )
+                    .collect();
+                more_changes.push(("groups_joined", serde_json::json!(joined)));
+            }
+            if password_hash.is_some() {
+                more_changes.push((
+                    "password",
+                    serde_json::json!({"before": "…", "after": "set"}),
+                ));
+            }
             Ok(Step::Changed {
                 action: audit::user_update_action(&before, user),
                 effects: Box::new(effects),
-                more_changes: leave_groups.then(|| {
-                    (
-                        "groups",
-                        serde_json::json!({"before": groups_before, "after": []}),
-                    )
-                }),
+                more_changes,
             })
         })
         .await

@@ -604,7 +604,7 @@ impl Roster {
                     end_sessions: true,
                     ..UserSideEffects::default()
                 }),
-                more_changes: Some(("password", json!({"before": "…", "after": "set"}))),
+                more_changes: vec![("password", json!({"before": "…", "after": "set"}))],
             })
         })
         .await

@@ -23,7 +23,7 @@ pub(crate) enum Step {
         action: Action,
         effects: Box<UserSideEffects>,
         /// Recorded in the event beside the user's changed fields.
-        more_changes: Option<(&'static str, Value)>,
+        more_changes: Vec<(&'static str, Value)>,
     },
 }
 
@@ -36,7 +36,7 @@ impl Step {
         Self::Changed {
             action,
             effects: Box::new(effects),
-            more_changes: None,
+            more_changes: Vec::new(),
         }
     }
 }

@@ -210,6 +210,11 @@ pub struct UserPatch {
     pub sessions_limit: Option<Option<i64>>,
     /// Turning it off revokes the user's personal token.
     pub allow_authentication_token: Option<bool>,
+    /// A new password (checked against the workspace's policy); setting it ends the user's
+    /// sign-in sessions, as an admin's password change does.
+    pub password: Option<String>,
+    /// Groups to put the user in (or whose expiry to change), in the same write.
+    pub join_groups: Vec<GroupGrant>,
 }
 
 impl UserPatch {

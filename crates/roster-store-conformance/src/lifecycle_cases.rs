@@ -317,6 +317,48 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].0.id, finance.id);
     assert_eq!(groups[0].1.expires_at, Some(t0() + Duration::days(30)));
+
+    // An update with a new name, a password and two groups, one of them gone: nothing of
+    // it is written, and no event.
+    let mut stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    let mut treasury = group(ws.key, 3, "Treasury");
+    treasury.key = store.insert_group(&treasury, &ev()).await.unwrap();
+    let events_before = store.audit_chain(ws.key, 0, 100).await.unwrap().len();
+    let expected = stored.version;
+    let mut changed = stored.clone();
+    changed.name = "Ann Changed".into();
+    changed.version += 1;
+    let effects = UserSideEffects {
+        password_hash: Some("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".into()),
+        join_groups: vec![join(treasury.key), join(i64::MAX)],
+        ..UserSideEffects::default()
+    };
+    assert!(store
+        .update_user(&changed, expected, &ev(), &effects)
+        .await
+        .is_err());
+    let after = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    assert_eq!((after.name.as_str(), after.version), ("Ann", expected));
+    assert_eq!(groups_of(&store, ws.key, key, t0()).await.len(), 1);
+    assert_eq!(
+        store.audit_chain(ws.key, 0, 100).await.unwrap().len(),
+        events_before
+    );
+    // Without the gone group it all commits together.
+    let effects = UserSideEffects {
+        join_groups: vec![join(treasury.key)],
+        ..effects
+    };
+    assert_eq!(
+        store
+            .update_user(&changed, expected, &ev(), &effects)
+            .await
+            .unwrap(),
+        UpdateOutcome::Updated
+    );
+    stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Ann Changed");
+    assert_eq!(groups_of(&store, ws.key, key, t0()).await.len(), 2);
 }
 
 pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {

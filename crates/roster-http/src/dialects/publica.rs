@@ -532,40 +532,27 @@ async fn update(
         }
     }
     let plan = plan(&state, workspace, &body).await?;
-    let password = text(&body, "new_password")?;
-    if let Some(password) = &password {
-        roster_core::password::validate_password(password, workspace.auth.password_policy())?;
-    }
+    // The fields, the password and the plan: one core call, one transaction.
     let patch = UserPatch {
         email: Some(Some(email)),
         external_id: Some(Some(external_id)),
         role: flag(&body, "admin")?.map(|admin| role(workspace, admin)),
         sessions_limit: sessions_limit(&body)?,
         attributes: (!attributes.is_empty()).then_some(Value::Object(attributes)),
+        password: text(&body, "new_password")?,
+        join_groups: plan
+            .map(|plan| roster_core::GroupGrant {
+                group_id: plan.group_id,
+                expires_at: plan.expires_at,
+            })
+            .into_iter()
+            .collect(),
         ..UserPatch::default()
     };
-    let user = state
+    state
         .roster
         .update_user(workspace, caller.audit(), &user.id, &patch)
         .await?;
-    if let Some(password) = password {
-        state
-            .roster
-            .set_password(workspace, caller.audit(), &user.id, &password)
-            .await?;
-    }
-    if let Some(plan) = plan {
-        state
-            .roster
-            .add_member(
-                workspace,
-                caller.audit(),
-                &plan.group_id,
-                &user.id,
-                plan.expires_at,
-            )
-            .await?;
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 

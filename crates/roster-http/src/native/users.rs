@@ -378,6 +378,9 @@ pub async fn update(
         remove_groups: body.remove_groups.unwrap_or(false),
         sessions_limit: body.sessions_limit,
         allow_authentication_token: body.allow_authentication_token,
+        // Passwords have their own route (PUT /v1/users/{id}/password), memberships theirs.
+        password: None,
+        join_groups: Vec::new(),
     };
     let user = state
         .roster
