@@ -7,49 +7,23 @@
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error};
 use crate::ids;
+use crate::invitation_settings::render;
+pub use crate::invitation_settings::{
+    InvitationSettings, DEFAULT_EXPIRY_HOURS, MAX_EXPIRY_HOURS, MAX_SUBJECT_CHARS, MAX_TEXT_CHARS,
+};
 use crate::user::User;
+pub use crate::user::{validate_message, MAX_MESSAGE_CHARS};
 use crate::workspace::Workspace;
 use crate::Random;
-
-pub const DEFAULT_EXPIRY_HOURS: u32 = 7 * 24;
-pub const MAX_EXPIRY_HOURS: u32 = 90 * 24;
-/// Seed 003's invite `message`, shown in the mail.
-pub const MAX_MESSAGE_CHARS: usize = 2_000;
-pub const MAX_SUBJECT_CHARS: usize = 200;
-pub const MAX_TEXT_CHARS: usize = 10_000;
 
 const TOKEN_PREFIX: &str = "inv_";
 const TOKEN_BYTES: usize = 32;
 /// Longest token text accepted before hashing (the prefix and 43 base64url characters).
 const MAX_TOKEN_LEN: usize = 64;
-
-const DEFAULT_SUBJECT: &str = "You are invited to {{workspace}}";
-const DEFAULT_TEXT: &str = "Hello {{name}},
-
-You have been invited to join {{workspace}} as {{email}}.
-{{message}}
-Your invitation code is:
-
-    {{token}}
-
-It can be used once and expires at {{expires_at}}. If you did not expect this
-invitation, you can ignore this mail.
-";
-
-/// The placeholders a template may use.
-const PLACEHOLDERS: [&str; 6] = [
-    "name",
-    "email",
-    "workspace",
-    "token",
-    "message",
-    "expires_at",
-];
 
 /// A stored invitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,131 +63,6 @@ impl Invitation {
             None
         }
     }
-}
-
-/// A workspace's invitation settings; unset fields take Roster's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitationSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiry_hours: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-impl InvitationSettings {
-    pub fn expiry_hours(&self) -> u32 {
-        self.expiry_hours.unwrap_or(DEFAULT_EXPIRY_HOURS)
-    }
-
-    pub fn subject_template(&self) -> &str {
-        self.subject.as_deref().unwrap_or(DEFAULT_SUBJECT)
-    }
-
-    pub fn text_template(&self) -> &str {
-        self.text.as_deref().unwrap_or(DEFAULT_TEXT)
-    }
-
-    /// Check every set field: expiry 1 hour to 90 days; the subject one line of at most 200
-    /// characters; the text at most 10,000 characters and containing `{{token}}`; both using
-    /// only known placeholders.
-    pub fn validate(self) -> Result<Self> {
-        if let Some(hours) = self.expiry_hours {
-            if !(1..=MAX_EXPIRY_HOURS).contains(&hours) {
-                return Err(Error::field(
-                    Code::InvalidExpiry,
-                    "expiry_hours",
-                    format!("expiry_hours must be between 1 and {MAX_EXPIRY_HOURS}."),
-                ));
-            }
-        }
-        if let Some(subject) = &self.subject {
-            if subject.trim().is_empty()
-                || subject.chars().count() > MAX_SUBJECT_CHARS
-                || subject.chars().any(char::is_control)
-            {
-                return Err(Error::field(
-                    Code::InvalidTemplate,
-                    "subject",
-                    format!("subject must be one line of 1 to {MAX_SUBJECT_CHARS} characters."),
-                ));
-            }
-            check_placeholders("subject", subject)?;
-        }
-        if let Some(text) = &self.text {
-            if text.chars().count() > MAX_TEXT_CHARS {
-                return Err(Error::field(
-                    Code::InvalidTemplate,
-                    "text",
-                    format!("text may be at most {MAX_TEXT_CHARS} characters."),
-                ));
-            }
-            check_placeholders("text", text)?;
-            if !text.contains("{{token}}") {
-                return Err(Error::field(
-                    Code::InvalidTemplate,
-                    "text",
-                    "text must contain {{token}}, or the invitation cannot be accepted.",
-                ));
-            }
-        }
-        Ok(self)
-    }
-}
-
-fn check_placeholders(field: &'static str, template: &str) -> Result<()> {
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(Error::field(
-                Code::InvalidTemplate,
-                field,
-                "A '{{' is never closed by '}}'.",
-            ));
-        };
-        let name = after[..end].trim();
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(Error::field(
-                Code::InvalidTemplate,
-                field,
-                format!(
-                    "Unknown placeholder {{{{{}}}}}; use {}.",
-                    name.chars().take(32).collect::<String>(),
-                    PLACEHOLDERS.map(|p| format!("{{{{{p}}}}}")).join(", ")
-                ),
-            ));
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(())
-}
-
-/// Replace each placeholder with its value (templates were checked when set).
-fn render(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 128);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let name = after[..end].trim();
-                match values.iter().find(|(k, _)| *k == name) {
-                    Some((_, value)) => out.push_str(value),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A new invitation and its token (the only time the token exists in clear).
@@ -290,26 +139,6 @@ pub(crate) fn mail_content(
         render(settings.subject_template(), &values),
         render(settings.text_template(), &values),
     )
-}
-
-/// Check an invitation's optional message (seed 003's `message`).
-pub fn validate_message(message: Option<&str>) -> Result<Option<String>> {
-    match message.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => Err(Error::field(
-            Code::FieldTooLong,
-            "message",
-            format!("message may be at most {MAX_MESSAGE_CHARS} characters."),
-        )),
-        Some(m) if m.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-            Err(Error::field(
-                Code::InvalidField,
-                "message",
-                "message may not contain control characters other than newlines and tabs.",
-            ))
-        }
-        Some(m) => Ok(Some(m.to_owned())),
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod groups;
 pub mod ids;
 pub mod import;
 pub mod invitation;
+mod invitation_settings;
 pub mod keys;
 pub mod lifecycle;
 pub mod listing;

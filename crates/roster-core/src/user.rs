@@ -15,6 +15,8 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 /// Seed 004: "an integer no greater than 999999".
 pub const MAX_SESSIONS_LIMIT: i64 = 999_999;
+/// Seed 003's invite `message`, shown in the mail.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
 
 /// Where a user is in its lifecycle (seed 002's words). Soft deletion is separate:
 /// `deleted_at` is set on a user of any status.
@@ -182,7 +184,7 @@ impl NewUser {
                 None | Some(Value::Null) => Attributes::new(),
                 Some(value) => attributes::validate(value)?,
             },
-            message: crate::invitation::validate_message(self.message.as_deref())?,
+            message: validate_message(self.message.as_deref())?,
             sessions_limit: self
                 .sessions_limit
                 .map(validate_sessions_limit)
@@ -396,6 +398,26 @@ fn invalid_sessions_limit() -> Error {
 
 fn truncate(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
+}
+
+/// Check an invitation's optional message (seed 003's `message`).
+pub fn validate_message(message: Option<&str>) -> Result<Option<String>> {
+    match message.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(m) if m.chars().count() > MAX_MESSAGE_CHARS => Err(Error::field(
+            Code::FieldTooLong,
+            "message",
+            format!("message may be at most {MAX_MESSAGE_CHARS} characters."),
+        )),
+        Some(m) if m.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            Err(Error::field(
+                Code::InvalidField,
+                "message",
+                "message may not contain control characters other than newlines and tabs.",
+            ))
+        }
+        Some(m) => Ok(Some(m.to_owned())),
+    }
 }
 
 #[cfg(test)]

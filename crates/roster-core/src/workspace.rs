@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
-use crate::invitation::InvitationSettings;
+use crate::invitation_settings::InvitationSettings;
 use crate::session::AuthSettings;
 
 /// The workspace created on first start.
