@@ -61,6 +61,8 @@ http_codes! {
         "The request headers are too large.";
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE,
         "The request body is too large.";
+    RequestTimeout => "request_timeout", REQUEST_TIMEOUT,
+        "The request body paused for longer than the server waits; send it again.";
     RouteNotFound => "route_not_found", NOT_FOUND,
         "No route matches this path.";
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED,

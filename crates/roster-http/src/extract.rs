@@ -23,16 +23,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::http(HttpCode::PayloadTooLarge).with_message(format!(
-                    "The request body is larger than {} bytes.",
-                    crate::MAX_BODY_BYTES
-                ))
-            } else {
-                ApiError::http(HttpCode::InvalidBody).with_message(rejection.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -53,18 +46,34 @@ where
             .headers()
             .get(axum::http::header::CONTENT_LENGTH)
             .is_none_or(|len| len != "0");
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::http(HttpCode::PayloadTooLarge)
-            } else {
-                ApiError::http(HttpCode::InvalidBody).with_message(rejection.body_text())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         if !has_body || bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
         parse_json(&bytes).map(OptionalJsonBody)
     }
+}
+
+/// Why a body could not be read: too large (413), stalled past the body timeout (408), or
+/// broken off (400).
+fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::http(HttpCode::PayloadTooLarge).with_message(format!(
+            "The request body is larger than {} bytes.",
+            crate::MAX_BODY_BYTES
+        ));
+    }
+    let stalled = std::iter::successors(
+        Some(&rejection as &(dyn std::error::Error + 'static)),
+        |err| err.source(),
+    )
+    .any(|err| err.is::<tower_http::timeout::TimeoutError>());
+    if stalled {
+        return HttpCode::RequestTimeout.into();
+    }
+    ApiError::http(HttpCode::InvalidBody).with_message(rejection.body_text())
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

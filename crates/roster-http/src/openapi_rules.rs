@@ -572,6 +572,10 @@ pub fn apply(doc: &mut Value) -> Result<(), String> {
             add("503", "The store is unavailable; retry later");
             add("413", "The request body is larger than 256 KiB");
             add(
+                "408",
+                "The request body paused for longer than the body timeout",
+            );
+            add(
                 "429",
                 "The credential's rate limit is used up, or this address failed too often; retry after Retry-After seconds",
             );
