@@ -159,3 +159,25 @@ async fn shutdown_closes_lingering_connections_after_the_grace_period() {
     assert!(TcpStream::connect(server.addr).await.is_err());
     read_to_close(&mut lingering).await;
 }
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+    let server = start(Limits {
+        header_read_timeout: Duration::from_millis(300),
+        ..limits()
+    })
+    .await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: roster\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 512];
+    let n = tokio::time::timeout(PATIENCE, idle.read(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..n]).contains("200 OK"));
+    // Kept alive, and then silent: the server closes it.
+    let answer = read_to_close(&mut idle).await;
+    assert!(answer.is_empty(), "{answer}");
+}
