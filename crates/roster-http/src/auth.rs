@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use axum::http::header::{HeaderMap, AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -152,6 +152,34 @@ pub(crate) fn rate_headers(
     ]
 }
 
+/// Take one request from `principal`'s budget; the decision goes into the request's rate
+/// slot (the surface guard puts it in the response's headers). Over budget, the core's
+/// `rate_limited` error with its retry time.
+async fn take_budget(
+    state: &AppState,
+    principal: &Principal,
+    extensions: &axum::http::Extensions,
+) -> Result<(), roster_core::Error> {
+    let decision = state.roster.admit(principal).await;
+    if let Some(slot) = extensions.get::<crate::surface::RateSlot>() {
+        slot.put(decision);
+    }
+    if decision.allowed {
+        return Ok(());
+    }
+    let retry = decision
+        .retry_after
+        .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    Err(roster_core::Error::new(
+        Code::RateLimited,
+        format!(
+            "Rate limit of {} requests per minute exceeded; retry in {retry} s.",
+            decision.limit
+        ),
+    )
+    .with_retry_after(i64::try_from(retry).unwrap_or(i64::MAX)))
+}
+
 /// For the dialects, which carry credentials their own way and answer in their own formats:
 /// authenticate `credential`, take one request from its budget, and make the caller. A
 /// refusal is the core's error (`rate_limited` with its retry time when over budget).
@@ -161,23 +189,7 @@ pub async fn admit(
     parts: &Parts,
 ) -> Result<Caller, roster_core::Error> {
     let principal = state.roster.authenticate(credential).await?;
-    let decision = state.roster.admit(&principal).await;
-    if let Some(slot) = parts.extensions.get::<crate::surface::RateSlot>() {
-        slot.put(decision);
-    }
-    if !decision.allowed {
-        let retry = decision
-            .retry_after
-            .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
-        return Err(roster_core::Error::new(
-            Code::RateLimited,
-            format!(
-                "Rate limit of {} requests per minute exceeded; retry in {retry} s.",
-                decision.limit
-            ),
-        )
-        .with_retry_after(i64::try_from(retry).unwrap_or(i64::MAX)));
-    }
+    take_budget(state, &principal, &parts.extensions).await?;
     let audit = audit_context(principal.actor(), &parts.extensions, &parts.headers);
     Ok(Caller { principal, audit })
 }
@@ -192,32 +204,12 @@ pub async fn middleware(
         Ok(principal) => principal,
         Err(err) => return err.into_response(),
     };
-    let decision = state.roster.admit(&principal).await;
-    // The surface guard puts the decision in the response's headers.
-    if let Some(slot) = request.extensions().get::<crate::surface::RateSlot>() {
-        slot.put(decision);
+    if let Err(refused) = take_budget(&state, &principal, request.extensions()).await {
+        return ApiError::from(refused).into_response();
     }
-    if decision.allowed {
-        let audit = audit_context(principal.actor(), request.extensions(), request.headers());
-        request.extensions_mut().insert(Caller { principal, audit });
-        next.run(request).await
-    } else {
-        let retry = decision
-            .retry_after
-            .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
-        let mut refused = ApiError::from(roster_core::Error::new(
-            Code::RateLimited,
-            format!(
-                "Rate limit of {} requests per minute exceeded; retry in {retry} s.",
-                decision.limit
-            ),
-        ))
-        .into_response();
-        refused
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(retry));
-        refused
-    }
+    let audit = audit_context(principal.actor(), request.extensions(), request.headers());
+    request.extensions_mut().insert(Caller { principal, audit });
+    next.run(request).await
 }
 
 #[cfg(test)]

@@ -77,13 +77,6 @@ fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiErr
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|b| *b != b'{')
-        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
-    {
-        return Err(ApiError::http(HttpCode::InvalidBody)
-            .with_message("The request body must be a JSON object."));
-    }
     if roster_core::import::json_holds_nul(bytes) {
         return Err(ApiError::http(HttpCode::InvalidBody).with_message(
             "The request body holds a NUL character (\\u0000), which no field accepts.",
@@ -95,7 +88,11 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             plain_message(&err.to_string())
         ))
     })?;
-    integral_numbers_as_integers(&mut tree);
+    let Some(fields) = tree.as_object_mut() else {
+        return Err(ApiError::http(HttpCode::InvalidBody)
+            .with_message("The request body must be a JSON object."));
+    };
+    integral_numbers_as_integers(fields);
     serde_path_to_error::deserialize(tree).map_err(|err| {
         let path = err.path().to_string();
         let detail = plain_message(&err.into_inner().to_string());
@@ -111,10 +108,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// A top-level number written with a zero fraction (`30.0`) is the integer it equals, as
 /// JSON Schema counts it; serde would refuse it for an integer field. Nested values (a
 /// user's attributes) are kept exactly as sent.
-fn integral_numbers_as_integers(tree: &mut serde_json::Value) {
-    let Some(fields) = tree.as_object_mut() else {
-        return;
-    };
+fn integral_numbers_as_integers(fields: &mut serde_json::Map<String, serde_json::Value>) {
     for value in fields.values_mut() {
         let Some(float) = value.as_f64().filter(|_| value.is_f64()) else {
             continue;

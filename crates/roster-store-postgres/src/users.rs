@@ -127,23 +127,32 @@ pub(crate) async fn import(
     if !created.is_empty() {
         insert_many(tx, &created).await?;
     }
-    // A new user's invitation and mail need its key, which the batch insert does not return.
-    for write in created.iter().filter(|w| !w.effects.is_empty()) {
-        let pk: i64 =
-            sqlx::query_scalar("SELECT pk FROM users WHERE workspace_pk = $1 AND id = $2")
-                .bind(write.user.workspace_key)
-                .bind(&write.user.id)
-                .fetch_one(&mut **tx)
+    // A new user's invitation and mail need its key, which the batch insert does not
+    // return: read the keys of those users in one query.
+    let with_effects: Vec<&&ImportWrite> =
+        created.iter().filter(|w| !w.effects.is_empty()).collect();
+    if let Some(first) = with_effects.first() {
+        let ids: Vec<&str> = with_effects.iter().map(|w| w.user.id.as_str()).collect();
+        let keys: std::collections::HashMap<String, i64> =
+            sqlx::query_as("SELECT id, pk FROM users WHERE workspace_pk = $1 AND id = ANY($2)")
+                .bind(first.user.workspace_key)
+                .bind(&ids)
+                .fetch_all(&mut **tx)
                 .await
-                .map_err(db_error)?;
-        crate::lifecycle::apply(
-            tx,
-            write.user.workspace_key,
-            pk,
-            write.user.created_at,
-            &write.effects,
-        )
-        .await?;
+                .map_err(db_error)?
+                .into_iter()
+                .collect();
+        for write in with_effects {
+            let pk = *keys.get(&write.user.id).ok_or(StoreError::Stale)?;
+            crate::lifecycle::apply(
+                tx,
+                write.user.workspace_key,
+                pk,
+                write.user.created_at,
+                &write.effects,
+            )
+            .await?;
+        }
     }
     for write in writes {
         let hash = write.password_hash.as_deref();
