@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use roster_core::audit::{canonical, user_changes};
-use roster_core::store::UserSideEffects;
 use roster_core::{
     Action, AuditContext, NewEvent, NewUser, OsRandom, Roster, Store, SystemClock, User,
     UserStatus, Workspace,
@@ -127,7 +126,7 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
         for n in base..base + PER_ROUND {
             let user = user(&ws, "audited", n);
             store
-                .insert_user(&user, &creation_event(&user), &UserSideEffects::NONE)
+                .insert_user(&user, &creation_event(&user), &[])
                 .await?;
         }
         totals.audited += started.elapsed();
@@ -168,7 +167,7 @@ async fn measure(store: Arc<dyn Store>, bare: Bare, name: &str) -> anyhow::Resul
             let (store, user) = (store.clone(), user(&ws, "laudited", n));
             async move {
                 store
-                    .insert_user(&user, &creation_event(&user), &UserSideEffects::NONE)
+                    .insert_user(&user, &creation_event(&user), &[])
                     .await?;
                 Ok(())
             }

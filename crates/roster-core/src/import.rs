@@ -17,7 +17,7 @@ use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::roster::Roster;
-use crate::store::{ImportWrite, StoreError, UserSideEffects};
+use crate::store::{ImportWrite, StoreError};
 use crate::user::{
     email_key, validate_email, validate_external_id, validate_name, validate_role, User, UserStatus,
 };
@@ -809,17 +809,20 @@ impl<'r> Importer<'r> {
             current_sign_in_at: None,
             last_sign_in_at: None,
         };
-        let effects = if row.send_invitation {
-            self.roster
-                .invitation_effects(&self.workspace, &user, row.message.as_deref())
+        let plan = if row.send_invitation {
+            self.roster.plan(self.roster.invitation_effects(
+                &self.workspace,
+                &user,
+                row.message.as_deref(),
+            ))
         } else {
-            UserSideEffects::default()
+            Vec::new()
         };
         Ok(Some(ImportWrite {
             user,
             expected_version: None,
             password_hash: row.password_hash.clone(),
-            effects,
+            plan,
         }))
     }
 
@@ -840,7 +843,7 @@ impl<'r> Importer<'r> {
             user,
             expected_version: Some(stored.version),
             password_hash: row.password_hash.clone(),
-            effects: UserSideEffects::default(),
+            plan: Vec::new(),
         }))
     }
 

@@ -27,6 +27,7 @@ pub mod listing;
 pub mod outbox;
 mod outbox_delivery;
 pub mod password;
+pub mod plan;
 pub mod principal;
 pub mod random;
 pub mod ratelimit;

@@ -23,9 +23,10 @@ use crate::error::{Code, Error, Result};
 use crate::ids;
 use crate::invitation::{self, IssuedInvitation};
 use crate::outbox::{Mail, MailStatus};
+use crate::plan::UserSideEffects;
 use crate::roster::Roster;
 use crate::step::{Lookup, Step};
-use crate::store::{UpdateOutcome, UserSideEffects};
+use crate::store::UpdateOutcome;
 use crate::user::{self, User, UserStatus};
 use crate::workspace::Workspace;
 
@@ -83,13 +84,11 @@ impl Roster {
                 mail.user_key = Some(user.key);
             }
             let event = self.event(ctx, action, Some(user.id.clone()), changes);
-            match self
-                .store
-                .update_user(&user, expected, &event, &effects)
-                .await
-            {
+            let revokes_personal_token = effects.revoke_personal_token;
+            let plan = self.plan(*effects);
+            match self.store.update_user(&user, expected, &event, &plan).await {
                 Ok(UpdateOutcome::Updated) => {
-                    if effects.revoke_personal_token {
+                    if revokes_personal_token {
                         user.has_authentication_token = false;
                     }
                     return Ok(user);

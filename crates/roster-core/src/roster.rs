@@ -1,6 +1,7 @@
 //! The operations every surface calls. Each takes the caller's workspace, checks its input,
 //! and goes through the store.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::audit::{self, access_key_changes, workspace_changes, Action, AuditContext, NewEvent};
@@ -10,10 +11,11 @@ use crate::ids;
 use crate::keys::{self, ApiKey, IssuedKey, KeySpec};
 use crate::listing::{Cursor, Page, UserFilter, UserListRequest};
 use crate::password::Passwords;
+use crate::plan::UserSideEffects;
 use crate::ratelimit::{MemoryRateLimiter, RateLimiter};
 use crate::scopes::Scope;
 use crate::step::{Lookup, Step};
-use crate::store::{Store, StoreError, UniqueKey, UserSideEffects};
+use crate::store::{Store, StoreError, UniqueKey, UserWrite};
 use crate::user::{NewUser, User, UserPatch, UserStatus};
 use crate::workspace::{
     self, Workspace, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_ROLES, DEFAULT_WORKSPACE,
@@ -56,6 +58,9 @@ pub struct Roster {
     pub(crate) keyring: Arc<RwLock<Option<LoadedKeyRing>>>,
     pub(crate) passwords: Passwords,
     pub(crate) throttle: crate::throttle::SignInThrottle,
+    /// Set by failure-injection tests: every user write plans an [`UserWrite::Abort`] after
+    /// its first primitive.
+    abort_after_first_write: Arc<AtomicBool>,
 }
 
 impl Roster {
@@ -72,7 +77,24 @@ impl Roster {
             keyring: Arc::new(RwLock::new(None)),
             passwords: Passwords::default(),
             throttle: crate::throttle::SignInThrottle::new(),
+            abort_after_first_write: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// From now on, every user write of this core (and its clones) fails after its first
+    /// planned primitive, so a test can show that nothing of it stays written.
+    #[cfg(feature = "testing")]
+    pub fn abort_user_writes_after_first_primitive(&self) {
+        self.abort_after_first_write.store(true, Ordering::Relaxed);
+    }
+
+    /// The primitive writes of `effects`, in order (see [`crate::plan`]).
+    pub(crate) fn plan(&self, effects: UserSideEffects) -> Vec<UserWrite> {
+        let mut plan = effects.plan();
+        if self.abort_after_first_write.load(Ordering::Relaxed) {
+            plan.insert(plan.len().min(1), UserWrite::Abort);
+        }
+        plan
     }
 
     pub fn with_config(mut self, config: Config) -> Self {
@@ -272,7 +294,11 @@ impl Roster {
         };
         effects.password_hash = password_hash;
         effects.join_groups = join_groups;
-        match self.store.insert_user(&user, &event, &effects).await {
+        match self
+            .store
+            .insert_user(&user, &event, &self.plan(effects))
+            .await
+        {
             Ok(key) => {
                 user.key = key;
                 Ok(user)

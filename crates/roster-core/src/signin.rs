@@ -22,12 +22,13 @@ use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, ErrorKind, Result};
 use crate::ids;
 use crate::password::{self, validate_attempt};
+use crate::plan::UserSideEffects;
 use crate::roster::Roster;
 use crate::session::{
     self, AuthSettings, EndSessions, LimitPolicy, Session, SessionKind, TOUCH_EVERY_SECONDS,
 };
 use crate::step::{Lookup, Step};
-use crate::store::{SessionStart, SignInName, StoreError, UserSideEffects};
+use crate::store::{SessionStart, SignInName, StoreError};
 use crate::user::{email_key, User, UserStatus};
 use crate::workspace::Workspace;
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::audit::Action;
-use crate::store::UserSideEffects;
+use crate::plan::UserSideEffects;
 
 /// Which users a step may find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,52 +28,40 @@ pub struct ImportWrite {
     /// A password hash to store (argon2id or bcrypt, already checked); `None` leaves it.
     pub password_hash: Option<String>,
     /// What else the write does for this user, in the batch's transaction (a new user's
-    /// invitation and its mail).
-    pub effects: UserSideEffects,
+    /// invitation and its mail), in order.
+    pub plan: Vec<UserWrite>,
 }
 
-/// What else a user write does, in the same transaction as the user and its event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserSideEffects {
-    /// Store this invitation (for the written user), revoking any pending one of the user.
-    pub invitation: Option<Invitation>,
-    /// Revoke the user's pending invitations. Revoking (here or by a new invitation) also
-    /// withdraws the user's invitation mail still pending in the outbox.
-    pub revoke_invitations: bool,
-    /// Mark this invitation accepted; if it is no longer pending, write nothing and fail
-    /// with `Stale`.
-    pub accept_invitation: Option<String>,
-    /// Queue this mail (about the written user).
-    pub mail: Option<Mail>,
+/// One primitive write about a user, executed in the user write's transaction in the order
+/// the core planned it (see [`crate::plan`]). A backend executes each as it stands and
+/// decides nothing: which primitives go together, and in what order, is the core's rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserWrite {
+    /// Mark the user's pending invitations revoked at the write's time.
+    RevokeInvitations,
+    /// Withdraw the user's invitation mail still pending in the outbox (its text dropped).
+    WithdrawInvitationMail,
+    /// Mark this pending invitation of the user accepted at the write's time; if it is not
+    /// pending (accepted, revoked, another user's), fail the whole write with `Stale`.
+    AcceptInvitation(String),
+    /// Store this invitation for the user.
+    InsertInvitation(Invitation),
+    /// Queue this mail about the user.
+    QueueMail(Mail),
     /// Set the user's password hash.
-    pub password_hash: Option<String>,
+    SetPasswordHash(String),
+    /// End the user's live sign-in sessions at the write's time (the personal token stays).
+    EndSessions,
+    /// Revoke the user's personal token at the write's time.
+    RevokePersonalToken,
     /// Take the user out of every group.
-    pub leave_groups: bool,
-    /// End the user's live sign-in sessions (personal tokens stay).
-    pub end_sessions: bool,
-    /// Revoke the user's personal token.
-    pub revoke_personal_token: bool,
-    /// Put the user in these groups (the memberships' `user_key` is the written user's; a
-    /// group that is gone fails the whole write with `Stale`).
-    pub join_groups: Vec<Membership>,
-}
-
-impl UserSideEffects {
-    pub const NONE: UserSideEffects = UserSideEffects {
-        invitation: None,
-        revoke_invitations: false,
-        accept_invitation: None,
-        mail: None,
-        password_hash: None,
-        leave_groups: false,
-        end_sessions: false,
-        revoke_personal_token: false,
-        join_groups: Vec::new(),
-    };
-
-    pub fn is_empty(&self) -> bool {
-        self == &Self::NONE
-    }
+    LeaveGroups,
+    /// Put the user in a group (the membership's `user_key` is the written user's; a group
+    /// that is gone fails the whole write with `Stale`).
+    JoinGroup(Membership),
+    /// Fail the whole write with a backend error. Only failure-injection tests plan it, to
+    /// prove that what was written before it is rolled back.
+    Abort,
 }
 
 /// How a sign-in names its user.
@@ -228,13 +216,13 @@ pub trait Store: Send + Sync + 'static {
         retire_others_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Insert a user with its side effects; its integer `key` is assigned by the store and
-    /// returned.
+    /// Insert a user, execute `plan` after it and append `event`, in one transaction; the
+    /// user's integer `key` is assigned by the store and returned.
     async fn insert_user(
         &self,
         user: &User,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<i64, StoreError>;
 
     /// A user by public id, soft-deleted ones included.
@@ -266,14 +254,14 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError>;
 
     /// Write every mutable field of `user` if the stored row still has version
-    /// `expected_version`; the stored version becomes `user.version`. The event is written
-    /// only with the change.
+    /// `expected_version`; the stored version becomes `user.version`. `plan` and the event
+    /// are written only with the change, in its transaction.
     async fn update_user(
         &self,
         user: &User,
         expected_version: i64,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<UpdateOutcome, StoreError>;
 
     /// Erase the user `user_key` of the workspace with its memberships, invitations and

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use roster_core::audit::{Action, AuditQuery, NewEvent};
 use roster_core::keys::{self, ApiKey};
 use roster_core::signing::SigningKey;
-use roster_core::store::{ImportWrite, StoreError, UniqueKey, UpdateOutcome, UserSideEffects};
+use roster_core::store::{ImportWrite, StoreError, UniqueKey, UpdateOutcome};
 use roster_core::{ApiClient, Scope, Store, User, UserListRequest, UserStatus, Workspace};
 use serde_json::json;
 
@@ -99,10 +99,7 @@ pub(crate) fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
 }
 
 pub(crate) async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
-    user.key = store
-        .insert_user(&user, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap();
+    user.key = store.insert_user(&user, &ev(), &[]).await.unwrap();
     user
 }
 
@@ -213,20 +210,14 @@ pub async fn sessions_limits_out_of_range_are_refused(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let mut zero = user(&ws, 1, "Zero", "zero@example.com");
     zero.sessions_limit = Some(0);
-    assert!(store
-        .insert_user(&zero, &ev(), &UserSideEffects::NONE)
-        .await
-        .is_err());
+    assert!(store.insert_user(&zero, &ev(), &[]).await.is_err());
     let mut ok = user(&ws, 2, "Ok", "ok@example.com");
     ok.sessions_limit = Some(3);
     let mut ok = insert(&store, ok).await;
     let expected = ok.version;
     ok.version += 1;
     ok.sessions_limit = Some(1_000_000);
-    assert!(store
-        .update_user(&ok, expected, &ev(), &UserSideEffects::NONE)
-        .await
-        .is_err());
+    assert!(store.update_user(&ok, expected, &ev(), &[]).await.is_err());
     let stored = store.get_user(ws.key, &ok.id).await.unwrap().unwrap();
     assert_eq!(stored.sessions_limit, Some(3));
 }
@@ -269,11 +260,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let other = add_workspace(&store, "globex").await;
     let first = insert(&store, user(&ws, 1, "Jane", "jane@example.com")).await;
     let err = store
-        .insert_user(
-            &user(&ws, 2, "Jane Again", "JANE@example.com"),
-            &ev(),
-            &UserSideEffects::NONE,
-        )
+        .insert_user(&user(&ws, 2, "Jane Again", "JANE@example.com"), &ev(), &[])
         .await
         .unwrap_err();
     assert!(
@@ -290,10 +277,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
     assert_eq!(
-        store
-            .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&deleted, 1, &ev(), &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     insert(&store, user(&ws, 4, "Jane Returns", "jane@example.com")).await;
@@ -302,10 +286,7 @@ pub async fn emails_are_unique_per_workspace_among_live_users(store: Arc<dyn Sto
     let mut clash = bob.clone();
     clash.email = "Jane@Example.com".into();
     clash.version = 2;
-    let err = store
-        .update_user(&clash, 1, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap_err();
+    let err = store.update_user(&clash, 1, &ev(), &[]).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserEmail)),
         "{err:?}"
@@ -323,16 +304,10 @@ pub async fn external_ids_stay_taken_after_delete(store: Arc<dyn Store>) {
     let mut deleted = first.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store
-        .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap();
+    store.update_user(&deleted, 1, &ev(), &[]).await.unwrap();
     let mut again = user(&ws, 4, "Jane Again", "jane2@example.com");
     again.external_id = Some("ext-1".into());
-    let err = store
-        .insert_user(&again, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap_err();
+    let err = store.insert_user(&again, &ev(), &[]).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unique(UniqueKey::UserExternalId)),
         "{err:?}"
@@ -358,10 +333,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     changed.updated_at = t0() + Duration::days(1);
     changed.version = 2;
     assert_eq!(
-        store
-            .update_user(&changed, 1, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&changed, 1, &ev(), &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(
@@ -372,10 +344,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     stale.name = "Stale".into();
     stale.version = 2;
     assert_eq!(
-        store
-            .update_user(&stale, 1, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&stale, 1, &ev(), &[]).await.unwrap(),
         UpdateOutcome::VersionConflict
     );
     assert_eq!(
@@ -390,10 +359,7 @@ pub async fn updates_are_conditional_on_version(store: Arc<dyn Store>) {
     let mut ghost = stored;
     ghost.key += 1000;
     assert_eq!(
-        store
-            .update_user(&ghost, 1, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&ghost, 1, &ev(), &[]).await.unwrap(),
         UpdateOutcome::Missing
     );
 }
@@ -501,10 +467,7 @@ pub async fn search_follows_renames(store: Arc<dyn Store>) {
     renamed.name = "Janet Smithers".into();
     renamed.email = "janet@smithers.io".into();
     renamed.version = 2;
-    store
-        .update_user(&renamed, 1, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap();
+    store.update_user(&renamed, 1, &ev(), &[]).await.unwrap();
     let mut request = list(&ws);
     request.search = Some("cooper".into());
     assert!(names(&store, &request).await.is_empty());
@@ -519,10 +482,7 @@ pub async fn lists_hide_deleted_users(store: Arc<dyn Store>) {
     let mut deleted = jane.clone();
     deleted.deleted_at = Some(t0());
     deleted.version = 2;
-    store
-        .update_user(&deleted, 1, &ev(), &UserSideEffects::NONE)
-        .await
-        .unwrap();
+    store.update_user(&deleted, 1, &ev(), &[]).await.unwrap();
     assert_eq!(names(&store, &list(&ws)).await, ["Bob"]);
     let mut request = list(&ws);
     request.search = Some("jane".into());
@@ -555,10 +515,7 @@ pub async fn workspaces_are_isolated(store: Arc<dyn Store>) {
     hijack.name = "Hijacked".into();
     hijack.version = 2;
     assert_eq!(
-        store
-            .update_user(&hijack, 1, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&hijack, 1, &ev(), &[]).await.unwrap(),
         UpdateOutcome::Missing
     );
     assert_eq!(
@@ -577,7 +534,7 @@ pub async fn concurrent_writes_all_succeed(store: Arc<dyn Store>) {
         let store = store.clone();
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
         tasks.push(tokio::spawn(async move {
-            store.insert_user(&u, &ev(), &UserSideEffects::NONE).await
+            store.insert_user(&u, &ev(), &[]).await
         }));
     }
     for task in tasks {
@@ -615,10 +572,7 @@ pub async fn concurrent_failures_fail_alone(store: Arc<dyn Store>) {
         let u = user(&ws, n, &format!("U{n}"), &email);
         tasks.push(tokio::spawn(async move {
             let event = ev_at(Action::UserCreate, Some(&u.id), t0());
-            (
-                n,
-                store.insert_user(&u, &event, &UserSideEffects::NONE).await,
-            )
+            (n, store.insert_user(&u, &event, &[]).await)
         }));
     }
     for task in tasks {
@@ -688,7 +642,7 @@ pub async fn import_batches_are_all_or_nothing(store: Arc<dyn Store>) {
         user,
         expected_version,
         password_hash: Some("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW".into()),
-        effects: UserSideEffects::NONE,
+        plan: Vec::new(),
     };
     let mut renamed = jane.clone();
     renamed.name = "Janet".into();
@@ -775,10 +729,7 @@ pub async fn sealed_events_verify_whatever_their_fields(store: Arc<dyn Store>) {
     for (n, event) in [full, empty].iter().enumerate() {
         let n = n as u32;
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
-        store
-            .insert_user(&u, event, &UserSideEffects::NONE)
-            .await
-            .unwrap();
+        store.insert_user(&u, event, &[]).await.unwrap();
     }
     let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
     assert_eq!(chain.len(), 3);
@@ -1041,26 +992,17 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
     let jane = user(&ws, 1, "Jane", "jane@example.com");
     let created = ev_at(Action::UserCreate, Some(&jane.id), t0());
     let jane = User {
-        key: store
-            .insert_user(&jane, &created, &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        key: store.insert_user(&jane, &created, &[]).await.unwrap(),
         ..jane
     };
     // A refused insert (taken email) leaves no event.
     let clash = user(&ws, 2, "Clash", "jane@example.com");
-    assert!(store
-        .insert_user(&clash, &ev(), &UserSideEffects::NONE)
-        .await
-        .is_err());
+    assert!(store.insert_user(&clash, &ev(), &[]).await.is_err());
     // A stale update (wrong version) leaves no event either.
     let mut stale = jane.clone();
     stale.version = 9;
     assert_eq!(
-        store
-            .update_user(&stale, 8, &ev(), &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&stale, 8, &ev(), &[]).await.unwrap(),
         UpdateOutcome::VersionConflict
     );
     let mut renamed = jane.clone();
@@ -1072,19 +1014,12 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
         t0() + Duration::seconds(5),
     );
     assert_eq!(
-        store
-            .update_user(&renamed, 1, &update, &UserSideEffects::NONE)
-            .await
-            .unwrap(),
+        store.update_user(&renamed, 1, &update, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     // The other workspace's chain is its own.
     store
-        .insert_user(
-            &user(&other, 3, "Bob", "bob@example.com"),
-            &ev(),
-            &UserSideEffects::NONE,
-        )
+        .insert_user(&user(&other, 3, "Bob", "bob@example.com"), &ev(), &[])
         .await
         .unwrap();
 
@@ -1122,7 +1057,7 @@ pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
                 Some(&jane.id),
                 t0() + Duration::hours(1),
             ),
-            &UserSideEffects::NONE,
+            &[],
         )
         .await
         .unwrap();
@@ -1131,7 +1066,7 @@ pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
         .insert_user(
             &bob,
             &ev_at(Action::UserCreate, Some(&bob.id), t0() + Duration::hours(2)),
-            &UserSideEffects::NONE,
+            &[],
         )
         .await
         .unwrap();
@@ -1186,11 +1121,7 @@ pub async fn purging_keeps_the_rest_of_the_chain_verifiable(store: Arc<dyn Store
         let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
         let at = t0() + Duration::days(i64::from(n));
         store
-            .insert_user(
-                &u,
-                &ev_at(Action::UserCreate, Some(&u.id), at),
-                &UserSideEffects::NONE,
-            )
+            .insert_user(&u, &ev_at(Action::UserCreate, Some(&u.id), at), &[])
             .await
             .unwrap();
     }

@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use roster_core::group::{Group, Membership};
 use roster_core::invitation::{Invitation, InvitationSettings};
 use roster_core::outbox::{Delivery, Mail, MailStatus, OutboxQuery};
+use roster_core::plan::UserSideEffects;
 use roster_core::session::{EndSessions, Session, SessionKind};
-use roster_core::store::{SessionStart, StoreError, UniqueKey, UpdateOutcome, UserSideEffects};
+use roster_core::store::{SessionStart, StoreError, UniqueKey, UpdateOutcome, UserWrite};
 use roster_core::{Store, User};
 use sha2::{Digest, Sha256};
 
@@ -86,7 +87,9 @@ async fn update_with(
     let expected = user.version;
     user.version += 1;
     user.updated_at += Duration::seconds(1);
-    store.update_user(user, expected, &ev(), effects).await
+    store
+        .update_user(user, expected, &ev(), &plan(effects))
+        .await
 }
 
 /// An imported new user can carry its invitation and mail: written in the batch's
@@ -101,17 +104,16 @@ pub async fn imports_issue_invitations_with_their_users(store: Arc<dyn Store>) {
             user: ann.clone(),
             expected_version: None,
             password_hash: None,
-            effects: UserSideEffects {
-                invitation: Some(invitation("inv_1", ws.key, "inv_imported", t0())),
-                mail: Some(mail("mail_1", ws.key, t0())),
-                ..UserSideEffects::default()
-            },
+            plan: vec![
+                UserWrite::InsertInvitation(invitation("inv_1", ws.key, "inv_imported", t0())),
+                UserWrite::QueueMail(mail("mail_1", ws.key, t0())),
+            ],
         },
         roster_core::store::ImportWrite {
             user: plain,
             expected_version: None,
             password_hash: None,
-            effects: UserSideEffects::NONE,
+            plan: Vec::new(),
         },
     ];
     store.import_users(ws.key, &writes, &ev()).await.unwrap();
@@ -135,7 +137,10 @@ pub async fn invitations_are_single_use_and_replaced(store: Arc<dyn Store>) {
         mail: Some(mail("mail_1", ws.key, t0())),
         ..UserSideEffects::default()
     };
-    ann.key = store.insert_user(&ann, &ev(), &effects).await.unwrap();
+    ann.key = store
+        .insert_user(&ann, &ev(), &plan(&effects))
+        .await
+        .unwrap();
 
     let (found, holder, ws_id) = store
         .find_invitation(&hash("inv_first"))
@@ -293,7 +298,7 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
             join_groups: vec![join(finance.key), join(bad)],
             ..UserSideEffects::default()
         };
-        let failed = store.insert_user(&ann, &ev(), &effects).await;
+        let failed = store.insert_user(&ann, &ev(), &plan(&effects)).await;
         assert!(matches!(failed, Err(StoreError::Stale)), "{failed:?}");
         assert!(store.get_user(ws.key, &ann.id).await.unwrap().is_none());
     }
@@ -312,7 +317,10 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
         join_groups: vec![join(finance.key)],
         ..UserSideEffects::default()
     };
-    let key = store.insert_user(&ann, &ev(), &effects).await.unwrap();
+    let key = store
+        .insert_user(&ann, &ev(), &plan(&effects))
+        .await
+        .unwrap();
     let groups = groups_of(&store, ws.key, key, t0()).await;
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].0.id, finance.id);
@@ -334,7 +342,7 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
         ..UserSideEffects::default()
     };
     assert!(store
-        .update_user(&changed, expected, &ev(), &effects)
+        .update_user(&changed, expected, &ev(), &plan(&effects))
         .await
         .is_err());
     let after = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
@@ -351,7 +359,7 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .update_user(&changed, expected, &ev(), &effects)
+            .update_user(&changed, expected, &ev(), &plan(&effects))
             .await
             .unwrap(),
         UpdateOutcome::Updated
@@ -542,7 +550,10 @@ pub async fn purging_erases_the_user_and_what_names_it(store: Arc<dyn Store>) {
         mail: Some(mail("mail_p", ws.key, t0())),
         ..UserSideEffects::default()
     };
-    ann.key = store.insert_user(&ann, &ev(), &effects).await.unwrap();
+    ann.key = store
+        .insert_user(&ann, &ev(), &plan(&effects))
+        .await
+        .unwrap();
     let mut team = group(ws.key, 1, "Team");
     team.key = store.insert_group(&team, &ev()).await.unwrap();
     let membership = Membership {
@@ -604,7 +615,7 @@ pub async fn outbox_mail_is_claimed_once_and_retried(store: Arc<dyn Store>) {
             )),
             ..UserSideEffects::default()
         };
-        u.key = store.insert_user(&u, &ev(), &effects).await.unwrap();
+        u.key = store.insert_user(&u, &ev(), &plan(&effects)).await.unwrap();
     }
     let now = t0() + Duration::seconds(2);
     let lease = now + Duration::minutes(5);
@@ -698,7 +709,7 @@ pub async fn roles_in_use_cannot_be_removed(store: Arc<dyn Store>) {
     let mut ann = insert(&store, ann).await;
     // A soft-deleted user's role counts too.
     ann.deleted_at = Some(t0());
-    update_with(&store, &mut ann, &UserSideEffects::NONE)
+    update_with(&store, &mut ann, &UserSideEffects::default())
         .await
         .unwrap();
     let roles = vec!["admin".to_owned(), "viewer".to_owned()];
@@ -894,4 +905,9 @@ pub async fn sessions_start_race_and_end(store: Arc<dyn Store>) {
         head,
         "no event when nothing ended"
     );
+}
+
+/// The primitives the core plans for `effects`.
+fn plan(effects: &UserSideEffects) -> Vec<UserWrite> {
+    effects.clone().plan()
 }

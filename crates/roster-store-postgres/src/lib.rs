@@ -6,11 +6,11 @@
 mod audit;
 mod error;
 mod groups;
-mod lifecycle;
 mod rows;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod user_writes;
 mod users;
 
 use std::str::FromStr;
@@ -26,8 +26,7 @@ use roster_core::outbox::{Delivery, Mail, OutboxQuery};
 use roster_core::session::{AuthSettings, EndSessions, Session};
 use roster_core::signing::SigningKey;
 use roster_core::store::{
-    ImportWrite, SessionStart, SignInName, Store, StoreError, UniqueKey, UpdateOutcome,
-    UserSideEffects,
+    ImportWrite, SessionStart, SignInName, Store, StoreError, UniqueKey, UpdateOutcome, UserWrite,
 };
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
@@ -470,9 +469,9 @@ impl Store for PostgresStore {
         &self,
         user: &User,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<i64, StoreError> {
-        users::insert(&self.pool, user, event, effects).await
+        users::insert(&self.pool, user, event, plan).await
     }
 
     async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
@@ -530,9 +529,9 @@ impl Store for PostgresStore {
         user: &User,
         expected_version: i64,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<UpdateOutcome, StoreError> {
-        users::update(&self.pool, user, expected_version, event, effects).await
+        users::update(&self.pool, user, expected_version, event, plan).await
     }
 
     async fn purge_user(
@@ -542,7 +541,7 @@ impl Store for PostgresStore {
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        if !lifecycle::purge(&mut tx, workspace_key, user_key).await? {
+        if !user_writes::purge(&mut tx, workspace_key, user_key).await? {
             return Ok(false);
         }
         audit::append(&mut tx, workspace_key, event).await?;
@@ -554,14 +553,14 @@ impl Store for PostgresStore {
         &self,
         token_hash: &[u8; 32],
     ) -> Result<Option<(Invitation, User, String)>, StoreError> {
-        let row = sqlx::query(lifecycle::FIND_INVITATION)
+        let row = sqlx::query(user_writes::FIND_INVITATION)
             .bind(token_hash.as_slice())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
         row.map(|row| {
             Ok((
-                lifecycle::invitation(&row)?,
+                user_writes::invitation(&row)?,
                 rows::user(&row)?,
                 rows::get(&row, "w_id")?,
             ))

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use roster_core::audit::NewEvent;
-use roster_core::store::{ImportWrite, StoreError, UpdateOutcome, UserSideEffects};
+use roster_core::store::{ImportWrite, StoreError, UpdateOutcome, UserWrite};
 use roster_core::{User, UserListRequest};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -12,7 +12,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::audit;
 use crate::error::db_error;
-use crate::lifecycle;
+use crate::user_writes;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
@@ -60,23 +60,23 @@ fn bind_insert<'q>(
 }
 
 /// Insert `user` and append `event`, atomically: one statement, which needs no transaction,
-/// unless there are side effects to write with it.
+/// unless its plan has primitives to execute with it.
 pub(crate) async fn insert(
     pool: &PgPool,
     user: &User,
     event: &NewEvent,
-    effects: &UserSideEffects,
+    plan: &[UserWrite],
 ) -> Result<i64, StoreError> {
     let query = bind_insert(sqlx::query(AUDITED_INSERT.as_str()), user, None);
     let query = audit::bind_event(query, user.workspace_key, event);
-    if effects.is_empty() {
+    if plan.is_empty() {
         let row = query.fetch_one(pool).await.map_err(db_error)?;
         return row.try_get("pk").map_err(db_error);
     }
     let mut tx = pool.begin().await.map_err(db_error)?;
     let row = query.fetch_one(&mut *tx).await.map_err(db_error)?;
     let pk: i64 = row.try_get("pk").map_err(db_error)?;
-    lifecycle::apply(&mut tx, user.workspace_key, pk, user.created_at, effects).await?;
+    user_writes::execute(&mut tx, user.workspace_key, pk, user.created_at, plan).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(pk)
 }
@@ -129,10 +129,9 @@ pub(crate) async fn import(
     }
     // A new user's invitation and mail need its key, which the batch insert does not
     // return: read the keys of those users in one query.
-    let with_effects: Vec<&&ImportWrite> =
-        created.iter().filter(|w| !w.effects.is_empty()).collect();
-    if let Some(first) = with_effects.first() {
-        let ids: Vec<&str> = with_effects.iter().map(|w| w.user.id.as_str()).collect();
+    let with_plan: Vec<&&ImportWrite> = created.iter().filter(|w| !w.plan.is_empty()).collect();
+    if let Some(first) = with_plan.first() {
+        let ids: Vec<&str> = with_plan.iter().map(|w| w.user.id.as_str()).collect();
         let keys: std::collections::HashMap<String, i64> =
             sqlx::query_as("SELECT id, pk FROM users WHERE workspace_pk = $1 AND id = ANY($2)")
                 .bind(first.user.workspace_key)
@@ -142,14 +141,14 @@ pub(crate) async fn import(
                 .map_err(db_error)?
                 .into_iter()
                 .collect();
-        for write in with_effects {
+        for write in with_plan {
             let pk = *keys.get(&write.user.id).ok_or(StoreError::Stale)?;
-            crate::lifecycle::apply(
+            user_writes::execute(
                 tx,
                 write.user.workspace_key,
                 pk,
                 write.user.created_at,
-                &write.effects,
+                &write.plan,
             )
             .await?;
         }
@@ -242,11 +241,11 @@ pub(crate) async fn update(
     user: &User,
     expected_version: i64,
     event: &NewEvent,
-    effects: &UserSideEffects,
+    plan: &[UserWrite],
 ) -> Result<UpdateOutcome, StoreError> {
     let query = bind_update(sqlx::query(AUDITED_UPDATE.as_str()), user, expected_version);
     let query = audit::bind_event(query, user.workspace_key, event);
-    let updated = if effects.is_empty() {
+    let updated = if plan.is_empty() {
         query
             .fetch_optional(pool)
             .await
@@ -260,14 +259,8 @@ pub(crate) async fn update(
             .map_err(db_error)?
             .is_some();
         if updated {
-            lifecycle::apply(
-                &mut tx,
-                user.workspace_key,
-                user.key,
-                user.updated_at,
-                effects,
-            )
-            .await?;
+            user_writes::execute(&mut tx, user.workspace_key, user.key, user.updated_at, plan)
+                .await?;
             tx.commit().await.map_err(db_error)?;
         }
         updated

@@ -8,11 +8,11 @@
 mod audit;
 mod error;
 mod groups;
-mod lifecycle;
 mod outbox;
 mod reader;
 mod rows;
 mod sessions;
+mod user_writes;
 mod users;
 mod writer;
 
@@ -30,7 +30,7 @@ use roster_core::outbox::{Delivery, Mail, OutboxQuery};
 use roster_core::session::{AuthSettings, EndSessions, Session};
 use roster_core::signing::SigningKey;
 use roster_core::store::{
-    ImportWrite, SessionStart, SignInName, Store, StoreError, UpdateOutcome, UserSideEffects,
+    ImportWrite, SessionStart, SignInName, Store, StoreError, UpdateOutcome, UserWrite,
 };
 use roster_core::ApiClient;
 use roster_core::{User, UserListRequest, Workspace};
@@ -504,15 +504,13 @@ impl Store for SqliteStore {
         &self,
         user: &User,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<i64, StoreError> {
-        let (user, event, effects) = (user.clone(), event.clone(), effects.clone());
+        let (user, event, plan) = (user.clone(), event.clone(), plan.to_vec());
         self.writer
             .write(move |tx| {
                 let pk = users::insert(tx, &user, None)?;
-                if !effects.is_empty() {
-                    lifecycle::apply(tx, user.workspace_key, pk, user.created_at, &effects)?;
-                }
+                user_writes::execute(tx, user.workspace_key, pk, user.created_at, &plan)?;
                 audit::append(tx, user.workspace_key, &event)?;
                 Ok(pk)
             })
@@ -567,22 +565,14 @@ impl Store for SqliteStore {
         user: &User,
         expected_version: i64,
         event: &NewEvent,
-        effects: &UserSideEffects,
+        plan: &[UserWrite],
     ) -> Result<UpdateOutcome, StoreError> {
-        let (user, event, effects) = (user.clone(), event.clone(), effects.clone());
+        let (user, event, plan) = (user.clone(), event.clone(), plan.to_vec());
         self.writer
             .write(move |tx| {
                 let outcome = users::update(tx, &user, expected_version)?;
                 if outcome == UpdateOutcome::Updated {
-                    if !effects.is_empty() {
-                        lifecycle::apply(
-                            tx,
-                            user.workspace_key,
-                            user.key,
-                            user.updated_at,
-                            &effects,
-                        )?;
-                    }
+                    user_writes::execute(tx, user.workspace_key, user.key, user.updated_at, &plan)?;
                     audit::append(tx, user.workspace_key, &event)?;
                 }
                 Ok(outcome)
@@ -597,7 +587,7 @@ impl Store for SqliteStore {
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
         self.write_audited(workspace_key, event, move |tx| {
-            lifecycle::purge(tx, workspace_key, user_key)
+            user_writes::purge(tx, workspace_key, user_key)
         })
         .await
     }
@@ -606,14 +596,17 @@ impl Store for SqliteStore {
         &self,
         token_hash: &[u8; 32],
     ) -> Result<Option<(Invitation, User, String)>, StoreError> {
-        self.reader
-            .row(lifecycle::FIND_INVITATION, [token_hash.as_slice()], |row| {
+        self.reader.row(
+            user_writes::FIND_INVITATION,
+            [token_hash.as_slice()],
+            |row| {
                 Ok((
-                    lifecycle::invitation(row)?,
+                    user_writes::invitation(row)?,
                     rows::user(row)?,
                     rows::get(row, "w_id")?,
                 ))
-            })
+            },
+        )
     }
 
     async fn set_workspace_roles(

@@ -149,15 +149,13 @@ pub(crate) fn import(tx: &Transaction<'_>, writes: &[ImportWrite]) -> Result<(),
         match write.expected_version {
             None => {
                 let pk = insert(tx, &write.user, hash)?;
-                if !write.effects.is_empty() {
-                    crate::lifecycle::apply(
-                        tx,
-                        write.user.workspace_key,
-                        pk,
-                        write.user.created_at,
-                        &write.effects,
-                    )?;
-                }
+                crate::user_writes::execute(
+                    tx,
+                    write.user.workspace_key,
+                    pk,
+                    write.user.created_at,
+                    &write.plan,
+                )?;
             }
             Some(expected) => {
                 if update(tx, &write.user, expected)? != UpdateOutcome::Updated {

@@ -1,62 +1,63 @@
-//! What a user write does besides the user row (invitations, mail, groups, password), and
-//! erasing a user for good.
+//! The primitive writes a user write executes besides the user row (invitations, mail,
+//! groups, password, sessions), as the core planned them, and erasing a user for good.
 
 use chrono::{DateTime, Utc};
 use roster_core::invitation::Invitation;
-use roster_core::store::{StoreError, UserSideEffects};
+use roster_core::store::{StoreError, UserWrite};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
 use crate::error::db_error;
 use crate::rows::get;
 
-/// Apply `effects` for the user `user_pk` inside the write's transaction; `at` (the
-/// write's time) stamps revocations and acceptance.
-pub(crate) async fn apply(
+/// Execute the core's `plan` for the user `user_pk` inside the write's transaction, in
+/// order; `at` (the write's time) stamps revocations, acceptance and ended sessions.
+pub(crate) async fn execute(
     tx: &mut Transaction<'static, Postgres>,
     workspace_pk: i64,
     user_pk: i64,
     at: DateTime<Utc>,
-    effects: &UserSideEffects,
+    plan: &[UserWrite],
 ) -> Result<(), StoreError> {
-    if effects.revoke_invitations || effects.invitation.is_some() {
-        sqlx::query(
+    for write in plan {
+        execute_one(tx, workspace_pk, user_pk, at, write).await?;
+    }
+    Ok(())
+}
+
+async fn execute_one(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace_pk: i64,
+    user_pk: i64,
+    at: DateTime<Utc>,
+    write: &UserWrite,
+) -> Result<(), StoreError> {
+    let changed = match write {
+        UserWrite::RevokeInvitations => sqlx::query(
             "UPDATE invitations SET revoked_at = $2
              WHERE user_pk = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
         )
         .bind(user_pk)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        // Invitation mail still waiting to go out carries a token that is now dead.
-        sqlx::query(
+        .bind(at),
+        UserWrite::WithdrawInvitationMail => sqlx::query(
             "UPDATE outbox SET status = 'withdrawn', text = NULL
              WHERE user_pk = $1 AND kind = 'invitation' AND status = 'pending'",
         )
-        .bind(user_pk)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    }
-    if let Some(accepted) = &effects.accept_invitation {
-        let changed = sqlx::query(
-            "UPDATE invitations SET accepted_at = $3
-             WHERE id = $1 AND user_pk = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(accepted)
-        .bind(user_pk)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        if changed != 1 {
-            return Err(StoreError::Stale);
+        .bind(user_pk),
+        UserWrite::AcceptInvitation(id) => {
+            return expect_one(
+                sqlx::query(
+                    "UPDATE invitations SET accepted_at = $3
+                     WHERE id = $1 AND user_pk = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .bind(user_pk)
+                .bind(at)
+                .execute(&mut **tx)
+                .await,
+            )
         }
-    }
-    if let Some(invitation) = &effects.invitation {
-        sqlx::query(
+        UserWrite::InsertInvitation(invitation) => sqlx::query(
             "INSERT INTO invitations (id, workspace_pk, user_pk, token_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -65,13 +66,8 @@ pub(crate) async fn apply(
         .bind(user_pk)
         .bind(invitation.token_hash.as_slice())
         .bind(invitation.created_at)
-        .bind(invitation.expires_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    }
-    if let Some(mail) = &effects.mail {
-        sqlx::query(
+        .bind(invitation.expires_at),
+        UserWrite::QueueMail(mail) => sqlx::query(
             "INSERT INTO outbox (id, workspace_pk, user_pk, kind, recipient, subject, text,
                                  status, attempts, next_attempt_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
@@ -84,54 +80,55 @@ pub(crate) async fn apply(
         .bind(&mail.subject)
         .bind(&mail.text)
         .bind(mail.next_attempt_at)
-        .bind(mail.created_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    }
-    if let Some(hash) = &effects.password_hash {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE pk = $1")
-            .bind(user_pk)
-            .bind(hash)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
-    }
-    if effects.end_sessions {
-        crate::sessions::end(
-            tx,
-            workspace_pk,
-            user_pk,
-            &roster_core::session::EndSessions::AllSessions,
-            at,
-        )
-        .await?;
-    }
-    if effects.revoke_personal_token {
-        crate::sessions::end_personal_token(tx, user_pk, at).await?;
-    }
-    if effects.leave_groups {
-        sqlx::query("DELETE FROM group_members WHERE user_pk = $1")
-            .bind(user_pk)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
-    }
-    for membership in &effects.join_groups {
-        let joined = sqlx::query(crate::groups::PUT_MEMBERSHIP)
-            .bind(workspace_pk)
-            .bind(membership.group_key)
-            .bind(user_pk)
-            .bind(membership.added_at)
-            .bind(membership.expires_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
-        if joined.rows_affected() != 1 {
-            return Err(StoreError::Stale);
+        .bind(mail.created_at),
+        UserWrite::SetPasswordHash(hash) => {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE pk = $1")
+                .bind(user_pk)
+                .bind(hash)
         }
+        UserWrite::EndSessions => {
+            let all = roster_core::session::EndSessions::AllSessions;
+            return crate::sessions::end(tx, workspace_pk, user_pk, &all, at)
+                .await
+                .map(drop);
+        }
+        UserWrite::RevokePersonalToken => {
+            return crate::sessions::end_personal_token(tx, user_pk, at)
+                .await
+                .map(drop)
+        }
+        UserWrite::LeaveGroups => {
+            sqlx::query("DELETE FROM group_members WHERE user_pk = $1").bind(user_pk)
+        }
+        UserWrite::JoinGroup(membership) => {
+            return expect_one(
+                sqlx::query(crate::groups::PUT_MEMBERSHIP)
+                    .bind(workspace_pk)
+                    .bind(membership.group_key)
+                    .bind(user_pk)
+                    .bind(membership.added_at)
+                    .bind(membership.expires_at)
+                    .execute(&mut **tx)
+                    .await,
+            )
+        }
+        UserWrite::Abort => {
+            return Err(StoreError::Backend(
+                "the write was aborted by its plan".into(),
+            ))
+        }
+    };
+    changed.execute(&mut **tx).await.map_err(db_error).map(drop)
+}
+
+/// A conditional primitive changed exactly one row, or the write is `Stale`.
+fn expect_one(
+    result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>,
+) -> Result<(), StoreError> {
+    match result.map_err(db_error)?.rows_affected() {
+        1 => Ok(()),
+        _ => Err(StoreError::Stale),
     }
-    Ok(())
 }
 
 /// Delete the user and everything that names it; false if there is no such user.

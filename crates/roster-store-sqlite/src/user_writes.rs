@@ -1,85 +1,104 @@
-//! What a user write does besides the user row (invitations, mail, groups, password), and
-//! erasing a user for good.
+//! The primitive writes a user write executes besides the user row (invitations, mail,
+//! groups, password, sessions), as the core planned them, and erasing a user for good.
 
 use chrono::{DateTime, Utc};
 use roster_core::invitation::Invitation;
 use roster_core::outbox::Mail;
-use roster_core::store::{StoreError, UserSideEffects};
+use roster_core::store::{StoreError, UserWrite};
 use rusqlite::{params, Row, Transaction};
 
 use crate::error::sql_error;
 use crate::rows::{get, micros, time};
 
-/// Apply `effects` for the user `user_pk` inside the write's transaction; `at` (the
-/// write's time) stamps revocations and acceptance.
-pub(crate) fn apply(
+/// Execute the core's `plan` for the user `user_pk` inside the write's transaction, in
+/// order; `at` (the write's time) stamps revocations, acceptance and ended sessions.
+pub(crate) fn execute(
     tx: &Transaction<'_>,
     workspace_pk: i64,
     user_pk: i64,
     at: DateTime<Utc>,
-    effects: &UserSideEffects,
+    plan: &[UserWrite],
 ) -> Result<(), StoreError> {
-    if effects.revoke_invitations || effects.invitation.is_some() {
-        tx.prepare_cached(
+    for write in plan {
+        execute_one(tx, workspace_pk, user_pk, micros(at), write)?;
+    }
+    Ok(())
+}
+
+fn execute_one(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    user_pk: i64,
+    at: i64,
+    write: &UserWrite,
+) -> Result<(), StoreError> {
+    let run = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+        tx.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(values))
+            .map_err(sql_error)
+    };
+    match write {
+        UserWrite::RevokeInvitations => run(
             "UPDATE invitations SET revoked_at = ?2
              WHERE user_pk = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
+            params![user_pk, at],
         )
-        .and_then(|mut revoke| revoke.execute(params![user_pk, micros(at)]))
-        .map_err(sql_error)?;
-        tx.prepare_cached(WITHDRAW_INVITATION_MAIL)
-            .and_then(|mut withdraw| withdraw.execute([user_pk]))
-            .map_err(sql_error)?;
-    }
-    if let Some(accepted) = &effects.accept_invitation {
-        let changed = tx
-            .prepare_cached(
+        .map(drop),
+        UserWrite::WithdrawInvitationMail => {
+            run(WITHDRAW_INVITATION_MAIL, params![user_pk]).map(drop)
+        }
+        UserWrite::AcceptInvitation(id) => {
+            let changed = run(
                 "UPDATE invitations SET accepted_at = ?3
                  WHERE id = ?1 AND user_pk = ?2 AND accepted_at IS NULL AND revoked_at IS NULL",
-            )
-            .and_then(|mut accept| accept.execute(params![accepted, user_pk, micros(at)]))
-            .map_err(sql_error)?;
-        if changed != 1 {
-            return Err(StoreError::Stale);
+                params![id, user_pk, at],
+            )?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Stale)
+            }
         }
-    }
-    if let Some(invitation) = &effects.invitation {
-        insert_invitation(tx, workspace_pk, user_pk, invitation)?;
-    }
-    if let Some(mail) = &effects.mail {
-        insert_mail(tx, workspace_pk, user_pk, mail)?;
-    }
-    if let Some(hash) = &effects.password_hash {
-        tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE pk = ?1")
-            .and_then(|mut set| set.execute(params![user_pk, hash]))
-            .map_err(sql_error)?;
-    }
-    if effects.end_sessions {
-        crate::sessions::end(
+        UserWrite::InsertInvitation(invitation) => {
+            insert_invitation(tx, workspace_pk, user_pk, invitation)
+        }
+        UserWrite::QueueMail(mail) => insert_mail(tx, workspace_pk, user_pk, mail),
+        UserWrite::SetPasswordHash(hash) => run(
+            "UPDATE users SET password_hash = ?2 WHERE pk = ?1",
+            params![user_pk, hash],
+        )
+        .map(drop),
+        UserWrite::EndSessions => crate::sessions::end(
             tx,
             workspace_pk,
             user_pk,
             &roster_core::session::EndSessions::AllSessions,
-            micros(at),
-        )?;
-    }
-    if effects.revoke_personal_token {
-        crate::sessions::end_personal_token(tx, user_pk, micros(at))?;
-    }
-    if effects.leave_groups {
-        tx.prepare_cached("DELETE FROM group_members WHERE user_pk = ?1")
-            .and_then(|mut leave| leave.execute([user_pk]))
-            .map_err(sql_error)?;
-    }
-    for membership in &effects.join_groups {
-        let joined = roster_core::group::Membership {
-            user_key: user_pk,
-            ..membership.clone()
-        };
-        if !crate::groups::put_membership(tx, workspace_pk, &joined)? {
-            return Err(StoreError::Stale);
+            at,
+        )
+        .map(drop),
+        UserWrite::RevokePersonalToken => {
+            crate::sessions::end_personal_token(tx, user_pk, at).map(drop)
         }
+        UserWrite::LeaveGroups => run(
+            "DELETE FROM group_members WHERE user_pk = ?1",
+            params![user_pk],
+        )
+        .map(drop),
+        UserWrite::JoinGroup(membership) => {
+            let joined = roster_core::group::Membership {
+                user_key: user_pk,
+                ..membership.clone()
+            };
+            if crate::groups::put_membership(tx, workspace_pk, &joined)? {
+                Ok(())
+            } else {
+                Err(StoreError::Stale)
+            }
+        }
+        UserWrite::Abort => Err(StoreError::Backend(
+            "the write was aborted by its plan".into(),
+        )),
     }
-    Ok(())
 }
 
 /// Invitation mail of a user still waiting to go out carries a token that is now dead.
