@@ -4,6 +4,11 @@
 //! the transaction ends, so concurrent writers of one workspace take turns at the chain and
 //! it never forks; workspaces do not wait on each other.
 
+use crate::audit;
+use crate::PostgresStore;
+use async_trait::async_trait;
+use roster_core::store::AuditStore;
+
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -209,4 +214,63 @@ pub(crate) async fn purge(
     .await
     .map_err(db_error)?;
     Ok(done.rows_affected())
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn append_event(&self, workspace_key: i64, event: &NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = audit::list_query(query)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_chain(
+        &self,
+        workspace_key: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE workspace_pk = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(workspace_key)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(audit::event).collect()
+    }
+
+    async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
+        sqlx::query("SELECT * FROM audit_heads WHERE workspace_pk = $1")
+            .bind(workspace_key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .as_ref()
+            .map(audit::head)
+            .transpose()
+    }
+
+    async fn purge_audit_events(
+        &self,
+        workspace_key: i64,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let purged = audit::purge(&mut tx, workspace_key, before, batch).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(purged)
+    }
 }

@@ -1,10 +1,18 @@
-//! Groups, memberships and the outbox rows on PostgreSQL.
+//! Groups and memberships.
+
+use crate::error::db_error;
+use crate::PostgresStore;
+use crate::{audit, groups, rows};
+use async_trait::async_trait;
+use chrono::DateTime;
+use chrono::Utc;
+use roster_core::audit::NewEvent;
+use roster_core::store::GroupStore;
+use roster_core::User;
 
 use roster_core::group::{Group, Membership};
-use roster_core::outbox::{Mail, MailStatus, OutboxQuery};
 use roster_core::store::StoreError;
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::rows::get;
 
@@ -33,48 +41,6 @@ pub(crate) fn membership(row: &PgRow) -> Result<Membership, StoreError> {
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.group_pk AS m_group_pk, m.user_pk AS m_user_pk,
     m.added_at AS m_added_at, m.expires_at AS m_expires_at";
 
-pub(crate) fn mail(row: &PgRow) -> Result<Mail, StoreError> {
-    let status: String = get(row, "status")?;
-    let attempts: i64 = get(row, "attempts")?;
-    Ok(Mail {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        user_key: get(row, "user_pk")?,
-        kind: get(row, "kind")?,
-        recipient: get(row, "recipient")?,
-        subject: get(row, "subject")?,
-        text: get(row, "text")?,
-        status: MailStatus::parse(&status)
-            .map_err(|_| StoreError::Backend(format!("stored mail status is unknown: {status}")))?,
-        attempts: u32::try_from(attempts)
-            .map_err(|_| StoreError::Backend("stored attempts out of range".into()))?,
-        next_attempt_at: get(row, "next_attempt_at")?,
-        last_error: get(row, "last_error")?,
-        created_at: get(row, "created_at")?,
-        sent_at: get(row, "sent_at")?,
-    })
-}
-
-pub(crate) fn outbox_query(query: &OutboxQuery) -> QueryBuilder<'static, Postgres> {
-    let mut q = QueryBuilder::new("SELECT * FROM outbox WHERE workspace_pk = ");
-    q.push_bind(query.workspace_key);
-    if let Some(status) = query.status {
-        q.push(" AND status = ").push_bind(status.as_str());
-    }
-    if let Some(before) = query.before_key {
-        q.push(" AND pk < ").push_bind(before);
-    }
-    q.push(" ORDER BY pk DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
-    q
-}
-
-pub(crate) const CLAIM: &str = "UPDATE outbox SET next_attempt_at = $2
-    WHERE pk IN (SELECT pk FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-    RETURNING *";
-
 /// Put a user in a group of the same workspace (or change the membership's expiry): `$1`
 /// workspace, `$2` group, `$3` user, `$4` added at, `$5` expires at. No row when the group
 /// or the user is not the workspace's.
@@ -83,3 +49,212 @@ pub(crate) const PUT_MEMBERSHIP: &str =
      SELECT g.pk, u.pk, $4, $5 FROM groups g, users u
      WHERE g.pk = $2 AND g.workspace_pk = $1 AND u.pk = $3 AND u.workspace_pk = $1
      ON CONFLICT (group_pk, user_pk) DO UPDATE SET expires_at = EXCLUDED.expires_at";
+
+#[async_trait]
+impl GroupStore for PostgresStore {
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let pk: i64 = sqlx::query_scalar(
+            "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at,
+                                 updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
+        )
+        .bind(&group.id)
+        .bind(group.workspace_key)
+        .bind(&group.name)
+        .bind(group.name_key())
+        .bind(&group.description)
+        .bind(group.created_at)
+        .bind(group.updated_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        audit::append(&mut tx, group.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pk)
+    }
+
+    async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
+        let row = sqlx::query("SELECT * FROM groups WHERE workspace_pk = $1 AND id = $2")
+            .bind(workspace_key)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(groups::group).transpose()
+    }
+
+    async fn find_group_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<Group>, StoreError> {
+        let row = sqlx::query("SELECT * FROM groups WHERE workspace_pk = $1 AND pk = $2")
+            .bind(workspace_key)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(groups::group).transpose()
+    }
+
+    async fn list_groups(
+        &self,
+        workspace_key: i64,
+        before_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Group>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM groups WHERE workspace_pk = $1 AND pk < $2 ORDER BY pk DESC LIMIT $3",
+        )
+        .bind(workspace_key)
+        .bind(before_key.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(groups::group).collect()
+    }
+
+    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
+        let change = sqlx::query(
+            "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
+             WHERE workspace_pk = $1 AND pk = $2",
+        )
+        .bind(group.workspace_key)
+        .bind(group.key)
+        .bind(&group.name)
+        .bind(group.name_key())
+        .bind(&group.description)
+        .bind(group.updated_at);
+        self.execute_audited(group.workspace_key, event, change)
+            .await
+    }
+
+    async fn delete_group(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT pk FROM groups WHERE workspace_pk = $1 AND pk = $2 FOR UPDATE",
+        )
+        .bind(workspace_key)
+        .bind(group_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if found.is_none() {
+            return Ok(false);
+        }
+        for statement in [
+            "DELETE FROM group_members WHERE group_pk = $1",
+            "DELETE FROM groups WHERE pk = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(group_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn put_membership(
+        &self,
+        workspace_key: i64,
+        membership: &Membership,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let change = sqlx::query(groups::PUT_MEMBERSHIP)
+            .bind(workspace_key)
+            .bind(membership.group_key)
+            .bind(membership.user_key)
+            .bind(membership.added_at)
+            .bind(membership.expires_at);
+        self.execute_audited(workspace_key, event, change)
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_membership(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let change = sqlx::query(
+            "DELETE FROM group_members WHERE group_pk = $2 AND user_pk = $3
+               AND group_pk IN (SELECT pk FROM groups WHERE workspace_pk = $1)",
+        )
+        .bind(workspace_key)
+        .bind(group_key)
+        .bind(user_key);
+        self.execute_audited(workspace_key, event, change).await
+    }
+
+    async fn list_members(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        now: DateTime<Utc>,
+        before_user_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(User, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {} FROM group_members m JOIN users u ON u.pk = m.user_pk
+             WHERE m.group_pk = $1 AND (m.expires_at IS NULL OR m.expires_at > $2)
+               AND u.workspace_pk = $3 AND u.deleted_at IS NULL AND m.user_pk < $4
+             ORDER BY m.user_pk DESC LIMIT $5",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(group_key)
+            .bind(now)
+            .bind(workspace_key)
+            .bind(before_user_key.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| Ok((rows::user(row)?, groups::membership(row)?)))
+            .collect()
+    }
+
+    async fn groups_of_users(
+        &self,
+        workspace_key: i64,
+        user_keys: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Group, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT m.user_pk, g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk = ANY($1) AND (m.expires_at IS NULL OR m.expires_at > $2)
+               AND g.workspace_pk = $3
+             ORDER BY m.user_pk, g.name_key",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_keys)
+            .bind(now)
+            .bind(workspace_key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    sqlx::Row::try_get(row, "user_pk").map_err(db_error)?,
+                    groups::group(row)?,
+                    groups::membership(row)?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,5 +1,13 @@
 //! Sessions and personal tokens on PostgreSQL.
 
+use crate::PostgresStore;
+use crate::{audit, rows, sessions};
+use async_trait::async_trait;
+use roster_core::audit::NewEvent;
+use roster_core::store::SessionStore;
+use roster_core::store::SignInName;
+use roster_core::User;
+
 use chrono::{DateTime, Utc};
 use roster_core::session::{EndSessions, Session, SessionKind};
 use roster_core::store::{SessionStart, StoreError};
@@ -205,5 +213,138 @@ pub(crate) async fn end(
             }
         }
         EndSessions::PersonalToken => end_personal_token(tx, user_pk, at).await,
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn find_sign_in(
+        &self,
+        workspace_key: i64,
+        name: &SignInName,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let (sql, value) = match name {
+            SignInName::EmailKey(key) => (
+                "SELECT * FROM users WHERE workspace_pk = $1 AND email_key = $2 AND deleted_at IS NULL",
+                key,
+            ),
+            SignInName::ExternalId(id) => (
+                "SELECT * FROM users WHERE workspace_pk = $1 AND external_id = $2 AND deleted_at IS NULL",
+                id,
+            ),
+        };
+        let row = sqlx::query(sql)
+            .bind(workspace_key)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| Ok((rows::user(&row)?, rows::get(&row, "password_hash")?)))
+            .transpose()
+    }
+
+    async fn live_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM sessions s WHERE s.user_pk = $1 AND s.workspace_pk = $2
+               AND s.ended_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $3)
+             ORDER BY s.created_at, s.pk",
+            sessions::COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_key)
+            .bind(workspace_key)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(sessions::session).collect()
+    }
+
+    async fn start_session(
+        &self,
+        start: &SessionStart,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sessions::start(&mut tx, start).await?;
+        audit::append(&mut tx, start.session.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Session, User, String)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {}, w.id AS w_id FROM sessions s
+               JOIN users u ON u.pk = s.user_pk JOIN workspaces w ON w.pk = s.workspace_pk
+             WHERE s.token_hash = $1",
+            sessions::COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| {
+            Ok((
+                sessions::session(&row)?,
+                rows::user(&row)?,
+                rows::get(&row, "w_id")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn touch_session(
+        &self,
+        session_key: i64,
+        last_seen_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE pk = $1")
+            .bind(session_key)
+            .bind(last_seen_at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    async fn end_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        which: &EndSessions,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let ended = sessions::end(&mut tx, workspace_key, user_key, which, at).await?;
+        if ended > 0 {
+            audit::append(&mut tx, workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(ended)
+    }
+
+    async fn insert_personal_token(
+        &self,
+        token: &Session,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if !sessions::insert_personal(&mut tx, token).await? {
+            return Ok(false);
+        }
+        audit::append(&mut tx, token.workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 }

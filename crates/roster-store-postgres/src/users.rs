@@ -1,5 +1,11 @@
 //! User writes and the list query.
 
+use crate::PostgresStore;
+use crate::{audit, rows, user_writes, users};
+use async_trait::async_trait;
+use roster_core::invitation::Invitation;
+use roster_core::store::UserStore;
+
 use std::sync::LazyLock;
 
 use roster_core::audit::NewEvent;
@@ -10,9 +16,7 @@ use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
-use crate::audit;
 use crate::error::db_error;
-use crate::user_writes;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
@@ -362,6 +366,141 @@ fn like_pattern(search: &str) -> String {
     }
     out.push('%');
     out
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn insert_user(
+        &self,
+        user: &User,
+        event: &NewEvent,
+        plan: &[UserWrite],
+    ) -> Result<i64, StoreError> {
+        users::insert(&self.pool, user, event, plan).await
+    }
+
+    async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("id", workspace_key, id).await
+    }
+
+    async fn find_user_by_uuid(
+        &self,
+        workspace_key: i64,
+        uuid: uuid::Uuid,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND uuid = $2")
+            .bind(workspace_key)
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn find_user_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE workspace_pk = $1 AND pk = $2")
+            .bind(workspace_key)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        workspace_key: i64,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where("external_id", workspace_key, external_id)
+            .await
+    }
+
+    async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
+        let rows = users::list_query(request)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+        event: &NewEvent,
+        plan: &[UserWrite],
+    ) -> Result<UpdateOutcome, StoreError> {
+        users::update(&self.pool, user, expected_version, event, plan).await
+    }
+
+    async fn purge_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if !user_writes::purge(&mut tx, workspace_key, user_key).await? {
+            return Ok(false);
+        }
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Invitation, User, String)>, StoreError> {
+        let row = sqlx::query(user_writes::FIND_INVITATION)
+            .bind(token_hash.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| {
+            Ok((
+                user_writes::invitation(&row)?,
+                rows::user(&row)?,
+                rows::get(&row, "w_id")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn find_import_matches(
+        &self,
+        workspace_key: i64,
+        external_ids: &[String],
+        email_keys: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(users::IMPORT_MATCHES)
+            .persistent(false)
+            .bind(workspace_key)
+            .bind(external_ids)
+            .bind(email_keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn import_users(
+        &self,
+        workspace_key: i64,
+        writes: &[ImportWrite],
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        users::import(&mut tx, writes).await?;
+        audit::append(&mut tx, workspace_key, event).await?;
+        tx.commit().await.map_err(db_error)
+    }
 }
 
 #[cfg(test)]

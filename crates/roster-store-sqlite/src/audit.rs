@@ -2,6 +2,11 @@
 //! transaction (writes are serialized by `BEGIN IMMEDIATE`, so reading the head and writing
 //! the next link cannot race, even with another process on the file), reading, and purging.
 
+use crate::audit;
+use crate::SqliteStore;
+use async_trait::async_trait;
+use roster_core::store::AuditStore;
+
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
@@ -162,4 +167,55 @@ pub(crate) fn purge(
     )
     .map_err(sql_error)?;
     Ok(purged as u64)
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_event(&self, workspace_key: i64, event: &NewEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.writer
+            .write(move |tx| audit::append(tx, workspace_key, &event))
+            .await
+    }
+
+    async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let query = audit::list_query(query);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            audit::event,
+        )
+    }
+
+    async fn audit_chain(
+        &self,
+        workspace_key: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.reader.rows(
+            "SELECT * FROM audit_events WHERE workspace_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            params![workspace_key, after_seq, i64::from(limit)],
+            audit::event,
+        )
+    }
+
+    async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM audit_heads WHERE workspace_pk = ?1",
+            [workspace_key],
+            audit::head,
+        )
+    }
+
+    async fn purge_audit_events(
+        &self,
+        workspace_key: i64,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        self.writer
+            .write_alone(move |tx| audit::purge(tx, workspace_key, before, batch))
+            .await
+    }
 }

@@ -1,5 +1,14 @@
 //! Groups and memberships on SQLite.
 
+use crate::SqliteStore;
+use crate::{audit, groups, rows};
+use async_trait::async_trait;
+use chrono::DateTime;
+use chrono::Utc;
+use roster_core::audit::NewEvent;
+use roster_core::store::GroupStore;
+use roster_core::User;
+
 use roster_core::group::{Group, Membership};
 use roster_core::store::StoreError;
 use rusqlite::{params, Row, Transaction};
@@ -122,3 +131,156 @@ pub(crate) fn membership(row: &Row<'_>) -> Result<Membership, StoreError> {
 
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.group_pk AS m_group_pk, m.user_pk AS m_user_pk,
     m.added_at AS m_added_at, m.expires_at AS m_expires_at";
+
+#[async_trait]
+impl GroupStore for SqliteStore {
+    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
+        let (group, event) = (group.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let pk = groups::insert(tx, &group)?;
+                audit::append(tx, group.workspace_key, &event)?;
+                Ok(pk)
+            })
+            .await
+    }
+
+    async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND id = ?2",
+            params![workspace_key, id],
+            groups::group,
+        )
+    }
+
+    async fn find_group_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<Group>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND pk = ?2",
+            params![workspace_key, key],
+            groups::group,
+        )
+    }
+
+    async fn list_groups(
+        &self,
+        workspace_key: i64,
+        before_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Group>, StoreError> {
+        self.reader.rows(
+            "SELECT * FROM groups WHERE workspace_pk = ?1 AND pk < ?2 ORDER BY pk DESC LIMIT ?3",
+            params![
+                workspace_key,
+                before_key.unwrap_or(i64::MAX),
+                i64::from(limit)
+            ],
+            groups::group,
+        )
+    }
+
+    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
+        let group = group.clone();
+        self.write_audited(group.workspace_key, event, move |tx| {
+            groups::update(tx, &group)
+        })
+        .await
+    }
+
+    async fn delete_group(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::delete(tx, workspace_key, group_key)
+        })
+        .await
+    }
+
+    async fn put_membership(
+        &self,
+        workspace_key: i64,
+        membership: &Membership,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let membership = membership.clone();
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::put_membership(tx, workspace_key, &membership)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete_membership(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(workspace_key, event, move |tx| {
+            groups::delete_membership(tx, workspace_key, group_key, user_key)
+        })
+        .await
+    }
+
+    async fn list_members(
+        &self,
+        workspace_key: i64,
+        group_key: i64,
+        now: DateTime<Utc>,
+        before_user_key: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(User, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {} FROM group_members m JOIN users u ON u.pk = m.user_pk
+             WHERE m.group_pk = ?1 AND (m.expires_at IS NULL OR m.expires_at > ?2)
+               AND u.workspace_pk = ?3 AND u.deleted_at IS NULL AND m.user_pk < ?4
+             ORDER BY m.user_pk DESC LIMIT ?5",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        self.reader.rows(
+            &sql,
+            params![
+                group_key,
+                rows::micros(now),
+                workspace_key,
+                before_user_key.unwrap_or(i64::MAX),
+                i64::from(limit)
+            ],
+            |row| Ok((rows::user(row)?, groups::membership(row)?)),
+        )
+    }
+
+    async fn groups_of_users(
+        &self,
+        workspace_key: i64,
+        user_keys: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Group, Membership)>, StoreError> {
+        let sql = format!(
+            "SELECT m.user_pk, g.*, {} FROM group_members m JOIN groups g ON g.pk = m.group_pk
+             WHERE m.user_pk IN (SELECT value FROM json_each(?1))
+               AND (m.expires_at IS NULL OR m.expires_at > ?2)
+               AND g.workspace_pk = ?3
+             ORDER BY m.user_pk, g.name_key",
+            groups::MEMBERSHIP_COLUMNS
+        );
+        self.reader.rows(
+            &sql,
+            params![rows::to_json(&user_keys)?, rows::micros(now), workspace_key],
+            |row| {
+                Ok((
+                    row.get("user_pk").map_err(sql_error)?,
+                    groups::group(row)?,
+                    groups::membership(row)?,
+                ))
+            },
+        )
+    }
+}

@@ -1,5 +1,12 @@
 //! The mail outbox on SQLite.
 
+use crate::SqliteStore;
+use crate::{outbox, rows};
+use async_trait::async_trait;
+use chrono::DateTime;
+use chrono::Utc;
+use roster_core::store::OutboxStore;
+
 use roster_core::outbox::{Delivery, Mail, MailStatus, OutboxQuery};
 use roster_core::store::StoreError;
 use rusqlite::{params, Row, Transaction};
@@ -75,4 +82,48 @@ pub(crate) fn record(
     }
     .map(|_| ())
     .map_err(sql_error)
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn list_outbox(&self, query: &OutboxQuery) -> Result<Vec<Mail>, StoreError> {
+        let query = outbox::list_query(query);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            outbox::mail,
+        )
+    }
+
+    async fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Mail>, StoreError> {
+        self.writer
+            .write(move |tx| {
+                let mut claim = tx.prepare_cached(outbox::CLAIM).map_err(sql_error)?;
+                let mut rows = claim
+                    .query(params![
+                        rows::micros(now),
+                        rows::micros(lease_until),
+                        i64::from(limit)
+                    ])
+                    .map_err(sql_error)?;
+                let mut mails = Vec::new();
+                while let Some(row) = rows.next().map_err(sql_error)? {
+                    mails.push(outbox::mail(row)?);
+                }
+                Ok(mails)
+            })
+            .await
+    }
+
+    async fn record_delivery(&self, mail_key: i64, outcome: &Delivery) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.writer
+            .write(move |tx| outbox::record(tx, mail_key, &outcome))
+            .await
+    }
 }

@@ -1,5 +1,15 @@
 //! Sessions and personal tokens on SQLite.
 
+use crate::SqliteStore;
+use crate::{audit, rows, sessions};
+use async_trait::async_trait;
+use chrono::DateTime;
+use chrono::Utc;
+use roster_core::audit::NewEvent;
+use roster_core::store::SessionStore;
+use roster_core::store::SignInName;
+use roster_core::User;
+
 use roster_core::session::{EndSessions, Session, SessionKind};
 use roster_core::store::{SessionStart, StoreError};
 use rusqlite::{params, Row, Transaction};
@@ -176,4 +186,135 @@ pub(crate) fn end(
         EndSessions::PersonalToken => end_personal_token(tx, user_pk, at)?,
     };
     Ok(ended)
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn find_sign_in(
+        &self,
+        workspace_key: i64,
+        name: &SignInName,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let (sql, value) = match name {
+            SignInName::EmailKey(key) => (
+                "SELECT * FROM users WHERE workspace_pk = ?1 AND email_key = ?2 AND deleted_at IS NULL",
+                key,
+            ),
+            SignInName::ExternalId(id) => (
+                "SELECT * FROM users WHERE workspace_pk = ?1 AND external_id = ?2 AND deleted_at IS NULL",
+                id,
+            ),
+        };
+        self.reader.row(sql, params![workspace_key, value], |row| {
+            Ok((rows::user(row)?, rows::get(row, "password_hash")?))
+        })
+    }
+
+    async fn live_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM sessions s WHERE s.user_pk = ?1 AND s.workspace_pk = ?2
+               AND s.ended_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3)
+             ORDER BY s.created_at, s.pk",
+            sessions::COLUMNS
+        );
+        self.reader.rows(
+            &sql,
+            params![user_key, workspace_key, rows::micros(now)],
+            sessions::session,
+        )
+    }
+
+    async fn start_session(
+        &self,
+        start: &SessionStart,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let (start, event) = (start.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                sessions::start(tx, &start)?;
+                audit::append(tx, start.session.workspace_key, &event)
+            })
+            .await
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Session, User, String)>, StoreError> {
+        let sql = format!(
+            "SELECT u.*, {}, w.id AS w_id FROM sessions s
+               JOIN users u ON u.pk = s.user_pk JOIN workspaces w ON w.pk = s.workspace_pk
+             WHERE s.token_hash = ?1",
+            sessions::COLUMNS
+        );
+        self.reader.row(&sql, [token_hash.as_slice()], |row| {
+            Ok((
+                sessions::session(row)?,
+                rows::user(row)?,
+                rows::get(row, "w_id")?,
+            ))
+        })
+    }
+
+    async fn touch_session(
+        &self,
+        session_key: i64,
+        last_seen_at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE pk = ?1",
+                )
+                .and_then(|mut touch| {
+                    touch.execute(params![
+                        session_key,
+                        rows::micros(last_seen_at),
+                        expires_at.map(rows::micros)
+                    ])
+                })
+                .map(|_| ())
+                .map_err(sql_error)
+            })
+            .await
+    }
+
+    async fn end_sessions(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        which: &EndSessions,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> Result<u64, StoreError> {
+        let (which, event) = (which.clone(), event.clone());
+        self.writer
+            .write(move |tx| {
+                let ended = sessions::end(tx, workspace_key, user_key, &which, rows::micros(at))?;
+                if ended > 0 {
+                    audit::append(tx, workspace_key, &event)?;
+                }
+                Ok(ended)
+            })
+            .await
+    }
+
+    async fn insert_personal_token(
+        &self,
+        token: &Session,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        let token = token.clone();
+        self.write_audited(token.workspace_key, event, move |tx| {
+            sessions::insert_personal(tx, &token)
+        })
+        .await
+    }
 }

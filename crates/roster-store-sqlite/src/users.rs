@@ -1,5 +1,13 @@
 //! User writes and the list query.
 
+use crate::SqliteStore;
+use crate::{audit, rows, user_writes, users};
+use async_trait::async_trait;
+use roster_core::audit::NewEvent;
+use roster_core::invitation::Invitation;
+use roster_core::store::UserStore;
+use roster_core::store::UserWrite;
+
 use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -263,5 +271,149 @@ fn index_for(request: &UserListRequest) -> &'static str {
         (true, false) => "users_role",
         (false, true) => "users_status",
         (true, true) => "users_role_status",
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn insert_user(
+        &self,
+        user: &User,
+        event: &NewEvent,
+        plan: &[UserWrite],
+    ) -> Result<i64, StoreError> {
+        let (user, event, plan) = (user.clone(), event.clone(), plan.to_vec());
+        self.writer
+            .write(move |tx| {
+                let pk = users::insert(tx, &user, None)?;
+                user_writes::execute(tx, user.workspace_key, pk, user.created_at, &plan)?;
+                audit::append(tx, user.workspace_key, &event)?;
+                Ok(pk)
+            })
+            .await
+    }
+
+    async fn get_user(&self, workspace_key: i64, id: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("id", workspace_key, id).await
+    }
+
+    async fn find_user_by_uuid(
+        &self,
+        workspace_key: i64,
+        uuid: uuid::Uuid,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where("uuid", workspace_key, &uuid.to_string())
+            .await
+    }
+
+    async fn find_user_by_key(
+        &self,
+        workspace_key: i64,
+        key: i64,
+    ) -> Result<Option<User>, StoreError> {
+        self.reader.row(
+            "SELECT * FROM users WHERE workspace_pk = ?1 AND pk = ?2",
+            params![workspace_key, key],
+            rows::user,
+        )
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        workspace_key: i64,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where("external_id", workspace_key, external_id)
+            .await
+    }
+
+    async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
+        let query = users::list_query(request);
+        self.reader.rows(
+            &query.text,
+            rusqlite::params_from_iter(query.params),
+            rows::user,
+        )
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        expected_version: i64,
+        event: &NewEvent,
+        plan: &[UserWrite],
+    ) -> Result<UpdateOutcome, StoreError> {
+        let (user, event, plan) = (user.clone(), event.clone(), plan.to_vec());
+        self.writer
+            .write(move |tx| {
+                let outcome = users::update(tx, &user, expected_version)?;
+                if outcome == UpdateOutcome::Updated {
+                    user_writes::execute(tx, user.workspace_key, user.key, user.updated_at, &plan)?;
+                    audit::append(tx, user.workspace_key, &event)?;
+                }
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn purge_user(
+        &self,
+        workspace_key: i64,
+        user_key: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(workspace_key, event, move |tx| {
+            user_writes::purge(tx, workspace_key, user_key)
+        })
+        .await
+    }
+
+    async fn find_invitation(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(Invitation, User, String)>, StoreError> {
+        self.reader.row(
+            user_writes::FIND_INVITATION,
+            [token_hash.as_slice()],
+            |row| {
+                Ok((
+                    user_writes::invitation(row)?,
+                    rows::user(row)?,
+                    rows::get(row, "w_id")?,
+                ))
+            },
+        )
+    }
+
+    async fn find_import_matches(
+        &self,
+        workspace_key: i64,
+        external_ids: &[String],
+        email_keys: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        self.reader.rows(
+            users::IMPORT_MATCHES,
+            params![
+                workspace_key,
+                rows::to_json(&external_ids)?,
+                rows::to_json(&email_keys)?
+            ],
+            rows::user,
+        )
+    }
+
+    async fn import_users(
+        &self,
+        workspace_key: i64,
+        writes: &[ImportWrite],
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let (writes, event) = (writes.to_vec(), event.clone());
+        self.writer
+            .write_alone(move |tx| {
+                users::import(tx, &writes)?;
+                audit::append(tx, workspace_key, &event)
+            })
+            .await
     }
 }

@@ -7,6 +7,7 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+use roster_core::store::prelude::*;
 use std::sync::Arc;
 
 use roster_core::{AuditContext, ManualClock, NewUser, Roster, SeededRandom, Store};
