@@ -1,0 +1,246 @@
+//! The audit chain (`AuditStore`).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use roster_core::audit::{Action, NewEvent};
+use roster_core::store::UpdateOutcome;
+use roster_core::{Store, User};
+
+use crate::fixtures::*;
+
+pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    // The workspace's own creation is event 1 of its chain.
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(head.last_seq, 1);
+
+    let jane = user(&ws, 1, "Jane", "jane@example.com");
+    let created = ev_at(Action::UserCreate, Some(&jane.id), t0());
+    let jane = User {
+        key: store.insert_user(&jane, &created, &[]).await.unwrap(),
+        ..jane
+    };
+    // A refused insert (taken email) leaves no event.
+    let clash = user(&ws, 2, "Clash", "jane@example.com");
+    assert!(store.insert_user(&clash, &ev(), &[]).await.is_err());
+    // A stale update (wrong version) leaves no event either.
+    let mut stale = jane.clone();
+    stale.version = 9;
+    assert_eq!(
+        store.update_user(&stale, 8, &ev(), &[]).await.unwrap(),
+        UpdateOutcome::VersionConflict
+    );
+    let mut renamed = jane.clone();
+    renamed.name = "Janet".into();
+    renamed.version = 2;
+    let update = ev_at(
+        Action::UserUpdate,
+        Some(&jane.id),
+        t0() + Duration::seconds(5),
+    );
+    assert_eq!(
+        store.update_user(&renamed, 1, &update, &[]).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    // The other workspace's chain is its own.
+    store
+        .insert_user(&user(&other, 3, "Bob", "bob@example.com"), &ev(), &[])
+        .await
+        .unwrap();
+
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(chain[1].id, created.id);
+    assert_eq!(chain[2].id, update.id);
+    assert_eq!(chain[0].prev_hash, "");
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    for event in &chain {
+        assert_eq!(event.hash, event.computed_hash(), "stored events verify");
+    }
+    assert_eq!(chain[1].target_user_id.as_deref(), Some(jane.id.as_str()));
+    assert_eq!(chain[1].changes, created.changes);
+    assert_eq!(chain[1].occurred_at, t0());
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(
+        (head.last_seq, head.last_hash.as_str()),
+        (3, chain[2].hash.as_str())
+    );
+    assert_eq!(store.audit_chain(ws.key, 2, 100).await.unwrap().len(), 1);
+    assert_eq!(store.audit_chain(other.key, 0, 100).await.unwrap().len(), 2);
+}
+
+/// However the store seals an event (in Rust or in SQL), the stored hash is the one
+/// `computed_hash` gives: every field counts, missing and empty differ, text is UTF-8.
+pub async fn sealed_events_verify_whatever_their_fields(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let full = NewEvent {
+        ip: Some("2001:db8::1".into()),
+        user_agent: Some("Grüße/1.0 (日本語; \"quoted\") 🚀".into()),
+        changes: r#"{"name":{"after":"Zoë","before":"Zoe"}}"#.into(),
+        ..ev_at(Action::UserUpdate, Some("usr_x"), t0())
+    };
+    let empty = NewEvent {
+        actor_id: Some(String::new()),
+        target_user_id: None,
+        request_id: None,
+        ip: Some(String::new()),
+        user_agent: None,
+        changes: "{}".into(),
+        ..ev_at(Action::ConfigUpdate, None, t0() + Duration::microseconds(1))
+    };
+    for (n, event) in [full, empty].iter().enumerate() {
+        let n = n as u32;
+        let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        store.insert_user(&u, event, &[]).await.unwrap();
+    }
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(chain.len(), 3);
+    for event in &chain {
+        assert_eq!(
+            event.hash,
+            event.computed_hash(),
+            "event {} verifies",
+            event.seq
+        );
+    }
+    assert_eq!(chain[2].actor_id.as_deref(), Some(""));
+    assert_eq!(chain[2].user_agent, None);
+    assert_eq!(
+        chain[1].user_agent.as_deref(),
+        Some("Grüße/1.0 (日本語; \"quoted\") 🚀")
+    );
+}
+
+pub async fn audit_events_filter_and_paginate(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let jane = user(&ws, 1, "Jane", "jane@example.com");
+    store
+        .insert_user(
+            &jane,
+            &ev_at(
+                Action::UserCreate,
+                Some(&jane.id),
+                t0() + Duration::hours(1),
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let bob = user(&ws, 2, "Bob", "bob@example.com");
+    store
+        .insert_user(
+            &bob,
+            &ev_at(Action::UserCreate, Some(&bob.id), t0() + Duration::hours(2)),
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut by_operator = ev_at(Action::ConfigUpdate, None, t0() + Duration::hours(3));
+    by_operator.actor_kind = "operator";
+    by_operator.actor_id = None;
+    store
+        .set_workspace_rate_limit(ws.key, Some(10), &by_operator)
+        .await
+        .unwrap();
+
+    let all = store.list_audit_events(&audit_query(&ws)).await.unwrap();
+    assert_eq!(
+        all.len(),
+        4,
+        "workspace.create, two users, one config change"
+    );
+    assert_eq!(all[0].id, by_operator.id, "newest first");
+    let mut q = audit_query(&ws);
+    q.action = Some("user.create".into());
+    assert_eq!(store.list_audit_events(&q).await.unwrap().len(), 2);
+    let mut q = audit_query(&ws);
+    q.user_id = Some(jane.id.clone());
+    assert_eq!(
+        store.list_audit_events(&q).await.unwrap()[0]
+            .target_user_id
+            .as_deref(),
+        Some(jane.id.as_str())
+    );
+    let mut q = audit_query(&ws);
+    q.actor_id = Some("key_test".into());
+    assert_eq!(store.list_audit_events(&q).await.unwrap().len(), 3);
+    let mut q = audit_query(&ws);
+    q.start = Some(t0() + Duration::minutes(90));
+    q.end = Some(t0() + Duration::hours(3));
+    let window = store.list_audit_events(&q).await.unwrap();
+    assert_eq!(window.len(), 1);
+    assert_eq!(window[0].target_user_id.as_deref(), Some(bob.id.as_str()));
+    // Keyset pages by (time, seq).
+    let mut q = audit_query(&ws);
+    q.limit = 2;
+    let first = store.list_audit_events(&q).await.unwrap();
+    q.before = Some((first[1].occurred_at, first[1].seq));
+    let second = event_ids(&store, &q).await;
+    assert_eq!(second.len(), 2);
+    assert!(!second.contains(&first[0].id) && !second.contains(&first[1].id));
+}
+
+pub async fn purging_keeps_the_rest_of_the_chain_verifiable(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    for n in 0..6u32 {
+        let u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        let at = t0() + Duration::days(i64::from(n));
+        store
+            .insert_user(&u, &ev_at(Action::UserCreate, Some(&u.id), at), &[])
+            .await
+            .unwrap();
+    }
+    let before = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(before.len(), 7);
+    // Older than day 3: the workspace event and users 0..=2, in batches of two.
+    let cutoff = t0() + Duration::days(3);
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.purge_audit_events(ws.key, cutoff, 2).await.unwrap(),
+        0
+    );
+    let after = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7]);
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(head.checkpoint_seq, 4);
+    assert_eq!(head.checkpoint_hash, before[3].hash);
+    assert_eq!(after[0].prev_hash, head.checkpoint_hash);
+    assert_eq!(head.last_seq, 7);
+    // The last purged event is kept whole with the checkpoint, as it was.
+    let kept: roster_core::AuditEvent =
+        serde_json::from_str(head.checkpoint_event.as_deref().unwrap()).unwrap();
+    assert_eq!(kept, before[3]);
+}
+
+pub async fn events_without_a_change_join_the_chain(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let before = store.audit_head(ws.key).await.unwrap().unwrap();
+    let failed = ev_at(
+        Action::UserLoginFailed,
+        Some("usr_x"),
+        t0() + Duration::seconds(5),
+    );
+    store.append_event(ws.key, &failed).await.unwrap();
+
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    assert_eq!(head.last_seq, before.last_seq + 1);
+    assert_ne!(head.last_hash, before.last_hash);
+    let listed = store.list_audit_events(&audit_query(&ws)).await.unwrap();
+    assert_eq!(listed[0].id, failed.id);
+    assert_eq!(listed[0].action, "user.login_failed");
+    // The other workspace's chain did not move.
+    let theirs = store.audit_head(other.key).await.unwrap().unwrap();
+    assert_eq!(theirs.last_seq, 1);
+}
