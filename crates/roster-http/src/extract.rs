@@ -77,7 +77,7 @@ fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiErr
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if roster_core::import::json_holds_nul(bytes) {
+    if roster_core::transfer::format::json_holds_nul(bytes) {
         return Err(ApiError::http(HttpCode::InvalidBody).with_message(
             "The request body holds a NUL character (\\u0000), which no field accepts.",
         ));

@@ -2,12 +2,11 @@
 //! the operator.
 
 use anyhow::Context;
+use roster_core::transfer::export;
 use roster_core::{
     AuditContext, AuditFilter, ClientPatch, ClientRequest, FileFormat, KeyRequest, Page, Roster,
     Scope, UserFilter, UserListRequest, Workspace,
 };
-use roster_http::native::audit_export::export_stream;
-use roster_http::native::users_transfer;
 use serde_json::{json, Value};
 
 use crate::cli::{
@@ -486,7 +485,7 @@ async fn export_audit(
 ) -> anyhow::Result<()> {
     let total = Some(roster.audit_event_count(&ws).await?);
     let format = FileFormat::from(format);
-    let stream = export_stream(roster.clone(), ws, AuditFilter::default(), format);
+    let stream = export::events(roster.clone(), ws, AuditFilter::default(), format);
     transfer::write_export(stream, format, total, "events", output).await
 }
 
@@ -534,7 +533,7 @@ async fn users(roster: Roster, command: UsersCommand) -> anyhow::Result<()> {
             };
             // Check the filters before the output file is made.
             UserListRequest::build(&ws, &filter, &Page::default(), None, roster.now())?;
-            let stream = users_transfer::export_stream(roster.clone(), ws, filter, format);
+            let stream = export::users(roster.clone(), ws, filter, format);
             transfer::write_export(stream, format, None, "users", output).await?;
         }
     }

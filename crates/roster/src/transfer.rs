@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::Context;
 use futures_util::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
+use roster_core::transfer::{import_stream, ImportFailure};
 use roster_core::{AuditContext, FileFormat, ImportReport, Importer, Roster, Workspace};
-use roster_http::native::users_transfer::{import_stream, ImportFailure};
 
 /// Bytes read from an import file at a time.
 const CHUNK: usize = 256 * 1024;
@@ -17,7 +17,7 @@ const CHUNK: usize = 256 * 1024;
 /// output, with a progress bar on standard error: a bar when `total` is known, else a
 /// counter, and the rate either way.
 pub async fn write_export(
-    stream: impl Stream<Item = Result<axum::body::Bytes, roster_core::Error>>,
+    stream: impl Stream<Item = Result<Vec<u8>, roster_core::Error>>,
     format: FileFormat,
     total: Option<u64>,
     noun: &str,

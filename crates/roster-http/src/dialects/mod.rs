@@ -9,7 +9,6 @@ pub mod human_api_app;
 mod lenient;
 pub mod publica;
 
-use axum::body::{Body, Bytes};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -104,7 +103,7 @@ where
 {
     let page = fetch(None).await?;
     let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let lines = crate::paged::lines_after(
+    let lines = roster_core::transfer::pages::lines(
         b"[".to_vec(),
         Some(page),
         fetch,
@@ -119,8 +118,8 @@ where
             line
         },
     );
-    let end = futures_util::stream::once(async { Ok(Bytes::from_static(b"]")) });
-    let body = Body::from_stream(lines.chain(end));
+    let end = futures_util::stream::once(async { Ok(b"]".to_vec()) });
+    let body = crate::paged::body(lines.chain(end));
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -197,7 +196,7 @@ pub(crate) fn body_object(
     if text.trim().is_empty() {
         return Ok(serde_json::Map::new());
     }
-    if roster_core::import::json_holds_nul(bytes) {
+    if roster_core::transfer::format::json_holds_nul(bytes) {
         return Err(invalid(
             "body",
             "The body holds a NUL character, which no field accepts.",

@@ -3,10 +3,8 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use roster_core::{AuditEvent, AuditFilter, Page, Scope};
+use roster_core::{AuditFilter, Page, Scope};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -15,61 +13,8 @@ use crate::extract::QueryParams;
 use crate::native::users::ListMeta;
 use crate::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Actor {
-    /// `api_key`, `api_client`, `operator` (the CLI), `system` or `user` (a user acting
-    /// for itself, e.g. accepting its invitation).
-    #[schema(example = "api_key")]
-    pub kind: String,
-    /// The key's, client's or user's id.
-    pub id: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEventBody {
-    #[schema(example = "evt_0f9a8b7c6d5e4f3a2b1c")]
-    pub id: String,
-    #[serde(serialize_with = "crate::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub occurred_at: DateTime<Utc>,
-    #[schema(example = "user.delete")]
-    pub action: String,
-    pub actor: Actor,
-    /// The user the change was about, if any.
-    pub user_id: Option<String>,
-    pub request_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    /// `{"field": {"before": …, "after": …}}`; secrets never appear.
-    #[schema(value_type = Object)]
-    pub changes: Value,
-    /// Position in the workspace's hash chain, and the chain's hashes.
-    pub seq: i64,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<AuditEvent> for AuditEventBody {
-    fn from(e: AuditEvent) -> Self {
-        Self {
-            id: e.id,
-            occurred_at: e.occurred_at,
-            action: e.action,
-            actor: Actor {
-                kind: e.actor_kind,
-                id: e.actor_id,
-            },
-            user_id: e.target_user_id,
-            request_id: e.request_id,
-            ip: e.ip,
-            user_agent: e.user_agent,
-            changes: serde_json::from_str(&e.changes).unwrap_or(Value::Null),
-            seq: e.seq,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
-        }
-    }
-}
+/// An audit event as the native API shows it (and as an NDJSON export writes it).
+pub use roster_core::transfer::records::{EventActor as Actor, EventRecord as AuditEventBody};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventList {

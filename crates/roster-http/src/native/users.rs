@@ -4,8 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use roster_core::{NewUser, Page, Scope, User, UserFilter, UserPatch};
+use roster_core::{NewUser, Page, Scope, UserFilter, UserPatch};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -15,76 +14,8 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{JsonBody, QueryParams};
 use crate::AppState;
 
-/// A user as the native API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserBody {
-    #[schema(example = "usr_2x9k3m4n5p")]
-    pub id: String,
-    #[schema(example = "Jane Cooper")]
-    pub name: String,
-    #[schema(example = "jane@example.com")]
-    pub email: String,
-    #[schema(example = "admin")]
-    pub role: String,
-    /// `invited`, `active` or `inactive`.
-    #[schema(example = "active")]
-    pub status: &'static str,
-    pub external_id: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    #[schema(value_type = Object)]
-    pub attributes: Value,
-    #[serde(serialize_with = "crate::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime, example = "2024-11-15T08:30:00Z")]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: DateTime<Utc>,
-    /// At most this many sessions at once (seed 004); null for no limit.
-    pub sessions_limit: Option<u32>,
-    /// Whether the user may create a personal token (seed 003).
-    pub allow_authentication_token: bool,
-    /// Whether the user has a live personal token (seed 003).
-    pub has_authentication_token: bool,
-    /// The latest sign-in, and the one before it (seed 003).
-    #[serde(serialize_with = "crate::time::rfc3339_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub current_sign_in_at: Option<DateTime<Utc>>,
-    #[serde(serialize_with = "crate::time::rfc3339_opt")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub last_sign_in_at: Option<DateTime<Utc>>,
-    /// Set when the user is soft-deleted (only `include_deleted` reads show such users).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::time::rfc3339_opt"
-    )]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub deleted_at: Option<DateTime<Utc>>,
-}
-
-impl From<User> for UserBody {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id,
-            name: user.name,
-            email: user.email,
-            role: user.role,
-            status: user.status.as_str(),
-            external_id: user.external_id,
-            given_name: user.given_name,
-            family_name: user.family_name,
-            attributes: Value::Object(user.attributes),
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-            deleted_at: user.deleted_at,
-            sessions_limit: user.sessions_limit,
-            allow_authentication_token: user.allow_authentication_token,
-            has_authentication_token: user.has_authentication_token,
-            current_sign_in_at: user.current_sign_in_at,
-            last_sign_in_at: user.last_sign_in_at,
-        }
-    }
-}
+/// A user as the native API shows it (and as an NDJSON export writes it).
+pub use roster_core::transfer::UserRecord as UserBody;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {
