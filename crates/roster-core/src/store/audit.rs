@@ -1,7 +1,7 @@
 //! The audit chain of each workspace.
 
-use super::*;
 use crate::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
+use crate::error::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

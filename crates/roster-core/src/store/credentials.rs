@@ -1,8 +1,8 @@
 //! What authenticates a program: secret keys, API clients, token signing keys.
 
-use super::*;
 use crate::audit::NewEvent;
 use crate::clients::ApiClient;
+use crate::error::StoreError;
 use crate::keys::ApiKey;
 use crate::signing::SigningKey;
 use crate::workspace::Workspace;

@@ -1,7 +1,7 @@
 //! Groups and memberships.
 
-use super::*;
 use crate::audit::NewEvent;
+use crate::error::StoreError;
 use crate::group::{Group, Membership};
 use crate::user::User;
 use async_trait::async_trait;

@@ -1,6 +1,6 @@
 //! The mail outbox and its delivery.
 
-use super::*;
+use crate::error::StoreError;
 use crate::outbox::{Delivery, Mail, OutboxQuery};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

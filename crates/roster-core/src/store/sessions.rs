@@ -1,7 +1,8 @@
 //! Sign-in, sessions and personal tokens.
 
-use super::*;
+use super::writes::{SessionStart, SignInName};
 use crate::audit::NewEvent;
+use crate::error::StoreError;
 use crate::session::{EndSessions, Session};
 use crate::user::User;
 use async_trait::async_trait;

@@ -1,7 +1,8 @@
 //! Users, their invitations and imports.
 
-use super::*;
+use super::writes::{ImportWrite, UpdateOutcome, UserWrite};
 use crate::audit::NewEvent;
+use crate::error::StoreError;
 use crate::invitation::Invitation;
 use crate::listing::UserListRequest;
 use crate::user::User;

@@ -1,7 +1,7 @@
 //! Workspaces and their settings.
 
-use super::*;
 use crate::audit::NewEvent;
+use crate::error::StoreError;
 use crate::invitation::InvitationSettings;
 use crate::keys::ApiKey;
 use crate::session::AuthSettings;
