@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::audit::{
-    retention_before, Action, AuditContext, AuditEvent, AuditQuery, VerifyReport, LEGACY_CHECKPOINT,
+    retention_before, Action, AuditContext, AuditEvent, AuditHead, AuditQuery, VerifyReport,
+    LEGACY_CHECKPOINT,
 };
 use crate::error::{Code, Error, Result};
 use crate::listing::{fingerprint, Cursor, Page, DEFAULT_LIMIT, MAX_LIMIT};
@@ -31,6 +32,25 @@ pub struct AuditFilter {
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     pub next_cursor: Option<Cursor>,
+}
+
+/// Whether `event` is the one expected at `expected_seq` after the hash `prev`, unedited;
+/// `Err` says what is wrong with it.
+fn link_fits(event: &AuditEvent, expected_seq: i64, prev: &str) -> std::result::Result<(), String> {
+    if event.seq != expected_seq {
+        return Err(format!(
+            "sequence jumps from {} to {}: events were deleted before it",
+            expected_seq - 1,
+            event.seq
+        ));
+    }
+    if event.prev_hash != prev {
+        return Err("does not link to the event before it".to_owned());
+    }
+    if event.computed_hash() != event.hash {
+        return Err("its content does not match its hash: the row was edited".to_owned());
+    }
+    Ok(())
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -165,36 +185,37 @@ impl Roster {
             ));
             return Ok(report);
         };
+        let walked = self.walk_audit_chain(workspace, &head, &mut report).await?;
+        if let Some(shortest_retention) = walked {
+            if let Err(broken) = self.check_checkpoint(&head, shortest_retention, &mut report) {
+                report.broken = Some(broken);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Check every event from the checkpoint to the head, counting them in `report`. Returns
+    /// the shortest retention the workspace may have had since its checkpoint was made
+    /// (today's, or what a retention change in the chain says it was before), or `None`
+    /// with `report.broken` set.
+    async fn walk_audit_chain(
+        &self,
+        workspace: &Workspace,
+        head: &AuditHead,
+        report: &mut VerifyReport,
+    ) -> Result<Option<u32>> {
         let mut expected_seq = head.checkpoint_seq + 1;
         let mut prev = head.checkpoint_hash.clone();
-        // The shortest retention the workspace may have had since its checkpoint was made:
-        // today's, or what a retention change in the chain says it was before.
         let mut shortest_retention = workspace.audit_retention_days;
-        let broken = |mut report: VerifyReport, id: &str, why: String| {
-            report.broken = Some((id.to_owned(), why));
-            Ok(report)
-        };
         loop {
             let page = self
                 .store
                 .audit_chain(workspace.key, expected_seq - 1, VERIFY_PAGE)
                 .await?;
             for event in &page {
-                if event.seq != expected_seq {
-                    let why = format!(
-                        "sequence jumps from {} to {}: events were deleted before it",
-                        expected_seq - 1,
-                        event.seq
-                    );
-                    return broken(report, &event.id, why);
-                }
-                if event.prev_hash != prev {
-                    let why = "does not link to the event before it".to_owned();
-                    return broken(report, &event.id, why);
-                }
-                if event.computed_hash() != event.hash {
-                    let why = "its content does not match its hash: the row was edited".to_owned();
-                    return broken(report, &event.id, why);
+                if let Err(why) = link_fits(event, expected_seq, &prev) {
+                    report.broken = Some((event.id.clone(), why));
+                    return Ok(None);
                 }
                 if let Some(before) = retention_before(event) {
                     shortest_retention = shortest_retention.min(before);
@@ -213,10 +234,23 @@ impl Roster {
                 expected_seq - 1,
                 head.last_seq
             );
-            return broken(report, "(end of chain)", why);
+            report.broken = Some(("(end of chain)".to_owned(), why));
+            return Ok(None);
         }
+        Ok(Some(shortest_retention))
+    }
+
+    /// Whether the chain's start is one retention can have made: the purged event the
+    /// checkpoint keeps matches it, and is older than the shortest retention allowed.
+    /// `Err` names what broke and why.
+    fn check_checkpoint(
+        &self,
+        head: &AuditHead,
+        shortest_retention: u32,
+        report: &mut VerifyReport,
+    ) -> std::result::Result<(), (String, String)> {
         if head.checkpoint_seq == 0 {
-            return Ok(report);
+            return Ok(());
         }
         let kept = match head.checkpoint_event.as_deref() {
             Some(LEGACY_CHECKPOINT) => {
@@ -224,7 +258,7 @@ impl Roster {
                     "the chain starts after event {}, purged before Roster kept purged events: that retention purged it cannot be checked",
                     head.checkpoint_seq
                 ));
-                return Ok(report);
+                return Ok(());
             }
             Some(text) => serde_json::from_str::<AuditEvent>(text).ok(),
             None => None,
@@ -234,7 +268,7 @@ impl Roster {
                 "the chain starts after event {} but retention kept no record of purging it: the checkpoint was moved by hand",
                 head.checkpoint_seq
             );
-            return broken(report, "(checkpoint)", why);
+            return Err(("(checkpoint)".to_owned(), why));
         };
         if kept.seq != head.checkpoint_seq
             || kept.hash != head.checkpoint_hash
@@ -242,7 +276,7 @@ impl Roster {
         {
             let why =
                 "the checkpoint does not match the purged event it keeps: it was edited".to_owned();
-            return broken(report, "(checkpoint)", why);
+            return Err(("(checkpoint)".to_owned(), why));
         }
         let cutoff = self.clock.now() - Duration::days(i64::from(shortest_retention));
         if kept.occurred_at >= cutoff {
@@ -252,9 +286,9 @@ impl Roster {
                 kept.occurred_at.to_rfc3339(),
                 shortest_retention
             );
-            return broken(report, &kept.id, why);
+            return Err((kept.id, why));
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Purge the workspace's events older than its retention, in small transactions.

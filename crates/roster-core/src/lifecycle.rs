@@ -267,18 +267,18 @@ impl Roster {
         .await
     }
 
-    async fn accept_invitation_now(
+    /// The pending invitation `token` stands for, its user, and its workspace's id.
+    async fn pending_invitation(
         &self,
-        origin: &AuditContext,
-        input: Acceptance,
-    ) -> Result<User> {
+        token: Option<&str>,
+    ) -> Result<(crate::invitation::Invitation, User, String)> {
         let unknown = || {
             Error::new(
                 Code::InvitationNotFound,
                 "This invitation token is not valid.",
             )
         };
-        let token = input.token.as_deref().map(str::trim).unwrap_or("");
+        let token = token.map(str::trim).unwrap_or("");
         if token.is_empty() {
             return Err(Error::field(
                 Code::FieldRequired,
@@ -292,37 +292,23 @@ impl Roster {
             .find_invitation(&hash)
             .await?
             .ok_or_else(unknown)?;
-        if let Some(refusal) = found.refusal(self.clock.now()) {
-            return Err(refusal);
+        match found.refusal(self.clock.now()) {
+            Some(refusal) => Err(refusal),
+            None => Ok((found, user, workspace_id)),
         }
+    }
+
+    async fn accept_invitation_now(
+        &self,
+        origin: &AuditContext,
+        input: Acceptance,
+    ) -> Result<User> {
+        let (found, user, workspace_id) = self.pending_invitation(input.token.as_deref()).await?;
         let workspace = self.find_workspace(&workspace_id).await?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|n| {
-                if n.trim().is_empty() {
-                    Err(Error::field(
-                        Code::FieldRequired,
-                        "name",
-                        "name may not be empty.",
-                    ))
-                } else {
-                    user::validate_name(n)
-                }
-            })
-            .transpose()?;
-        let password_hash = match input.password.as_deref() {
-            Some(password) => Some(
-                self.passwords
-                    .hash_with(
-                        password,
-                        workspace.auth.password_policy(),
-                        self.random.as_ref(),
-                    )
-                    .await?,
-            ),
-            None => None,
-        };
+        let name = input.name.as_deref().map(accepted_name).transpose()?;
+        let password_hash = self
+            .hash_password(&workspace, input.password.as_deref())
+            .await?;
         let ctx = AuditContext {
             actor: Actor::User {
                 user_id: user.id.clone(),
@@ -473,5 +459,18 @@ impl Roster {
         } else {
             Err(self.not_found_or_purged(workspace, id).await)
         }
+    }
+}
+
+/// The name a user accepting its invitation gives itself.
+fn accepted_name(name: &str) -> Result<String> {
+    if name.trim().is_empty() {
+        Err(Error::field(
+            Code::FieldRequired,
+            "name",
+            "name may not be empty.",
+        ))
+    } else {
+        user::validate_name(name)
     }
 }

@@ -243,18 +243,7 @@ impl Roster {
         let grants = std::mem::take(&mut input.groups);
         let valid = input.validate(workspace)?;
         let join_groups = self.memberships(workspace, &grants).await?;
-        let password_hash = match password {
-            Some(password) => Some(
-                self.passwords
-                    .hash_with(
-                        &password,
-                        workspace.auth.password_policy(),
-                        self.random.as_ref(),
-                    )
-                    .await?,
-            ),
-            None => None,
-        };
+        let password_hash = self.hash_password(workspace, password.as_deref()).await?;
         let now = self.clock.now();
         let mut user = User {
             key: 0,
@@ -419,18 +408,9 @@ impl Roster {
         };
         // Everything the write needs is checked and prepared before it: the password hashed,
         // the groups found. The change is then one write of the user and all of it.
-        let password_hash = match &patch.password {
-            Some(password) => Some(
-                self.passwords
-                    .hash_with(
-                        password,
-                        workspace.auth.password_policy(),
-                        self.random.as_ref(),
-                    )
-                    .await?,
-            ),
-            None => None,
-        };
+        let password_hash = self
+            .hash_password(workspace, patch.password.as_deref())
+            .await?;
         let join_groups = self.memberships(workspace, &patch.join_groups).await?;
         self.change_user(workspace, ctx, id, Lookup::Live, |user| {
             let before = user.clone();
@@ -439,20 +419,11 @@ impl Roster {
                 return Ok(Step::Unchanged);
             }
             let leave_groups = patch.remove_groups && before.role != user.role;
-            // A user leaving `invited` (activated by an admin, or deactivated) has no use
-            // for its invitation any more.
             let effects = UserSideEffects {
-                revoke_invitations: before.status != user.status
-                    && before.status == UserStatus::Invited,
                 leave_groups,
-                end_sessions: password_hash.is_some()
-                    || (user.status == UserStatus::Inactive
-                        && before.status != UserStatus::Inactive),
-                revoke_personal_token: before.allow_authentication_token
-                    && !user.allow_authentication_token,
                 password_hash: password_hash.clone(),
                 join_groups: join_groups.clone(),
-                ..UserSideEffects::default()
+                ..update_effects(&before, user, password_hash.is_some())
             };
             let mut more_changes = Vec::new();
             if leave_groups {
@@ -484,6 +455,26 @@ impl Roster {
             })
         })
         .await
+    }
+
+    /// `password` hashed under the workspace's password policy (refused if it breaks it).
+    pub(crate) async fn hash_password(
+        &self,
+        workspace: &Workspace,
+        password: Option<&str>,
+    ) -> Result<Option<String>> {
+        match password {
+            Some(password) => self
+                .passwords
+                .hash_with(
+                    password,
+                    workspace.auth.password_policy(),
+                    self.random.as_ref(),
+                )
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// An event of `ctx` at the injected clock's time.
@@ -545,5 +536,20 @@ impl Roster {
             }
         }
         Error::from(err)
+    }
+}
+
+/// What an update from `before` to `after` does besides the row: a user leaving `invited`
+/// (activated by an admin, or deactivated) has no use for its invitation any more; a new
+/// password or a deactivation ends the sessions; a withdrawn token permission revokes the
+/// personal token.
+fn update_effects(before: &User, after: &User, new_password: bool) -> UserSideEffects {
+    UserSideEffects {
+        revoke_invitations: before.status != after.status && before.status == UserStatus::Invited,
+        end_sessions: new_password
+            || (after.status == UserStatus::Inactive && before.status != UserStatus::Inactive),
+        revoke_personal_token: before.allow_authentication_token
+            && !after.allow_authentication_token,
+        ..UserSideEffects::default()
     }
 }

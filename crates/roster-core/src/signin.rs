@@ -14,7 +14,7 @@
 //! A sign-in runs to its end as a task of its own: a client that disconnects while its
 //! password is being verified still has its attempt counted and audited.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::audit::Actor;
@@ -73,6 +73,44 @@ fn session_limit(stored: u32) -> usize {
 /// that, with its own, `limit` remain.
 fn sessions_to_end(live: usize, limit: usize) -> usize {
     (live + 1).saturating_sub(limit.max(1)).min(live)
+}
+
+/// Why a sign-in that found `found` (a user and its password hash) is refused, if it is.
+fn refusal(found: &Option<(User, Option<String>)>, password_matches: bool) -> Option<&'static str> {
+    match found {
+        None => Some("unknown_user"),
+        Some((_, None)) => Some("no_password"),
+        Some(_) if !password_matches => Some("wrong_password"),
+        Some((user, _)) => match user.status {
+            UserStatus::Active => None,
+            UserStatus::Invited => Some("invited"),
+            UserStatus::Inactive => Some("inactive"),
+        },
+    }
+}
+
+/// How a sign-in names its user (its email, else its external id) and how its audit event
+/// shows that name.
+fn sign_in_name(input: &SignIn) -> Result<(SignInName, String)> {
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    match (given(&input.email), given(&input.external_id)) {
+        (Some(email), _) => Ok((SignInName::EmailKey(email_key(&email)), email_key(&email))),
+        (None, Some(external_id)) => Ok((
+            SignInName::ExternalId(external_id.clone()),
+            format!("external_id:{external_id}"),
+        )),
+        (None, None) => Err(Error::field(
+            Code::FieldRequired,
+            "email",
+            "email (or external_id) is required.",
+        )),
+    }
 }
 
 fn too_many_attempts(wait: Duration) -> Error {
@@ -156,42 +194,16 @@ impl Roster {
         ctx: &AuditContext,
         input: SignIn,
     ) -> Result<IssuedSession> {
-        let (name, shown) = match (
-            input
-                .email
-                .as_deref()
-                .map(str::trim)
-                .filter(|e| !e.is_empty()),
-            input
-                .external_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|e| !e.is_empty()),
-        ) {
-            (Some(email), _) => (SignInName::EmailKey(email_key(email)), email_key(email)),
-            (None, Some(external_id)) => (
-                SignInName::ExternalId(external_id.to_owned()),
-                format!("external_id:{external_id}"),
-            ),
-            (None, None) => {
-                return Err(Error::field(
-                    Code::FieldRequired,
-                    "email",
-                    "email (or external_id) is required.",
-                ))
-            }
-        };
+        let (name, shown) = sign_in_name(&input)?;
         let password = input.password.clone().unwrap_or_default();
-        let ip = input
-            .ip
-            .clone()
-            .or_else(|| ctx.ip.clone())
-            .map(|ip| ip.chars().take(64).collect::<String>());
-        let user_agent = input
-            .user_agent
-            .clone()
-            .or_else(|| ctx.user_agent.clone())
-            .map(|ua| ua.chars().take(512).collect::<String>());
+        let clipped = |given: &Option<String>, seen: &Option<String>, max: usize| {
+            given
+                .clone()
+                .or_else(|| seen.clone())
+                .map(|text| text.chars().take(max).collect::<String>())
+        };
+        let ip = clipped(&input.ip, &ctx.ip, 64);
+        let user_agent = clipped(&input.user_agent, &ctx.user_agent, 512);
         let now = self.clock.now();
         let name_key = format!(
             "{}:{}",
@@ -225,17 +237,7 @@ impl Roster {
         let found = self.store.find_sign_in(workspace.key, &name).await?;
         let hash = found.as_ref().and_then(|(_, hash)| hash.as_deref());
         let verified = self.passwords.verify(&password, hash).await?;
-        let refusal = match &found {
-            None => Some("unknown_user"),
-            Some((_, None)) => Some("no_password"),
-            Some(_) if !verified.matches => Some("wrong_password"),
-            Some((user, _)) => match user.status {
-                UserStatus::Active => None,
-                UserStatus::Invited => Some("invited"),
-                UserStatus::Inactive => Some("inactive"),
-            },
-        };
-        if let Some(reason) = refusal {
+        if let Some(reason) = refusal(&found, verified.matches) {
             self.throttle.fail(&keys, now);
             let user = found.as_ref().map(|(user, _)| user);
             self.store
@@ -248,18 +250,7 @@ impl Roster {
         };
         self.throttle.succeed(&name_key);
         let rehash = if verified.needs_rehash {
-            Some(
-                self.passwords
-                    .hash_with(
-                        &password,
-                        password::PasswordPolicy {
-                            min_chars: 1,
-                            refuse_common: false,
-                        },
-                        self.random.as_ref(),
-                    )
-                    .await?,
-            )
+            Some(self.rehash(&password).await?)
         } else {
             None
         };
@@ -285,42 +276,8 @@ impl Roster {
                 .into_iter()
                 .filter(|s| s.kind == SessionKind::Session)
                 .collect();
-            let mut evict = Vec::new();
-            if let Some(limit) = user.sessions_limit {
-                let limit = session_limit(limit);
-                if live.len() >= limit {
-                    if workspace.auth.limit_policy() == LimitPolicy::Refuse {
-                        let event = self.event(
-                            ctx,
-                            Action::UserLoginFailed,
-                            Some(user.id.clone()),
-                            json!({"reason": "session_limit", "sessions_limit": limit}),
-                        );
-                        self.store.append_event(workspace.key, &event).await?;
-                        return Err(Error::new(
-                            Code::SessionLimitReached,
-                            format!("This user has {limit} session(s) already, its limit; sign out of one first."),
-                        ));
-                    }
-                    evict = live[..sessions_to_end(live.len(), limit)].to_vec();
-                }
-            }
-            let (token, token_hash) =
-                session::new_token(SessionKind::Session, self.random.as_ref());
-            let session = Session {
-                key: 0,
-                id: ids::new_sortable_id("ses", now, self.random.as_ref()),
-                workspace_key: workspace.key,
-                user_key: user.key,
-                kind: SessionKind::Session,
-                token_hash,
-                created_at: now,
-                last_seen_at: now,
-                expires_at: Some(now + workspace.auth.idle().min(workspace.auth.lifetime())),
-                ip: ip.clone(),
-                user_agent: user_agent.clone(),
-                ended_at: None,
-            };
+            let evict = self.sessions_to_end(workspace, ctx, &user, &live).await?;
+            let (token, session) = self.new_session(workspace, &user, now, &ip, &user_agent);
             let evicted: Vec<&str> = evict.iter().map(|s| s.id.as_str()).collect();
             let mut changes = json!({
                 "session": {"before": null, "after": session.id},
@@ -360,6 +317,78 @@ impl Roster {
             Code::ConcurrentUpdate,
             "Other sign-ins of this user kept changing its sessions; try again.",
         ))
+    }
+
+    /// A fresh hash of `password` with today's parameters, replacing an outdated one.
+    async fn rehash(&self, password: &str) -> Result<String> {
+        let any_password = password::PasswordPolicy {
+            min_chars: 1,
+            refuse_common: false,
+        };
+        self.passwords
+            .hash_with(password, any_password, self.random.as_ref())
+            .await
+    }
+
+    /// The live sessions a new one ends to keep the user within its limit (the oldest
+    /// first), or, under the `refuse` policy, a refusal (audited).
+    async fn sessions_to_end(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user: &User,
+        live: &[Session],
+    ) -> Result<Vec<Session>> {
+        let Some(limit) = user.sessions_limit else {
+            return Ok(Vec::new());
+        };
+        let limit = session_limit(limit);
+        if live.len() < limit {
+            return Ok(Vec::new());
+        }
+        if workspace.auth.limit_policy() == LimitPolicy::Refuse {
+            let event = self.event(
+                ctx,
+                Action::UserLoginFailed,
+                Some(user.id.clone()),
+                json!({"reason": "session_limit", "sessions_limit": limit}),
+            );
+            self.store.append_event(workspace.key, &event).await?;
+            return Err(Error::new(
+                Code::SessionLimitReached,
+                format!(
+                    "This user has {limit} session(s) already, its limit; sign out of one first."
+                ),
+            ));
+        }
+        Ok(live[..sessions_to_end(live.len(), limit)].to_vec())
+    }
+
+    /// A new sign-in session of `user` and its token.
+    fn new_session(
+        &self,
+        workspace: &Workspace,
+        user: &User,
+        now: DateTime<Utc>,
+        ip: &Option<String>,
+        user_agent: &Option<String>,
+    ) -> (String, Session) {
+        let (token, token_hash) = session::new_token(SessionKind::Session, self.random.as_ref());
+        let session = Session {
+            key: 0,
+            id: ids::new_sortable_id("ses", now, self.random.as_ref()),
+            workspace_key: workspace.key,
+            user_key: user.key,
+            kind: SessionKind::Session,
+            token_hash,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: Some(now + workspace.auth.idle().min(workspace.auth.lifetime())),
+            ip: ip.clone(),
+            user_agent: user_agent.clone(),
+            ended_at: None,
+        };
+        (token, session)
     }
 
     /// What a session token or personal token stands for; a live session slides.

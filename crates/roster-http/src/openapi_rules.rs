@@ -82,6 +82,15 @@ fn actions() -> Value {
 
 /// `(schema, property, rule)`: the property's schema is replaced by the rule.
 fn properties() -> Vec<(&'static str, &'static str, Value)> {
+    let mut all = user_properties();
+    all.extend(group_and_session_properties());
+    all.extend(settings_properties());
+    all.extend(credential_properties());
+    all
+}
+
+/// The user bodies' properties.
+fn user_properties() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("CreateUser", "name", text(user::MAX_NAME_CHARS)),
         ("CreateUser", "email", email()),
@@ -138,6 +147,12 @@ fn properties() -> Vec<(&'static str, &'static str, Value)> {
             "allow_authentication_token",
             json!({"type": "boolean"}),
         ),
+    ]
+}
+
+/// Groups', invitations' and sessions' properties.
+fn group_and_session_properties() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         ("CreateGroup", "name", text(group::MAX_GROUP_NAME_CHARS)),
         (
             "CreateGroup",
@@ -197,6 +212,12 @@ fn properties() -> Vec<(&'static str, &'static str, Value)> {
             json!({"type": ["string", "null"], "maxLength": 512}),
         ),
         ("PasswordBody", "password", password()),
+    ]
+}
+
+/// The workspace settings' properties.
+fn settings_properties() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         (
             "AuthSettingsBody",
             "min_password_length",
@@ -242,6 +263,12 @@ fn properties() -> Vec<(&'static str, &'static str, Value)> {
             "text",
             json!({"type": ["string", "null"], "maxLength": invitation::MAX_TEXT_CHARS, "pattern": "\\{\\{token\\}\\}", "description": "Must hold {{token}}; the placeholders of subject."}),
         ),
+    ]
+}
+
+/// Keys', clients', workspaces' and tokens' properties.
+fn credential_properties() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
         (
             "CreateApiKey",
             "name",
@@ -458,6 +485,23 @@ fn error_response(description: &str) -> Value {
 
 /// Apply every rule to `doc`. A rule that names something `doc` lacks is an error.
 pub fn apply(doc: &mut Value) -> Result<(), String> {
+    apply_to_schemas(doc)?;
+    apply_to_paths(doc)?;
+    add_common_responses(doc)?;
+    let schemes = doc
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no security schemes")?;
+    schemes.insert(
+        "session".into(),
+        json!({"type": "http", "scheme": "bearer", "bearerFormat": "ses_… or pat_…",
+               "description": "A session token from POST /v1/sessions, or a personal token."}),
+    );
+    Ok(())
+}
+
+/// Property rules, required properties and schema keywords.
+fn apply_to_schemas(doc: &mut Value) -> Result<(), String> {
     let schemas = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
@@ -487,6 +531,11 @@ pub fn apply(doc: &mut Value) -> Result<(), String> {
             .ok_or_else(|| format!("no schema {schema}"))?;
         target.insert(keyword.into(), value);
     }
+    Ok(())
+}
+
+/// Query parameters, operation ids, optional bodies, file bodies and links.
+fn apply_to_paths(doc: &mut Value) -> Result<(), String> {
     let paths = doc
         .get_mut("paths")
         .and_then(Value::as_object_mut)
@@ -550,6 +599,17 @@ pub fn apply(doc: &mut Value) -> Result<(), String> {
             .ok_or_else(|| format!("no response {status} of {method} {path}"))?;
         response["links"][target] = json!({"operationId": target, "parameters": params});
     }
+    Ok(())
+}
+
+/// The errors every operation may answer (guard refusals, rate limits, an unavailable
+/// store; authentication for those with a credential), and the session scheme where it
+/// applies.
+fn add_common_responses(doc: &mut Value) -> Result<(), String> {
+    let paths = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .ok_or("the document has no paths")?;
     for (path, item) in paths.iter_mut() {
         let session = SESSION_PATHS.contains(&path.as_str());
         for operation in operations(item) {
@@ -587,15 +647,6 @@ pub fn apply(doc: &mut Value) -> Result<(), String> {
             }
         }
     }
-    let schemes = doc
-        .pointer_mut("/components/securitySchemes")
-        .and_then(Value::as_object_mut)
-        .ok_or("the document has no security schemes")?;
-    schemes.insert(
-        "session".into(),
-        json!({"type": "http", "scheme": "bearer", "bearerFormat": "ses_… or pat_…",
-               "description": "A session token from POST /v1/sessions, or a personal token."}),
-    );
     Ok(())
 }
 

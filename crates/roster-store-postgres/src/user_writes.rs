@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use roster_core::invitation::Invitation;
+use roster_core::outbox::Mail;
 use roster_core::store::{StoreError, UserWrite};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
@@ -57,30 +58,10 @@ async fn execute_one(
                 .await,
             )
         }
-        UserWrite::InsertInvitation(invitation) => sqlx::query(
-            "INSERT INTO invitations (id, workspace_pk, user_pk, token_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&invitation.id)
-        .bind(workspace_pk)
-        .bind(user_pk)
-        .bind(invitation.token_hash.as_slice())
-        .bind(invitation.created_at)
-        .bind(invitation.expires_at),
-        UserWrite::QueueMail(mail) => sqlx::query(
-            "INSERT INTO outbox (id, workspace_pk, user_pk, kind, recipient, subject, text,
-                                 status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
-        )
-        .bind(&mail.id)
-        .bind(workspace_pk)
-        .bind(user_pk)
-        .bind(&mail.kind)
-        .bind(&mail.recipient)
-        .bind(&mail.subject)
-        .bind(&mail.text)
-        .bind(mail.next_attempt_at)
-        .bind(mail.created_at),
+        UserWrite::InsertInvitation(invitation) => {
+            insert_invitation(workspace_pk, user_pk, invitation)
+        }
+        UserWrite::QueueMail(mail) => queue_mail(workspace_pk, user_pk, mail),
         UserWrite::SetPasswordHash(hash) => {
             sqlx::query("UPDATE users SET password_hash = $2 WHERE pk = $1")
                 .bind(user_pk)
@@ -119,6 +100,38 @@ async fn execute_one(
         }
     };
     changed.execute(&mut **tx).await.map_err(db_error).map(drop)
+}
+
+type Statement<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn insert_invitation(workspace_pk: i64, user_pk: i64, invitation: &Invitation) -> Statement<'_> {
+    sqlx::query(
+        "INSERT INTO invitations (id, workspace_pk, user_pk, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&invitation.id)
+    .bind(workspace_pk)
+    .bind(user_pk)
+    .bind(invitation.token_hash.as_slice())
+    .bind(invitation.created_at)
+    .bind(invitation.expires_at)
+}
+
+fn queue_mail(workspace_pk: i64, user_pk: i64, mail: &Mail) -> Statement<'_> {
+    sqlx::query(
+        "INSERT INTO outbox (id, workspace_pk, user_pk, kind, recipient, subject, text,
+                             status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
+    )
+    .bind(&mail.id)
+    .bind(workspace_pk)
+    .bind(user_pk)
+    .bind(&mail.kind)
+    .bind(&mail.recipient)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(mail.next_attempt_at)
+    .bind(mail.created_at)
 }
 
 /// A conditional primitive changed exactly one row, or the write is `Stale`.

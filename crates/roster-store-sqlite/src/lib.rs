@@ -29,7 +29,7 @@ use roster_core::User;
 use rusqlite::params;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use error::{db_error, sql_error};
+use error::db_error;
 use reader::Reader;
 use writer::Writer;
 
@@ -122,10 +122,11 @@ impl SqliteStore {
     /// Empty the write-ahead log now, so the next measured phase does not pay for the
     /// previous one's pages (call while nothing writes).
     pub async fn checkpoint_now(&self) -> Result<(), StoreError> {
-        let conn = rusqlite::Connection::open(self.options.get_filename()).map_err(sql_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_error)?;
+        let conn =
+            rusqlite::Connection::open(self.options.get_filename()).map_err(error::sql_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(error::sql_error)?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(sql_error)
+            .map_err(error::sql_error)
     }
 }
 

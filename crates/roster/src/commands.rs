@@ -248,30 +248,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             admin_api,
             json,
         } => {
-            let ws = workspace(&roster, &ws).await?;
-            let request = ClientRequest {
-                name: Some(name),
-                scopes,
-                admin_api_enabled: admin_api,
-                rate_limit_per_minute: None,
-            };
-            let issued = roster
-                .create_api_client(&ws, &ctx(), request, OPERATOR)
-                .await?;
-            if json {
-                print_json(&json!({
-                    "client_id": issued.client.client_id,
-                    "client_secret": issued.secret,
-                }))?;
-            } else {
-                say!(
-                    "Created client {} for workspace {} (admin API {}). Its secret is shown only this once:\n\n    {}\n",
-                    issued.client.client_id,
-                    ws.name,
-                    if admin_api { "enabled" } else { "disabled: enable it with `roster clients enable-admin-api`" },
-                    issued.secret
-                );
-            }
+            create_client(&roster, &ws, name, scopes, admin_api, json).await?;
         }
         ClientsCommand::EnableAdminApi {
             client_id,
@@ -297,33 +274,7 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
             workspace: ws,
             json,
         } => {
-            let ws = workspace(&roster, &ws).await?;
-            let clients = roster.list_api_clients(&ws).await?;
-            if json {
-                let list = clients
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "client_id": c.client_id, "name": c.name,
-                            "scopes": scope_names(&c.scopes),
-                            "admin_api_enabled": c.admin_api_enabled,
-                            "rate_limit_per_minute": c.rate_limit_per_minute,
-                            "created_at": c.created_at,
-                        })
-                    })
-                    .collect();
-                print_json(&Value::Array(list))?;
-            } else {
-                for c in clients {
-                    say!(
-                        "{}\tadmin API {}\t{}\t{}",
-                        c.client_id,
-                        if c.admin_api_enabled { "on" } else { "off" },
-                        scope_names(&c.scopes).join(","),
-                        c.name
-                    );
-                }
-            }
+            list_clients(&roster, &ws, json).await?;
         }
         ClientsCommand::Revoke {
             client_id,
@@ -334,6 +285,72 @@ async fn clients(roster: Roster, command: ClientsCommand) -> anyhow::Result<()> 
                 .revoke_api_client(&ws, &ctx(), &client_id, OPERATOR)
                 .await?;
             say!("Revoked client {client_id}.");
+        }
+    }
+    Ok(())
+}
+
+async fn create_client(
+    roster: &Roster,
+    ws: &str,
+    name: String,
+    scopes: Option<Vec<String>>,
+    admin_api: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ws = workspace(roster, ws).await?;
+    let request = ClientRequest {
+        name: Some(name),
+        scopes,
+        admin_api_enabled: admin_api,
+        rate_limit_per_minute: None,
+    };
+    let issued = roster
+        .create_api_client(&ws, &ctx(), request, OPERATOR)
+        .await?;
+    if json {
+        print_json(&json!({
+            "client_id": issued.client.client_id,
+            "client_secret": issued.secret,
+        }))?;
+    } else {
+        say!(
+            "Created client {} for workspace {} (admin API {}). Its secret is shown only this once:\n\n    {}\n",
+            issued.client.client_id,
+            ws.name,
+            if admin_api { "enabled" } else { "disabled: enable it with `roster clients enable-admin-api`" },
+            issued.secret
+        );
+    }
+    Ok(())
+}
+
+async fn list_clients(roster: &Roster, ws: &str, json: bool) -> anyhow::Result<()> {
+    let ws = workspace(roster, ws).await?;
+    let clients = roster.list_api_clients(&ws).await?;
+    if json {
+        let list = clients
+            .iter()
+            .map(|c| {
+                json!({
+                    "client_id": c.client_id, "name": c.name,
+                    "scopes": scope_names(&c.scopes),
+                    "admin_api_enabled": c.admin_api_enabled,
+                    "rate_limit_per_minute": c.rate_limit_per_minute,
+                    "created_at": c.created_at,
+                })
+            })
+            .collect();
+        print_json(&Value::Array(list))?;
+    } else {
+        for c in clients {
+            say!(
+                "{}\tadmin API {}\t{}\t{}",
+                c.client_id,
+                if c.admin_api_enabled { "on" } else { "off" },
+                scope_names(&c.scopes).join(","),
+                c.name
+            );
         }
     }
     Ok(())

@@ -22,7 +22,28 @@ use axum::Router;
 use crate::{auth, AppState};
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    let authenticated = Router::new()
+    let authenticated =
+        user_routes()
+            .merge(workspace_routes())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state,
+                auth::middleware,
+            ));
+    Router::new()
+        .merge(authenticated)
+        .route("/v1/admin/token", post(client_tokens::issue))
+        .route("/v1/invitations/accept", post(lifecycle::accept))
+        .route(
+            "/v1/sessions/current",
+            get(sessions::current).delete(sessions::sign_out),
+        )
+        .route("/v1/sessions/current/token", post(sessions::create_token))
+        .route("/.well-known/jwks.json", get(client_tokens::jwks))
+}
+
+/// Users, their lifecycle, sessions and memberships (a credential required).
+fn user_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/users", get(users::list).post(users::create))
         .route("/v1/users/import", post(users_transfer::import))
         .route("/v1/users/export", get(users_transfer::export))
@@ -53,6 +74,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/v1/auth-settings",
             get(sessions::auth_settings).put(sessions::set_auth_settings),
         )
+}
+
+/// Groups, settings, the outbox, the audit log, credentials and workspaces (a credential
+/// required).
+fn workspace_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/groups", get(groups::list).post(groups::create))
         .route(
             "/v1/groups/{id}",
@@ -90,18 +117,4 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(workspaces::list).post(workspaces::create),
         )
         .route("/v1/workspaces/{id}", patch(workspaces::update))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            auth::middleware,
-        ));
-    Router::new()
-        .merge(authenticated)
-        .route("/v1/admin/token", post(client_tokens::issue))
-        .route("/v1/invitations/accept", post(lifecycle::accept))
-        .route(
-            "/v1/sessions/current",
-            get(sessions::current).delete(sessions::sign_out),
-        )
-        .route("/v1/sessions/current/token", post(sessions::create_token))
-        .route("/.well-known/jwks.json", get(client_tokens::jwks))
 }
