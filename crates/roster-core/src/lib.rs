@@ -42,6 +42,7 @@ pub mod store;
 mod throttle;
 pub mod transfer;
 pub mod user;
+mod user_ref;
 pub mod workspace;
 
 pub use access::{IssuedToken, TokenRequest};
@@ -69,4 +70,5 @@ pub use signin::{IssuedSession, SignIn, SignedIn};
 pub use store::{Store, StoreError, UniqueKey};
 pub use transfer::FileFormat;
 pub use user::{GroupGrant, NewUser, User, UserPatch, UserStatus};
+pub use user_ref::UserRef;
 pub use workspace::Workspace;

@@ -28,6 +28,7 @@ use crate::roster::Roster;
 use crate::step::{Lookup, Step};
 use crate::store::UpdateOutcome;
 use crate::user::{self, User, UserStatus};
+use crate::user_ref::UserRef;
 use crate::workspace::Workspace;
 
 /// How often a step is retried when another writer changed the user in between.
@@ -50,7 +51,7 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: UserRef<'_>,
         lookup: Lookup,
         step: F,
     ) -> Result<User>
@@ -58,10 +59,7 @@ impl Roster {
         F: Fn(&mut User) -> Result<Step>,
     {
         for _ in 0..ATTEMPTS {
-            let before = match lookup {
-                Lookup::Live => self.get_user(workspace, id).await?,
-                Lookup::AnyState => self.get_user_any_state(workspace, id).await?,
-            };
+            let before = self.find_user(workspace, user, lookup).await?;
             let mut user = before.clone();
             let (action, mut effects, more_changes) = match step(&mut user)? {
                 Step::Unchanged => return Ok(before),
@@ -224,11 +222,11 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
         message: Option<&str>,
     ) -> Result<User> {
         let message = invitation::validate_message(message)?;
-        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+        self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| {
             if user.status != UserStatus::Invited {
                 return Err(Error::new(
                     Code::UserNotInvited,
@@ -315,32 +313,38 @@ impl Roster {
             },
             ..origin.clone()
         };
-        self.change_user(&workspace, &ctx, &user.id, Lookup::Live, |user| {
-            if user.status != UserStatus::Invited {
-                return Err(Error::new(
-                    Code::InvitationUsed,
-                    "This user has already accepted an invitation.",
-                ));
-            }
-            user.status = UserStatus::Active;
-            if let Some(name) = &name {
-                user.name = name.clone();
-            }
-            let effects = UserSideEffects {
-                accept_invitation: Some(found.id.clone()),
-                password_hash: password_hash.clone(),
-                ..UserSideEffects::default()
-            };
-            Ok(Step::Changed {
-                action: Action::UserActivate,
-                effects: Box::new(effects),
-                more_changes: password_hash
-                    .as_ref()
-                    .map(|_| ("password", json!({"before": null, "after": "set"})))
-                    .into_iter()
-                    .collect(),
-            })
-        })
+        self.change_user(
+            &workspace,
+            &ctx,
+            UserRef::Id(&user.id),
+            Lookup::Live,
+            |user| {
+                if user.status != UserStatus::Invited {
+                    return Err(Error::new(
+                        Code::InvitationUsed,
+                        "This user has already accepted an invitation.",
+                    ));
+                }
+                user.status = UserStatus::Active;
+                if let Some(name) = &name {
+                    user.name = name.clone();
+                }
+                let effects = UserSideEffects {
+                    accept_invitation: Some(found.id.clone()),
+                    password_hash: password_hash.clone(),
+                    ..UserSideEffects::default()
+                };
+                Ok(Step::Changed {
+                    action: Action::UserActivate,
+                    effects: Box::new(effects),
+                    more_changes: password_hash
+                        .as_ref()
+                        .map(|_| ("password", json!({"before": null, "after": "set"})))
+                        .into_iter()
+                        .collect(),
+                })
+            },
+        )
         .await
     }
 
@@ -350,9 +354,9 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<User> {
-        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+        self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| {
             if user.status == UserStatus::Inactive {
                 return Ok(Step::Unchanged);
             }
@@ -375,9 +379,9 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<User> {
-        self.change_user(workspace, ctx, id, Lookup::Live, |user| match user.status {
+        self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| match user.status {
             UserStatus::Active => Ok(Step::Unchanged),
             UserStatus::Invited => Err(Error::new(
                 Code::InvalidStatusTransition,
@@ -397,10 +401,10 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<()> {
         let now = self.clock.now();
-        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+        self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| {
             user.deleted_at = Some(now);
             Ok(Step::with_effects(
                 Action::UserDelete,
@@ -422,9 +426,9 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<User> {
-        self.change_user(workspace, ctx, id, Lookup::AnyState, |user| {
+        self.change_user(workspace, ctx, user.into(), Lookup::AnyState, |user| {
             if !user.is_deleted() {
                 return Err(Error::new(Code::UserNotDeleted, "User is not deleted"));
             }
@@ -441,9 +445,11 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<()> {
-        let user = self.get_user_any_state(workspace, id).await?;
+        let user = self
+            .find_user(workspace, user.into(), Lookup::AnyState)
+            .await?;
         let event = self.event(
             ctx,
             Action::UserPurge,
@@ -457,7 +463,7 @@ impl Roster {
         {
             Ok(())
         } else {
-            Err(self.not_found_or_purged(workspace, id).await)
+            Err(self.not_found_or_purged(workspace, &user.id).await)
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::scopes::Scope;
 use crate::step::{Lookup, Step};
 use crate::store::{Store, StoreError, UniqueKey, UserWrite};
 use crate::user::{NewUser, User, UserPatch, UserStatus};
+use crate::user_ref::UserRef;
 use crate::workspace::{
     self, Workspace, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_ROLES, DEFAULT_WORKSPACE,
 };
@@ -392,11 +393,12 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        id: &str,
+        user: impl Into<UserRef<'_>>,
         patch: &UserPatch,
     ) -> Result<User> {
+        let user = user.into();
         let groups_before = if patch.remove_groups {
-            let user = self.get_user(workspace, id).await?;
+            let user = self.find_user(workspace, user, Lookup::Live).await?;
             self.store
                 .groups_of_users(workspace.key, &[user.key], self.clock.now())
                 .await?
@@ -412,7 +414,7 @@ impl Roster {
             .hash_password(workspace, patch.password.as_deref())
             .await?;
         let join_groups = self.memberships(workspace, &patch.join_groups).await?;
-        self.change_user(workspace, ctx, id, Lookup::Live, |user| {
+        self.change_user(workspace, ctx, user, Lookup::Live, |user| {
             let before = user.clone();
             let fields_changed = patch.apply(workspace, user)?;
             if !fields_changed && password_hash.is_none() && join_groups.is_empty() {

@@ -30,6 +30,7 @@ use crate::session::{
 use crate::step::{Lookup, Step};
 use crate::store::{SessionStart, SignInName, StoreError};
 use crate::user::{email_key, User, UserStatus};
+use crate::user_ref::UserRef;
 use crate::workspace::Workspace;
 
 /// How often a sign-in is retried when a concurrent one changed the user's sessions.
@@ -563,8 +564,9 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        user: &User,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<u64> {
+        let user = self.find_user(workspace, user.into(), Lookup::Live).await?;
         let event = self.event(
             ctx,
             Action::UserForceLogout,
@@ -588,9 +590,9 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        user_id: &str,
+        user: impl Into<UserRef<'_>>,
     ) -> Result<User> {
-        let user = self.get_user(workspace, user_id).await?;
+        let user = self.find_user(workspace, user.into(), Lookup::Live).await?;
         let event = self.event(
             ctx,
             Action::UserTokenRevoke,
@@ -606,7 +608,7 @@ impl Roster {
                 &event,
             )
             .await?;
-        self.get_user(workspace, user_id).await
+        self.get_user(workspace, &user.id).await
     }
 
     /// Set a user's password (an admin's reset): checked against the workspace's policy,
@@ -615,7 +617,7 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
-        user_id: &str,
+        user: impl Into<UserRef<'_>>,
         password: &str,
     ) -> Result<User> {
         let hash = self
@@ -626,7 +628,7 @@ impl Roster {
                 self.random.as_ref(),
             )
             .await?;
-        self.change_user(workspace, ctx, user_id, Lookup::Live, |_| {
+        self.change_user(workspace, ctx, user.into(), Lookup::Live, |_| {
             Ok(Step::Changed {
                 action: Action::UserPasswordSet,
                 effects: Box::new(UserSideEffects {

@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
+use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, UserRef, Workspace};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -287,13 +287,14 @@ async fn resend(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, HolisticsError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_key(&caller.workspace, path_id(&id)?)
-        .await?;
     state
         .roster
-        .resend_invitation(&caller.workspace, caller.audit(), &user.id, None)
+        .resend_invitation(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(path_id(&id)?),
+            None,
+        )
         .await?;
     Ok(ok())
 }
@@ -304,13 +305,13 @@ async fn delete(
     Path(file): Path<String>,
 ) -> Result<Json<Value>, HolisticsError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_key(&caller.workspace, path_id(&file)?)
-        .await?;
     state
         .roster
-        .delete_user(&caller.workspace, caller.audit(), &user.id)
+        .delete_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(path_id(&file)?),
+        )
         .await?;
     Ok(ok())
 }
@@ -322,13 +323,13 @@ async fn restore(
 ) -> Result<Json<Value>, HolisticsError> {
     caller.require(Scope::UsersWrite)?;
     let body = body_object(&bytes)?;
-    let user = state
-        .roster
-        .get_user_by_key_any_state(&caller.workspace, id_of(body.get("id"))?)
-        .await?;
     state
         .roster
-        .restore_user(&caller.workspace, caller.audit(), &user.id)
+        .restore_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(id_of(body.get("id"))?),
+        )
         .await?;
     Ok(ok())
 }
@@ -341,10 +342,6 @@ async fn update(
 ) -> Result<Json<Value>, HolisticsError> {
     caller.require(Scope::UsersWrite)?;
     let workspace = &caller.workspace;
-    let user = state
-        .roster
-        .get_user_by_key(workspace, path_id(&file)?)
-        .await?;
     let body = body_object(&bytes)?;
     let allow = match body.get("allow_authentication_token") {
         None | Some(Value::Null) => None,
@@ -370,7 +367,12 @@ async fn update(
     };
     state
         .roster
-        .update_user(workspace, caller.audit(), &user.id, &patch)
+        .update_user(
+            workspace,
+            caller.audit(),
+            UserRef::Key(path_id(&file)?),
+            &patch,
+        )
         .await?;
     Ok(ok())
 }
@@ -381,13 +383,13 @@ async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, HolisticsError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_key(&caller.workspace, path_id(&id)?)
-        .await?;
     state
         .roster
-        .revoke_personal_token(&caller.workspace, caller.audit(), &user.id)
+        .revoke_personal_token(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(path_id(&id)?),
+        )
         .await?;
     Ok(ok())
 }
@@ -400,10 +402,7 @@ async fn change_role(
     caller.require(Scope::UsersWrite)?;
     let workspace = &caller.workspace;
     let body = body_object(&bytes)?;
-    let user = state
-        .roster
-        .get_user_by_key(workspace, id_of(body.get("id"))?)
-        .await?;
+    let user = UserRef::Key(id_of(body.get("id"))?);
     let params = body
         .get("user")
         .and_then(Value::as_object)
@@ -426,7 +425,7 @@ async fn change_role(
     };
     state
         .roster
-        .update_user(workspace, caller.audit(), &user.id, &patch)
+        .update_user(workspace, caller.audit(), user, &patch)
         .await?;
     Ok(ok())
 }

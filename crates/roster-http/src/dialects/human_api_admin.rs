@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use roster_core::{Scope, User, UserStatus};
+use roster_core::{Scope, User, UserRef, UserStatus};
 use serde_json::{json, Value};
 
 use super::human_api_app::{human_id, time};
@@ -121,13 +121,13 @@ async fn delete(
     Path(human): Path<String>,
 ) -> Result<Response, HumanApiError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_uuid(&caller.workspace, human_id(&human)?)
-        .await?;
     state
         .roster
-        .delete_user(&caller.workspace, caller.audit(), &user.id)
+        .delete_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Uuid(human_id(&human)?),
+        )
         .await?;
     Ok(StatusCode::OK.into_response())
 }

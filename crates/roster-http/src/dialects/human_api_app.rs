@@ -17,7 +17,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::SecondsFormat;
-use roster_core::{Code, Scope, User};
+use roster_core::{Code, Scope, User, UserRef};
 use serde_json::{json, Value};
 
 use super::HumanApiError;
@@ -125,13 +125,13 @@ async fn delete(
 ) -> Result<StatusCode, HumanApiError> {
     let caller = app.of(&app_id)?;
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_uuid(&caller.workspace, human_id(&human)?)
-        .await?;
     state
         .roster
-        .delete_user(&caller.workspace, caller.audit(), &user.id)
+        .delete_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Uuid(human_id(&human)?),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

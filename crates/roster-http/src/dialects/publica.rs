@@ -29,7 +29,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use md5::{Digest, Md5};
-use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, Workspace};
+use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, UserRef, Workspace};
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
@@ -518,10 +518,6 @@ async fn update(
 ) -> Result<StatusCode, PublicaError> {
     caller.require(Scope::UsersWrite)?;
     let workspace = &caller.workspace;
-    let user = state
-        .roster
-        .get_user_by_key(workspace, user_key(&id)?)
-        .await?;
     let body = body_object(&bytes)?;
     let external_id = required(&body, "external_id")?;
     let email = required(&body, "email")?;
@@ -551,7 +547,12 @@ async fn update(
     };
     state
         .roster
-        .update_user(workspace, caller.audit(), &user.id, &patch)
+        .update_user(
+            workspace,
+            caller.audit(),
+            UserRef::Key(user_key(&id)?),
+            &patch,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -562,13 +563,13 @@ async fn deactivate(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, PublicaError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_key(&caller.workspace, user_key(&id)?)
-        .await?;
     state
         .roster
-        .deactivate_user(&caller.workspace, caller.audit(), &user.id)
+        .deactivate_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(user_key(&id)?),
+        )
         .await?;
     Ok(success(json!([])))
 }
@@ -579,13 +580,13 @@ async fn reactivate(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, PublicaError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state
-        .roster
-        .get_user_by_key(&caller.workspace, user_key(&id)?)
-        .await?;
     state
         .roster
-        .reactivate_user(&caller.workspace, caller.audit(), &user.id)
+        .reactivate_user(
+            &caller.workspace,
+            caller.audit(),
+            UserRef::Key(user_key(&id)?),
+        )
         .await?;
     Ok(success(json!(1)))
 }
@@ -598,21 +599,10 @@ async fn force_logout(
     caller.require(Scope::UsersWrite)?;
     let workspace = &caller.workspace;
     // An integer id names the user with that key; if there is none, the id may be an
-    // external id that looks like a number. Only "not found" falls through: a store outage
-    // is answered as one.
-    let user = match user_key(&id) {
-        Ok(key) => match state.roster.get_user_by_key(workspace, key).await {
-            Ok(user) => user,
-            Err(err) if err.kind() == roster_core::ErrorKind::NotFound => {
-                state.roster.get_user_by_external_id(workspace, &id).await?
-            }
-            Err(err) => return Err(err.into()),
-        },
-        Err(_) => state.roster.get_user_by_external_id(workspace, &id).await?,
-    };
+    // external id that looks like a number.
     let ended = state
         .roster
-        .force_logout(workspace, caller.audit(), &user)
+        .force_logout(workspace, caller.audit(), UserRef::KeyOrExternalId(&id))
         .await?;
     Ok(success(json!({"sessions_ended": ended})))
 }

@@ -306,10 +306,9 @@ pub async fn force_logout(
     Path(id): Path<String>,
 ) -> Result<Json<ForceLogout>, ApiError> {
     caller.require(Scope::UsersWrite)?;
-    let user = state.roster.get_user(&caller.workspace, &id).await?;
     let ended = state
         .roster
-        .force_logout(&caller.workspace, caller.audit(), &user)
+        .force_logout(&caller.workspace, caller.audit(), &id)
         .await?;
     Ok(Json(ForceLogout { ended }))
 }
