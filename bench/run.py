@@ -209,6 +209,8 @@ def main():
                          '  return wrk.format("GET", "/v1/users/" .. ids[math.random(#ids)])\n'
                          'end\n')
         plain = wrk_script(work, "plain", SECRET, "")
+        # Seed 004 (Publica.la) authenticates with X-User-Token.
+        publica = wrk_script(work, "publica", SECRET, f'wrk.headers["X-User-Token"] = "{SECRET}"\n')
         limited_script = wrk_script(work, "limited", limited_key, lua_list("ids", probe["ids"]) +
                                     'request = function()\n'
                                     '  return wrk.format("GET", "/v1/users/" .. ids[math.random(#ids)])\n'
@@ -240,6 +242,10 @@ def main():
             (f"GET /v1/users?search={probe['search']} (rare substring)", SERVER,
              f"/v1/users?limit=20&search={probe['search']}", plain),
             ("GET /v1/users?email=… (exact lookup)", SERVER, f"/v1/users?email={email}", plain),
+            ("seed 004 list, page=1 (15 a page)", SERVER,
+             "/integration-api/v1/dashboard/users?page=1", publica),
+            ("seed 004 list, page=10000 (15 a page)", SERVER,
+             "/integration-api/v1/dashboard/users?page=10000", publica),
             ("POST /v1/users (no password, audited)", SERVER, "/v1/users", create),
             ("GET /v1/users/{id} over its rate limit (429s)", SERVER, "/", limited_script),
         ]

@@ -98,6 +98,8 @@ pub struct UserListRequest {
     pub as_of: chrono::DateTime<chrono::Utc>,
     /// Only users whose key is below this (the previous page's last key).
     pub before_key: Option<i64>,
+    /// Skip this many matching users first (numbered pages, seed 004's `page=N`).
+    pub offset: u64,
     /// How many rows to fetch.
     pub limit: u32,
 }
@@ -155,6 +157,7 @@ impl UserListRequest {
             group_key,
             as_of,
             before_key: None,
+            offset: 0,
             limit: limit + 1,
         };
         if let Some(token) = non_empty(&page.cursor) {

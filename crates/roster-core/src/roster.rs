@@ -339,6 +339,34 @@ impl Roster {
         filter: &UserFilter,
         page: &Page,
     ) -> Result<UserPage> {
+        self.list_users_from(workspace, filter, page, 0).await
+    }
+
+    /// Page `number` (from 1) of `size` users matching `filter`, newest first, read in one
+    /// query whatever the number (seed 004's `page=N`). `next_cursor` is set when a page
+    /// follows.
+    pub async fn list_users_numbered(
+        &self,
+        workspace: &Workspace,
+        filter: &UserFilter,
+        number: u32,
+        size: u32,
+    ) -> Result<UserPage> {
+        let page = Page {
+            limit: Some(size),
+            cursor: None,
+        };
+        let offset = u64::from(number.saturating_sub(1)) * u64::from(size);
+        self.list_users_from(workspace, filter, &page, offset).await
+    }
+
+    async fn list_users_from(
+        &self,
+        workspace: &Workspace,
+        filter: &UserFilter,
+        page: &Page,
+        offset: u64,
+    ) -> Result<UserPage> {
         let group_key = match filter.group.as_deref().map(str::trim) {
             Some(group) if !group.is_empty() => Some(
                 self.get_group(workspace, group)
@@ -355,7 +383,9 @@ impl Roster {
             ),
             _ => None,
         };
-        let request = UserListRequest::build(workspace, filter, page, group_key, self.clock.now())?;
+        let mut request =
+            UserListRequest::build(workspace, filter, page, group_key, self.clock.now())?;
+        request.offset = offset;
         let mut users = self.store.list_users(&request).await?;
         let size = request.page_size();
         let next_cursor = if users.len() > size {

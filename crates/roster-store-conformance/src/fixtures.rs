@@ -110,6 +110,7 @@ pub(crate) async fn insert(store: &Arc<dyn Store>, mut user: User) -> User {
 
 pub(crate) fn list(ws: &Workspace) -> UserListRequest {
     UserListRequest {
+        offset: 0,
         workspace_key: ws.key,
         role: None,
         status: None,

@@ -84,6 +84,7 @@ macro_rules! suite {
             search_matches_substrings_of_name_or_email,
             search_follows_renames,
             lists_hide_deleted_users,
+            numbered_pages_skip_the_users_before_them,
         );
         $crate::suite!(@role groups $fresh;
             users_join_groups_in_their_own_write,

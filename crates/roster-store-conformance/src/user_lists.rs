@@ -139,3 +139,27 @@ pub async fn lists_hide_deleted_users(store: Arc<dyn Store>) {
     let stored = store.get_user(ws.key, &jane.id).await.unwrap().unwrap();
     assert_eq!(stored.deleted_at, Some(t0()));
 }
+
+pub async fn numbered_pages_skip_the_users_before_them(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    for n in 0..7 {
+        let mut u = user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com"));
+        if n % 2 == 0 {
+            u.role = "admin".into();
+        }
+        insert(&store, u).await;
+    }
+    let mut request = list(&ws);
+    request.limit = 3;
+    request.offset = 3;
+    assert_eq!(names(&store, &request).await, ["U3", "U2", "U1"]);
+    request.offset = 6;
+    assert_eq!(names(&store, &request).await, ["U0"]);
+    request.offset = 7;
+    assert!(names(&store, &request).await.is_empty());
+    // The offset counts matching users only.
+    request.role = Some("admin".into());
+    request.offset = 1;
+    request.limit = 2;
+    assert_eq!(names(&store, &request).await, ["U4", "U2"]);
+}

@@ -350,6 +350,10 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     }
     q.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(i64::from(request.limit));
+    if request.offset > 0 {
+        q.push(" OFFSET ")
+            .push_bind(i64::try_from(request.offset).unwrap_or(i64::MAX));
+    }
     q
 }
 

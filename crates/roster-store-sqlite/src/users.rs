@@ -254,6 +254,10 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     }
     q.push(&format!(" ORDER BY {order_column} DESC LIMIT "))
         .bind(i64::from(request.limit));
+    if request.offset > 0 {
+        q.push(" OFFSET ")
+            .bind(i64::try_from(request.offset).unwrap_or(i64::MAX));
+    }
     q
 }
 

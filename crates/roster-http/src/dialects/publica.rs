@@ -29,7 +29,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use md5::{Digest, Md5};
-use roster_core::{Code, NewUser, Page, Scope, User, UserFilter, UserPatch, UserRef, Workspace};
+use roster_core::{Code, NewUser, Scope, User, UserFilter, UserPatch, UserRef, Workspace};
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
@@ -455,31 +455,17 @@ async fn list(
     if !(1..=MAX_PAGE).contains(&page_number) {
         return Err(invalid("page", format!("page must be between 1 and {MAX_PAGE}.")).into());
     }
-    // Pages are counted from the newest user: walk the cursors to the page asked for.
-    let mut cursor = None;
-    let mut found = None;
-    for _ in 0..if nobody { 0 } else { page_number } {
+    // Pages are counted from the newest user; page N is one read, whatever N.
+    let (users, has_next) = if nobody {
+        (Vec::new(), false)
+    } else {
         let page = state
             .roster
-            .list_users(
-                workspace,
-                &filter,
-                &Page {
-                    limit: Some(per_page),
-                    cursor: cursor.take(),
-                },
-            )
+            .list_users_numbered(workspace, &filter, page_number, per_page)
             .await?;
-        cursor = page.next_cursor.map(|c| c.encode());
-        let last = cursor.is_none();
-        found = Some(page.users);
-        if last {
-            break;
-        }
-    }
-    let users = found.unwrap_or_default();
+        (page.users, page.next_cursor.is_some())
+    };
     let reached = users.len();
-    let has_next = cursor.is_some() && reached == per_page as usize;
     // The page's plans in one read; a user deleted meanwhile is listed without plans.
     let plans = state.roster.groups_of_users(workspace, &users).await?;
     let data: Vec<Value> = users
