@@ -6,10 +6,11 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::dialects::human_api_admin::tokens;
 use crate::error::{ErrorBody, ErrorEnvelope};
 use crate::native::{
-    api_clients, api_keys, audit_export, audit_logs, client_tokens, groups, lifecycle, outbox,
-    sessions, settings, users, users_transfer, workspaces,
+    api_clients, api_keys, audit_export, audit_logs, groups, lifecycle, outbox, sessions, settings,
+    users, users_transfer, workspaces,
 };
 
 #[derive(OpenApi)]
@@ -32,7 +33,7 @@ use crate::native::{
         settings::roles, settings::set_roles, settings::invitation_settings, settings::set_invitation_settings,
         api_keys::list, api_keys::create, api_keys::revoke,
         api_clients::list, api_clients::create, api_clients::get, api_clients::update, api_clients::revoke,
-        client_tokens::issue, client_tokens::jwks,
+        tokens::issue, tokens::jwks,
         workspaces::list, workspaces::create, workspaces::update,
         audit_logs::list, audit_export::export,
     ),
@@ -50,7 +51,7 @@ use crate::native::{
         api_keys::ApiKeyBody, api_keys::CreatedApiKey, api_keys::ApiKeyList, api_keys::CreateApiKey,
         api_clients::ApiClientBody, api_clients::CreatedApiClient, api_clients::ApiClientList,
         api_clients::CreateApiClient, api_clients::UpdateApiClient,
-        client_tokens::TokenRequestBody, client_tokens::TokenResponse,
+        tokens::TokenRequestBody, tokens::TokenResponse,
         workspaces::WorkspaceBody, workspaces::WorkspaceList, workspaces::CreateWorkspace, workspaces::UpdateWorkspace,
         audit_logs::AuditEventBody, audit_logs::AuditEventList, audit_logs::Actor,
         ErrorEnvelope, ErrorBody

@@ -5,6 +5,7 @@
 //! it never forks; workspaces do not wait on each other.
 
 use crate::audit;
+use crate::rows;
 use crate::PostgresStore;
 use async_trait::async_trait;
 use roster_core::store::AuditStore;
@@ -14,9 +15,9 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 
 use crate::error::db_error;
 
@@ -101,26 +102,6 @@ pub(crate) async fn append(
         .map_err(db_error)
 }
 
-pub(crate) fn event(row: &PgRow) -> Result<AuditEvent, StoreError> {
-    let get = |e: sqlx::Error| db_error(e);
-    Ok(AuditEvent {
-        id: row.try_get("id").map_err(get)?,
-        workspace_key: row.try_get("workspace_pk").map_err(get)?,
-        seq: row.try_get("seq").map_err(get)?,
-        occurred_at: row.try_get("occurred_at").map_err(get)?,
-        action: row.try_get("action").map_err(get)?,
-        actor_kind: row.try_get("actor_kind").map_err(get)?,
-        actor_id: row.try_get("actor_id").map_err(get)?,
-        target_user_id: row.try_get("target_user_id").map_err(get)?,
-        request_id: row.try_get("request_id").map_err(get)?,
-        ip: row.try_get("ip").map_err(get)?,
-        user_agent: row.try_get("user_agent").map_err(get)?,
-        changes: row.try_get("changes").map_err(get)?,
-        prev_hash: row.try_get("prev_hash").map_err(get)?,
-        hash: row.try_get("hash").map_err(get)?,
-    })
-}
-
 /// Newest first by (time, seq); each filter has an index ending in (occurred_at, seq).
 pub(crate) fn list_query(query: &AuditQuery) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new("SELECT * FROM audit_events WHERE workspace_pk = ");
@@ -152,16 +133,6 @@ pub(crate) fn list_query(query: &AuditQuery) -> QueryBuilder<'static, Postgres> 
     q
 }
 
-pub(crate) fn head(row: &PgRow) -> Result<AuditHead, StoreError> {
-    Ok(AuditHead {
-        last_seq: row.try_get("last_seq").map_err(db_error)?,
-        last_hash: row.try_get("last_hash").map_err(db_error)?,
-        checkpoint_seq: row.try_get("checkpoint_seq").map_err(db_error)?,
-        checkpoint_hash: row.try_get("checkpoint_hash").map_err(db_error)?,
-        checkpoint_event: row.try_get("checkpoint_event").map_err(db_error)?,
-    })
-}
-
 /// Delete up to `batch` of the oldest events before `before` and move the checkpoint.
 pub(crate) async fn purge(
     tx: &mut Transaction<'static, Postgres>,
@@ -188,7 +159,7 @@ pub(crate) async fn purge(
     .fetch_optional(&mut **tx)
     .await
     .map_err(db_error)?
-    .map(|row| event(&row))
+    .map(|row| rows::event(&row))
     .transpose()?;
     let Some(last) = last else {
         return Ok(0);
@@ -230,7 +201,7 @@ impl AuditStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(audit::event).collect()
+        rows.iter().map(rows::event).collect()
     }
 
     async fn audit_chain(
@@ -248,7 +219,7 @@ impl AuditStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.iter().map(audit::event).collect()
+        rows.iter().map(rows::event).collect()
     }
 
     async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
@@ -258,7 +229,7 @@ impl AuditStore for PostgresStore {
             .await
             .map_err(db_error)?
             .as_ref()
-            .map(audit::head)
+            .map(rows::head)
             .transpose()
     }
 

@@ -15,25 +15,6 @@ use roster_core::ApiClient;
 use roster_core::Workspace;
 use sqlx::types::Json;
 
-/// The api_keys columns `rows::api_key` reads, under names that do not clash with a
-/// joined workspace's.
-macro_rules! key_columns {
-    () => {
-        "k.id AS key_id, k.workspace_pk, k.name AS key_name, k.prefix, k.secret_hash, k.scopes,
-         k.created_at AS key_created_at, k.expires_at, k.rate_limit_per_minute AS key_rate_limit,
-         k.last_used_at"
-    };
-}
-
-/// The api_clients columns `rows::api_client` reads.
-macro_rules! client_columns {
-    () => {
-        "c.client_id, c.workspace_pk, c.name AS client_name, c.secret_hash, c.scopes,
-         c.admin_api_enabled, c.rate_limit_per_minute AS client_rate_limit,
-         c.created_at AS client_created_at"
-    };
-}
-
 #[async_trait]
 impl CredentialStore for PostgresStore {
     async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
@@ -49,7 +30,7 @@ impl CredentialStore for PostgresStore {
     ) -> Result<Option<(ApiKey, Workspace)>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
-            key_columns!(),
+            roster_store_rows::key_columns!(),
             ", w.* FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
                  WHERE k.secret_hash = $1 AND k.revoked_at IS NULL"
         ))
@@ -66,7 +47,7 @@ impl CredentialStore for PostgresStore {
     async fn list_api_keys(&self, workspace_key: i64) -> Result<Vec<ApiKey>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
-            key_columns!(),
+            roster_store_rows::key_columns!(),
             " FROM api_keys k WHERE k.workspace_pk = $1 AND k.revoked_at IS NULL
               ORDER BY k.created_at, k.id"
         ))
@@ -89,7 +70,7 @@ impl CredentialStore for PostgresStore {
             "UPDATE api_keys AS k SET revoked_at = $3
              WHERE k.workspace_pk = $1 AND k.id = $2 AND k.revoked_at IS NULL
              RETURNING ",
-            key_columns!()
+            roster_store_rows::key_columns!()
         ))
         .bind(workspace_key)
         .bind(id)
@@ -146,7 +127,7 @@ impl CredentialStore for PostgresStore {
     ) -> Result<Option<(ApiClient, Workspace)>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
-            client_columns!(),
+            roster_store_rows::client_columns!(),
             ", w.* FROM api_clients c JOIN workspaces w ON w.pk = c.workspace_pk
              WHERE c.client_id = $1 AND c.revoked_at IS NULL"
         ))
@@ -163,7 +144,7 @@ impl CredentialStore for PostgresStore {
     async fn list_api_clients(&self, workspace_key: i64) -> Result<Vec<ApiClient>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
-            client_columns!(),
+            roster_store_rows::client_columns!(),
             " FROM api_clients c WHERE c.workspace_pk = $1 AND c.revoked_at IS NULL
               ORDER BY c.created_at, c.client_id"
         ))

@@ -12,34 +12,6 @@ use roster_core::User;
 
 use roster_core::group::{Group, Membership};
 use roster_core::store::StoreError;
-use sqlx::postgres::PgRow;
-
-use crate::rows::get;
-
-pub(crate) fn group(row: &PgRow) -> Result<Group, StoreError> {
-    Ok(Group {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        name: get(row, "name")?,
-        description: get(row, "description")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-    })
-}
-
-/// The `m_…` columns of a joined membership.
-pub(crate) fn membership(row: &PgRow) -> Result<Membership, StoreError> {
-    Ok(Membership {
-        group_key: get(row, "m_group_pk")?,
-        user_key: get(row, "m_user_pk")?,
-        added_at: get(row, "m_added_at")?,
-        expires_at: get(row, "m_expires_at")?,
-    })
-}
-
-pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.group_pk AS m_group_pk, m.user_pk AS m_user_pk,
-    m.added_at AS m_added_at, m.expires_at AS m_expires_at";
 
 /// Put a user in a group of the same workspace (or change the membership's expiry): `$1`
 /// workspace, `$2` group, `$3` user, `$4` added at, `$5` expires at. No row when the group
@@ -81,7 +53,7 @@ impl GroupStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.as_ref().map(groups::group).transpose()
+        row.as_ref().map(rows::group).transpose()
     }
 
     async fn find_group_by_key(
@@ -95,7 +67,7 @@ impl GroupStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.as_ref().map(groups::group).transpose()
+        row.as_ref().map(rows::group).transpose()
     }
 
     async fn list_groups(
@@ -113,7 +85,7 @@ impl GroupStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.iter().map(groups::group).collect()
+        rows.iter().map(rows::group).collect()
     }
 
     async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
@@ -211,7 +183,7 @@ impl GroupStore for PostgresStore {
              WHERE m.group_pk = $1 AND (m.expires_at IS NULL OR m.expires_at > $2)
                AND u.workspace_pk = $3 AND u.deleted_at IS NULL AND m.user_pk < $4
              ORDER BY m.user_pk DESC LIMIT $5",
-            groups::MEMBERSHIP_COLUMNS
+            roster_store_rows::MEMBERSHIP_COLUMNS
         );
         let rows = sqlx::query(&sql)
             .bind(group_key)
@@ -223,7 +195,7 @@ impl GroupStore for PostgresStore {
             .await
             .map_err(db_error)?;
         rows.iter()
-            .map(|row| Ok((rows::user(row)?, groups::membership(row)?)))
+            .map(|row| Ok((rows::user(row)?, rows::membership(row)?)))
             .collect()
     }
 
@@ -238,7 +210,7 @@ impl GroupStore for PostgresStore {
              WHERE m.user_pk = ANY($1) AND (m.expires_at IS NULL OR m.expires_at > $2)
                AND g.workspace_pk = $3
              ORDER BY m.user_pk, g.name_key",
-            groups::MEMBERSHIP_COLUMNS
+            roster_store_rows::MEMBERSHIP_COLUMNS
         );
         let rows = sqlx::query(&sql)
             .bind(user_keys)
@@ -251,8 +223,8 @@ impl GroupStore for PostgresStore {
             .map(|row| {
                 Ok((
                     sqlx::Row::try_get(row, "user_pk").map_err(db_error)?,
-                    groups::group(row)?,
-                    groups::membership(row)?,
+                    rows::group(row)?,
+                    rows::membership(row)?,
                 ))
             })
             .collect()

@@ -1,18 +1,15 @@
 //! The mail outbox and its delivery.
 
 use crate::error::db_error;
-use crate::rows::get;
 use crate::PostgresStore;
 use async_trait::async_trait;
 use chrono::DateTime;
 use chrono::Utc;
 use roster_core::outbox::Delivery;
 use roster_core::outbox::Mail;
-use roster_core::outbox::MailStatus;
 use roster_core::outbox::OutboxQuery;
 use roster_core::store::OutboxStore;
 use roster_core::store::StoreError;
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
 
 #[async_trait]
@@ -23,7 +20,7 @@ impl OutboxStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(mail).collect()
+        rows.iter().map(crate::rows::mail).collect()
     }
 
     async fn claim_due_mail(
@@ -39,7 +36,7 @@ impl OutboxStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(mail).collect()
+        rows.iter().map(crate::rows::mail).collect()
     }
 
     async fn record_delivery(&self, mail_key: i64, outcome: &Delivery) -> Result<(), StoreError> {
@@ -74,29 +71,6 @@ impl OutboxStore for PostgresStore {
             .map(|_| ())
             .map_err(db_error)
     }
-}
-
-pub(crate) fn mail(row: &PgRow) -> Result<Mail, StoreError> {
-    let status: String = get(row, "status")?;
-    let attempts: i64 = get(row, "attempts")?;
-    Ok(Mail {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        user_key: get(row, "user_pk")?,
-        kind: get(row, "kind")?,
-        recipient: get(row, "recipient")?,
-        subject: get(row, "subject")?,
-        text: get(row, "text")?,
-        status: MailStatus::parse(&status)
-            .map_err(|_| StoreError::Backend(format!("stored mail status is unknown: {status}")))?,
-        attempts: u32::try_from(attempts)
-            .map_err(|_| StoreError::Backend("stored attempts out of range".into()))?,
-        next_attempt_at: get(row, "next_attempt_at")?,
-        last_error: get(row, "last_error")?,
-        created_at: get(row, "created_at")?,
-        sent_at: get(row, "sent_at")?,
-    })
 }
 
 pub(crate) fn outbox_query(query: &OutboxQuery) -> QueryBuilder<'static, Postgres> {

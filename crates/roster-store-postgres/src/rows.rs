@@ -5,7 +5,8 @@ use roster_core::keys::ApiKey;
 use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
 use roster_core::ApiClient;
-use roster_core::{User, UserStatus, Workspace};
+use roster_core::{User, Workspace};
+use roster_store_rows::{Col, Columns};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Postgres, Row, Transaction};
@@ -19,107 +20,8 @@ where
     row.try_get(column).map_err(db_error)
 }
 
-/// Rate limits are `u32` in the domain and BIGINT here.
-fn limit(row: &PgRow, column: &str) -> Result<Option<u32>, StoreError> {
-    get::<Option<i64>>(row, column)?
-        .map(|n| {
-            u32::try_from(n)
-                .map_err(|_| StoreError::Backend(format!("stored {column} out of range: {n}")))
-        })
-        .transpose()
-}
-
 pub(crate) fn limit_param(limit: Option<u32>) -> Option<i64> {
     limit.map(i64::from)
-}
-
-pub(crate) fn workspace(row: &PgRow) -> Result<Workspace, StoreError> {
-    Ok(Workspace {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        name: get(row, "name")?,
-        roles: get::<Json<Vec<String>>>(row, "roles")?.0,
-        created_at: get(row, "created_at")?,
-        is_operator: get(row, "is_operator")?,
-        rate_limit_per_minute: limit(row, "rate_limit_per_minute")?,
-        audit_retention_days: u32::try_from(get::<i64>(row, "audit_retention_days")?)
-            .map_err(|_| StoreError::Backend("stored audit_retention_days out of range".into()))?,
-        invitations: get::<Json<roster_core::InvitationSettings>>(row, "invitation_settings")?.0,
-        auth: get::<Json<roster_core::AuthSettings>>(row, "auth_settings")?.0,
-    })
-}
-
-pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
-    let hash: Vec<u8> = get(row, "secret_hash")?;
-    Ok(ApiKey {
-        id: get(row, "key_id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        name: get(row, "key_name")?,
-        prefix: get(row, "prefix")?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
-        scopes: get::<Json<Vec<roster_core::Scope>>>(row, "scopes")?.0,
-        created_at: get(row, "key_created_at")?,
-        expires_at: get::<Option<DateTime<Utc>>>(row, "expires_at")?,
-        rate_limit_per_minute: limit(row, "key_rate_limit")?,
-        last_used_at: get(row, "last_used_at")?,
-    })
-}
-
-pub(crate) fn api_client(row: &PgRow) -> Result<ApiClient, StoreError> {
-    let hash: Vec<u8> = get(row, "secret_hash")?;
-    Ok(ApiClient {
-        client_id: get(row, "client_id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        name: get(row, "client_name")?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Backend("stored secret hash is not 32 bytes".into()))?,
-        scopes: get::<Json<Vec<roster_core::Scope>>>(row, "scopes")?.0,
-        admin_api_enabled: get(row, "admin_api_enabled")?,
-        rate_limit_per_minute: limit(row, "client_rate_limit")?,
-        created_at: get(row, "client_created_at")?,
-    })
-}
-
-pub(crate) fn signing_key(row: &PgRow) -> Result<SigningKey, StoreError> {
-    Ok(SigningKey {
-        kid: get(row, "kid")?,
-        private_pem: get(row, "private_pem")?,
-        modulus: get(row, "modulus")?,
-        exponent: get(row, "exponent")?,
-        created_at: get(row, "created_at")?,
-        retires_at: get(row, "retires_at")?,
-    })
-}
-
-pub(crate) fn user(row: &PgRow) -> Result<User, StoreError> {
-    let status: String = get(row, "status")?;
-    Ok(User {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        uuid: get(row, "uuid")?,
-        workspace_key: get(row, "workspace_pk")?,
-        external_id: get(row, "external_id")?,
-        email: get(row, "email")?,
-        name: get(row, "name")?,
-        given_name: get(row, "given_name")?,
-        family_name: get(row, "family_name")?,
-        role: get(row, "role")?,
-        status: UserStatus::parse(&status)
-            .map_err(|_| StoreError::Backend(format!("stored status is unknown: {status}")))?,
-        attributes: get::<Json<roster_core::attributes::Attributes>>(row, "attributes")?.0,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-        deleted_at: get(row, "deleted_at")?,
-        version: get(row, "version")?,
-        sessions_limit: limit(row, "sessions_limit")?,
-        allow_authentication_token: get(row, "allow_authentication_token")?,
-        has_authentication_token: get(row, "has_authentication_token")?,
-        current_sign_in_at: get(row, "current_sign_in_at")?,
-        last_sign_in_at: get(row, "last_sign_in_at")?,
-    })
 }
 
 pub(crate) async fn insert_workspace(
@@ -176,3 +78,77 @@ pub(crate) async fn insert_api_key(
     .map(|_| ())
     .map_err(db_error)
 }
+
+/// A row as the shared decoders read it ([`roster_store_rows::Columns`]), by column name:
+/// `timestamptz`, `jsonb`, `uuid`, `bytea`, and BIGINT for every integer.
+pub(crate) struct Cells<'a>(pub &'a PgRow);
+
+impl Columns for Cells<'_> {
+    fn int(&self, col: Col) -> Result<i64, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn opt_int(&self, col: Col) -> Result<Option<i64>, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn text(&self, col: Col) -> Result<String, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn opt_text(&self, col: Col) -> Result<Option<String>, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn flag(&self, col: Col) -> Result<bool, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn bytes(&self, col: Col) -> Result<Vec<u8>, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn time(&self, col: Col) -> Result<DateTime<Utc>, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn opt_time(&self, col: Col) -> Result<Option<DateTime<Utc>>, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn uuid(&self, col: Col) -> Result<uuid::Uuid, StoreError> {
+        get(self.0, col.name)
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, col: Col) -> Result<T, StoreError> {
+        let Json(value) = get::<Json<serde_json::Value>>(self.0, col.name)?;
+        serde_json::from_value(value)
+            .map_err(|e| StoreError::Backend(format!("stored {} does not fit: {e}", col.name)))
+    }
+}
+
+/// `rows::user(row)` and the like: each shared decoder over a PostgreSQL row.
+macro_rules! decoders {
+    ($($name:ident -> $record:ty),* $(,)?) => {
+        $(
+            pub(crate) fn $name(row: &PgRow) -> Result<$record, StoreError> {
+                roster_store_rows::$name(&Cells(row))
+            }
+        )*
+    };
+}
+
+decoders!(
+    workspace -> Workspace,
+    api_key -> ApiKey,
+    api_client -> ApiClient,
+    signing_key -> SigningKey,
+    user -> User,
+    group -> roster_core::group::Group,
+    membership -> roster_core::group::Membership,
+    invitation -> roster_core::invitation::Invitation,
+    mail -> roster_core::outbox::Mail,
+    session -> roster_core::session::Session,
+    event -> roster_core::audit::AuditEvent,
+    head -> roster_core::audit::AuditHead,
+);

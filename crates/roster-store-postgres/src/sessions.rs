@@ -9,42 +9,11 @@ use roster_core::store::SignInName;
 use roster_core::User;
 
 use chrono::{DateTime, Utc};
-use roster_core::session::{EndSessions, Session, SessionKind};
+use roster_core::session::{EndSessions, Session};
 use roster_core::store::{SessionStart, StoreError};
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
 use crate::error::db_error;
-use crate::rows::get;
-
-/// The `s_…` columns a joined session is read from.
-pub(crate) const COLUMNS: &str = "s.pk AS s_pk, s.id AS s_id, s.workspace_pk AS s_workspace_pk,
-    s.user_pk AS s_user_pk, s.kind AS s_kind, s.token_hash AS s_token_hash,
-    s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
-    s.ip AS s_ip, s.user_agent AS s_user_agent, s.ended_at AS s_ended_at";
-
-pub(crate) fn session(row: &PgRow) -> Result<Session, StoreError> {
-    let kind: String = get(row, "s_kind")?;
-    let hash: Vec<u8> = get(row, "s_token_hash")?;
-    Ok(Session {
-        key: get(row, "s_pk")?,
-        id: get(row, "s_id")?,
-        workspace_key: get(row, "s_workspace_pk")?,
-        user_key: get(row, "s_user_pk")?,
-        kind: SessionKind::parse(&kind).ok_or_else(|| {
-            StoreError::Backend(format!("stored session kind is unknown: {kind}"))
-        })?,
-        token_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
-        created_at: get(row, "s_created_at")?,
-        last_seen_at: get(row, "s_last_seen_at")?,
-        expires_at: get(row, "s_expires_at")?,
-        ip: get(row, "s_ip")?,
-        user_agent: get(row, "s_user_agent")?,
-        ended_at: get(row, "s_ended_at")?,
-    })
-}
 
 async fn insert(tx: &mut Transaction<'static, Postgres>, s: &Session) -> Result<(), StoreError> {
     sqlx::query(
@@ -253,7 +222,7 @@ impl SessionStore for PostgresStore {
             "SELECT {} FROM sessions s WHERE s.user_pk = $1 AND s.workspace_pk = $2
                AND s.ended_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $3)
              ORDER BY s.created_at, s.pk",
-            sessions::COLUMNS
+            roster_store_rows::SESSION_COLUMNS
         );
         let rows = sqlx::query(&sql)
             .bind(user_key)
@@ -262,7 +231,7 @@ impl SessionStore for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(sessions::session).collect()
+        rows.iter().map(rows::session).collect()
     }
 
     async fn start_session(
@@ -284,7 +253,7 @@ impl SessionStore for PostgresStore {
             "SELECT u.*, {}, w.id AS w_id FROM sessions s
                JOIN users u ON u.pk = s.user_pk JOIN workspaces w ON w.pk = s.workspace_pk
              WHERE s.token_hash = $1",
-            sessions::COLUMNS
+            roster_store_rows::SESSION_COLUMNS
         );
         let row = sqlx::query(&sql)
             .bind(token_hash.as_slice())
@@ -293,7 +262,7 @@ impl SessionStore for PostgresStore {
             .map_err(db_error)?;
         row.map(|row| {
             Ok((
-                sessions::session(&row)?,
+                rows::session(&row)?,
                 rows::user(&row)?,
                 rows::get(&row, "w_id")?,
             ))

@@ -5,11 +5,9 @@ use chrono::{DateTime, Utc};
 use roster_core::invitation::Invitation;
 use roster_core::outbox::Mail;
 use roster_core::store::{StoreError, UserWrite};
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
 use crate::error::db_error;
-use crate::rows::get;
 
 /// Execute the core's `plan` for the user `user_pk` inside the write's transaction, in
 /// order; `at` (the write's time) stamps revocations, acceptance and ended sessions.
@@ -176,27 +174,10 @@ pub(crate) async fn purge(
     Ok(true)
 }
 
-pub(crate) fn invitation(row: &PgRow) -> Result<Invitation, StoreError> {
-    let hash: Vec<u8> = get(row, "i_token_hash")?;
-    Ok(Invitation {
-        id: get(row, "i_id")?,
-        workspace_key: get(row, "i_workspace_pk")?,
-        user_key: get(row, "i_user_pk")?,
-        token_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
-        created_at: get(row, "i_created_at")?,
-        expires_at: get(row, "i_expires_at")?,
-        accepted_at: get(row, "i_accepted_at")?,
-        revoked_at: get(row, "i_revoked_at")?,
-    })
-}
-
-/// The invitation, its user and its workspace's id.
-pub(crate) const FIND_INVITATION: &str =
-    "SELECT u.*, i.id AS i_id, i.workspace_pk AS i_workspace_pk,
-        i.user_pk AS i_user_pk, i.token_hash AS i_token_hash, i.created_at AS i_created_at,
-        i.expires_at AS i_expires_at, i.accepted_at AS i_accepted_at,
-        i.revoked_at AS i_revoked_at, w.id AS w_id
-    FROM invitations i JOIN users u ON u.pk = i.user_pk JOIN workspaces w ON w.pk = i.workspace_pk
-    WHERE i.token_hash = $1";
+/// The invitation with a token hash, its user and its workspace's id.
+pub(crate) const FIND_INVITATION: &str = concat!(
+    "SELECT ",
+    roster_store_rows::invitation_columns!(),
+    " FROM invitations i JOIN users u ON u.pk = i.user_pk JOIN workspaces w ON w.pk = i.workspace_pk
+    WHERE i.token_hash = $1"
+);

@@ -469,7 +469,7 @@ impl UserStore for PostgresStore {
             .map_err(db_error)?;
         row.map(|row| {
             Ok((
-                user_writes::invitation(&row)?,
+                rows::invitation(&row)?,
                 rows::user(&row)?,
                 rows::get(&row, "w_id")?,
             ))

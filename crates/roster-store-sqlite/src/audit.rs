@@ -3,6 +3,7 @@
 //! the next link cannot race, even with another process on the file), reading, and purging.
 
 use crate::audit;
+use crate::rows;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use roster_core::store::AuditStore;
@@ -10,10 +11,10 @@ use roster_core::store::AuditStore;
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::sql_error;
-use crate::rows::{get, micros, time, Sql};
+use crate::rows::{micros, Sql};
 
 /// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head.
 pub(crate) fn append(
@@ -67,25 +68,6 @@ pub(crate) fn append(
     Ok(())
 }
 
-pub(crate) fn event(row: &Row<'_>) -> Result<AuditEvent, StoreError> {
-    Ok(AuditEvent {
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        seq: get(row, "seq")?,
-        occurred_at: time(get(row, "occurred_at")?)?,
-        action: get(row, "action")?,
-        actor_kind: get(row, "actor_kind")?,
-        actor_id: get(row, "actor_id")?,
-        target_user_id: get(row, "target_user_id")?,
-        request_id: get(row, "request_id")?,
-        ip: get(row, "ip")?,
-        user_agent: get(row, "user_agent")?,
-        changes: get(row, "changes")?,
-        prev_hash: get(row, "prev_hash")?,
-        hash: get(row, "hash")?,
-    })
-}
-
 /// Newest first by (time, seq); each filter has an index ending in (occurred_at, seq).
 pub(crate) fn list_query(query: &AuditQuery) -> Sql {
     let mut q = Sql::new("SELECT * FROM audit_events WHERE workspace_pk = ");
@@ -117,16 +99,6 @@ pub(crate) fn list_query(query: &AuditQuery) -> Sql {
     q
 }
 
-pub(crate) fn head(row: &Row<'_>) -> Result<AuditHead, StoreError> {
-    Ok(AuditHead {
-        last_seq: get(row, "last_seq")?,
-        last_hash: get(row, "last_hash")?,
-        checkpoint_seq: get(row, "checkpoint_seq")?,
-        checkpoint_hash: get(row, "checkpoint_hash")?,
-        checkpoint_event: get(row, "checkpoint_event")?,
-    })
-}
-
 /// Delete up to `batch` of the oldest events before `before` and move the checkpoint.
 pub(crate) fn purge(
     tx: &Transaction<'_>,
@@ -142,7 +114,7 @@ pub(crate) fn purge(
                  ORDER BY seq LIMIT ?3
              ) ORDER BY seq DESC LIMIT 1",
             params![workspace_pk, micros(before), i64::from(batch)],
-            |row| Ok(event(row)),
+            |row| Ok(rows::event(row)),
         )
         .optional()
         .map_err(sql_error)?
@@ -183,7 +155,7 @@ impl AuditStore for SqliteStore {
         self.reader.rows(
             &query.text,
             rusqlite::params_from_iter(query.params),
-            audit::event,
+            rows::event,
         )
     }
 
@@ -196,7 +168,7 @@ impl AuditStore for SqliteStore {
         self.reader.rows(
             "SELECT * FROM audit_events WHERE workspace_pk = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             params![workspace_key, after_seq, i64::from(limit)],
-            audit::event,
+            rows::event,
         )
     }
 
@@ -204,7 +176,7 @@ impl AuditStore for SqliteStore {
         self.reader.row(
             "SELECT * FROM audit_heads WHERE workspace_pk = ?1",
             [workspace_key],
-            audit::head,
+            rows::head,
         )
     }
 

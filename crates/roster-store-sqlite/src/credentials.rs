@@ -15,25 +15,6 @@ use roster_core::ApiClient;
 use roster_core::Workspace;
 use rusqlite::params;
 
-/// The api_keys columns `rows::api_key` reads, under names that do not clash with a
-/// joined workspace's.
-macro_rules! key_columns {
-    () => {
-        "k.id AS key_id, k.workspace_pk, k.name AS key_name, k.prefix, k.secret_hash, k.scopes,
-         k.created_at AS key_created_at, k.expires_at, k.rate_limit_per_minute AS key_rate_limit,
-         k.last_used_at"
-    };
-}
-
-/// The api_clients columns `rows::api_client` reads.
-macro_rules! client_columns {
-    () => {
-        "c.client_id, c.workspace_pk, c.name AS client_name, c.secret_hash, c.scopes,
-         c.admin_api_enabled, c.rate_limit_per_minute AS client_rate_limit,
-         c.created_at AS client_created_at"
-    };
-}
-
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn insert_api_key(&self, key: &ApiKey, event: &NewEvent) -> Result<(), StoreError> {
@@ -53,7 +34,7 @@ impl CredentialStore for SqliteStore {
         self.reader.row(
             concat!(
                 "SELECT ",
-                key_columns!(),
+                roster_store_rows::key_columns!(),
                 ", w.* FROM api_keys k JOIN workspaces w ON w.pk = k.workspace_pk
                  WHERE k.secret_hash = ?1 AND k.revoked_at IS NULL"
             ),
@@ -66,7 +47,7 @@ impl CredentialStore for SqliteStore {
         self.reader.rows(
             concat!(
                 "SELECT ",
-                key_columns!(),
+                roster_store_rows::key_columns!(),
                 " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.revoked_at IS NULL
                   ORDER BY k.created_at, k.id"
             ),
@@ -101,7 +82,7 @@ impl CredentialStore for SqliteStore {
         self.reader.row(
             concat!(
                 "SELECT ",
-                key_columns!(),
+                roster_store_rows::key_columns!(),
                 " FROM api_keys k WHERE k.workspace_pk = ?1 AND k.id = ?2"
             ),
             params![workspace_key, id],
@@ -159,7 +140,7 @@ impl CredentialStore for SqliteStore {
         self.reader.row(
             concat!(
                 "SELECT ",
-                client_columns!(),
+                roster_store_rows::client_columns!(),
                 ", w.* FROM api_clients c JOIN workspaces w ON w.pk = c.workspace_pk
                  WHERE c.client_id = ?1 AND c.revoked_at IS NULL"
             ),
@@ -172,7 +153,7 @@ impl CredentialStore for SqliteStore {
         self.reader.rows(
             concat!(
                 "SELECT ",
-                client_columns!(),
+                roster_store_rows::client_columns!(),
                 " FROM api_clients c WHERE c.workspace_pk = ?1 AND c.revoked_at IS NULL
                   ORDER BY c.created_at, c.client_id"
             ),

@@ -11,10 +11,10 @@ use roster_core::User;
 
 use roster_core::group::{Group, Membership};
 use roster_core::store::StoreError;
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Transaction};
 
 use crate::error::sql_error;
-use crate::rows::{get, micros, time};
+use crate::rows::micros;
 
 pub(crate) fn insert(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreError> {
     tx.execute(
@@ -105,33 +105,6 @@ pub(crate) fn delete_membership(
     .map_err(sql_error)
 }
 
-pub(crate) fn group(row: &Row<'_>) -> Result<Group, StoreError> {
-    Ok(Group {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        name: get(row, "name")?,
-        description: get(row, "description")?,
-        created_at: time(get(row, "created_at")?)?,
-        updated_at: time(get(row, "updated_at")?)?,
-    })
-}
-
-/// The `m_…` columns of a joined membership.
-pub(crate) fn membership(row: &Row<'_>) -> Result<Membership, StoreError> {
-    Ok(Membership {
-        group_key: get(row, "m_group_pk")?,
-        user_key: get(row, "m_user_pk")?,
-        added_at: time(get(row, "m_added_at")?)?,
-        expires_at: get::<Option<i64>>(row, "m_expires_at")?
-            .map(time)
-            .transpose()?,
-    })
-}
-
-pub(crate) const MEMBERSHIP_COLUMNS: &str = "m.group_pk AS m_group_pk, m.user_pk AS m_user_pk,
-    m.added_at AS m_added_at, m.expires_at AS m_expires_at";
-
 #[async_trait]
 impl GroupStore for SqliteStore {
     async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
@@ -149,7 +122,7 @@ impl GroupStore for SqliteStore {
         self.reader.row(
             "SELECT * FROM groups WHERE workspace_pk = ?1 AND id = ?2",
             params![workspace_key, id],
-            groups::group,
+            rows::group,
         )
     }
 
@@ -161,7 +134,7 @@ impl GroupStore for SqliteStore {
         self.reader.row(
             "SELECT * FROM groups WHERE workspace_pk = ?1 AND pk = ?2",
             params![workspace_key, key],
-            groups::group,
+            rows::group,
         )
     }
 
@@ -178,7 +151,7 @@ impl GroupStore for SqliteStore {
                 before_key.unwrap_or(i64::MAX),
                 i64::from(limit)
             ],
-            groups::group,
+            rows::group,
         )
     }
 
@@ -242,7 +215,7 @@ impl GroupStore for SqliteStore {
              WHERE m.group_pk = ?1 AND (m.expires_at IS NULL OR m.expires_at > ?2)
                AND u.workspace_pk = ?3 AND u.deleted_at IS NULL AND m.user_pk < ?4
              ORDER BY m.user_pk DESC LIMIT ?5",
-            groups::MEMBERSHIP_COLUMNS
+            roster_store_rows::MEMBERSHIP_COLUMNS
         );
         self.reader.rows(
             &sql,
@@ -253,7 +226,7 @@ impl GroupStore for SqliteStore {
                 before_user_key.unwrap_or(i64::MAX),
                 i64::from(limit)
             ],
-            |row| Ok((rows::user(row)?, groups::membership(row)?)),
+            |row| Ok((rows::user(row)?, rows::membership(row)?)),
         )
     }
 
@@ -269,7 +242,7 @@ impl GroupStore for SqliteStore {
                AND (m.expires_at IS NULL OR m.expires_at > ?2)
                AND g.workspace_pk = ?3
              ORDER BY m.user_pk, g.name_key",
-            groups::MEMBERSHIP_COLUMNS
+            roster_store_rows::MEMBERSHIP_COLUMNS
         );
         self.reader.rows(
             &sql,
@@ -277,8 +250,8 @@ impl GroupStore for SqliteStore {
             |row| {
                 Ok((
                     row.get("user_pk").map_err(sql_error)?,
-                    groups::group(row)?,
-                    groups::membership(row)?,
+                    rows::group(row)?,
+                    rows::membership(row)?,
                 ))
             },
         )

@@ -7,33 +7,12 @@ use chrono::DateTime;
 use chrono::Utc;
 use roster_core::store::OutboxStore;
 
-use roster_core::outbox::{Delivery, Mail, MailStatus, OutboxQuery};
+use roster_core::outbox::{Delivery, Mail, OutboxQuery};
 use roster_core::store::StoreError;
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Transaction};
 
 use crate::error::sql_error;
-use crate::rows::{get, micros, time, Sql};
-
-pub(crate) fn mail(row: &Row<'_>) -> Result<Mail, StoreError> {
-    let status: String = get(row, "status")?;
-    Ok(Mail {
-        key: get(row, "pk")?,
-        id: get(row, "id")?,
-        workspace_key: get(row, "workspace_pk")?,
-        user_key: get(row, "user_pk")?,
-        kind: get(row, "kind")?,
-        recipient: get(row, "recipient")?,
-        subject: get(row, "subject")?,
-        text: get(row, "text")?,
-        status: MailStatus::parse(&status)
-            .map_err(|_| StoreError::Backend(format!("stored mail status is unknown: {status}")))?,
-        attempts: get(row, "attempts")?,
-        next_attempt_at: time(get(row, "next_attempt_at")?)?,
-        last_error: get(row, "last_error")?,
-        created_at: time(get(row, "created_at")?)?,
-        sent_at: get::<Option<i64>>(row, "sent_at")?.map(time).transpose()?,
-    })
-}
+use crate::rows::{micros, Sql};
 
 pub(crate) fn list_query(query: &OutboxQuery) -> Sql {
     let mut q = Sql::new("SELECT * FROM outbox WHERE workspace_pk = ");
@@ -91,7 +70,7 @@ impl OutboxStore for SqliteStore {
         self.reader.rows(
             &query.text,
             rusqlite::params_from_iter(query.params),
-            outbox::mail,
+            rows::mail,
         )
     }
 
@@ -113,7 +92,7 @@ impl OutboxStore for SqliteStore {
                     .map_err(sql_error)?;
                 let mut mails = Vec::new();
                 while let Some(row) = rows.next().map_err(sql_error)? {
-                    mails.push(outbox::mail(row)?);
+                    mails.push(rows::mail(row)?);
                 }
                 Ok(mails)
             })

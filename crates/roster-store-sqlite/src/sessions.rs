@@ -10,44 +10,12 @@ use roster_core::store::SessionStore;
 use roster_core::store::SignInName;
 use roster_core::User;
 
-use roster_core::session::{EndSessions, Session, SessionKind};
+use roster_core::session::{EndSessions, Session};
 use roster_core::store::{SessionStart, StoreError};
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Transaction};
 
 use crate::error::sql_error;
-use crate::rows::{get, micros, time};
-
-/// The `s_…` columns a joined session is read from.
-pub(crate) const COLUMNS: &str = "s.pk AS s_pk, s.id AS s_id, s.workspace_pk AS s_workspace_pk,
-    s.user_pk AS s_user_pk, s.kind AS s_kind, s.token_hash AS s_token_hash,
-    s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at,
-    s.ip AS s_ip, s.user_agent AS s_user_agent, s.ended_at AS s_ended_at";
-
-pub(crate) fn session(row: &Row<'_>) -> Result<Session, StoreError> {
-    let kind: String = get(row, "s_kind")?;
-    let hash: Vec<u8> = get(row, "s_token_hash")?;
-    let optional_time = |column: &str| -> Result<_, StoreError> {
-        get::<Option<i64>>(row, column)?.map(time).transpose()
-    };
-    Ok(Session {
-        key: get(row, "s_pk")?,
-        id: get(row, "s_id")?,
-        workspace_key: get(row, "s_workspace_pk")?,
-        user_key: get(row, "s_user_pk")?,
-        kind: SessionKind::parse(&kind).ok_or_else(|| {
-            StoreError::Backend(format!("stored session kind is unknown: {kind}"))
-        })?,
-        token_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Backend("stored token hash is not 32 bytes".into()))?,
-        created_at: time(get(row, "s_created_at")?)?,
-        last_seen_at: time(get(row, "s_last_seen_at")?)?,
-        expires_at: optional_time("s_expires_at")?,
-        ip: get(row, "s_ip")?,
-        user_agent: get(row, "s_user_agent")?,
-        ended_at: optional_time("s_ended_at")?,
-    })
-}
+use crate::rows::micros;
 
 fn insert(tx: &Transaction<'_>, session: &Session) -> Result<(), StoreError> {
     tx.prepare_cached(
@@ -220,12 +188,12 @@ impl SessionStore for SqliteStore {
             "SELECT {} FROM sessions s WHERE s.user_pk = ?1 AND s.workspace_pk = ?2
                AND s.ended_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?3)
              ORDER BY s.created_at, s.pk",
-            sessions::COLUMNS
+            roster_store_rows::SESSION_COLUMNS
         );
         self.reader.rows(
             &sql,
             params![user_key, workspace_key, rows::micros(now)],
-            sessions::session,
+            rows::session,
         )
     }
 
@@ -251,11 +219,11 @@ impl SessionStore for SqliteStore {
             "SELECT u.*, {}, w.id AS w_id FROM sessions s
                JOIN users u ON u.pk = s.user_pk JOIN workspaces w ON w.pk = s.workspace_pk
              WHERE s.token_hash = ?1",
-            sessions::COLUMNS
+            roster_store_rows::SESSION_COLUMNS
         );
         self.reader.row(&sql, [token_hash.as_slice()], |row| {
             Ok((
-                sessions::session(row)?,
+                rows::session(row)?,
                 rows::user(row)?,
                 rows::get(row, "w_id")?,
             ))

@@ -381,7 +381,7 @@ impl UserStore for SqliteStore {
             [token_hash.as_slice()],
             |row| {
                 Ok((
-                    user_writes::invitation(row)?,
+                    rows::invitation(row)?,
                     rows::user(row)?,
                     rows::get(row, "w_id")?,
                 ))

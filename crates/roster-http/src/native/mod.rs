@@ -6,7 +6,6 @@ pub mod api_clients;
 pub mod api_keys;
 pub mod audit_export;
 pub mod audit_logs;
-pub mod client_tokens;
 pub mod groups;
 pub mod lifecycle;
 pub mod outbox;
@@ -31,14 +30,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
             ));
     Router::new()
         .merge(authenticated)
-        .route("/v1/admin/token", post(client_tokens::issue))
         .route("/v1/invitations/accept", post(lifecycle::accept))
         .route(
             "/v1/sessions/current",
             get(sessions::current).delete(sessions::sign_out),
         )
         .route("/v1/sessions/current/token", post(sessions::create_token))
-        .route("/.well-known/jwks.json", get(client_tokens::jwks))
+        .merge(crate::dialects::human_api_admin::tokens::routes())
 }
 
 /// Users, their lifecycle, sessions and memberships (a credential required).

@@ -1,5 +1,5 @@
 //! Seed 000: an Admin API's users (`/api/v1/users[/{humanId}]`), after the client-token
-//! exchange at `POST /v1/admin/token` (served by the native module, which shares `/v1`).
+//! exchange at `POST /v1/admin/token` ([`tokens`]).
 //!
 //! - Authentication: the client token as `Authorization: Bearer …` (a client whose admin API
 //!   is disabled gets 403 `admin_api_disabled`); a secret key is accepted too.
@@ -27,6 +27,8 @@ use super::human_api_app::{human_id, time};
 use super::HumanApiError;
 use crate::auth::Caller;
 use crate::AppState;
+
+pub mod tokens;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

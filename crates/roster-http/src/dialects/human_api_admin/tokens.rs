@@ -1,5 +1,7 @@
 //! Seed 000's token exchange, `POST /v1/admin/token`, and the public keys that verify its
-//! tokens, `GET /.well-known/jwks.json`.
+//! tokens, `GET /.well-known/jwks.json`. Client tokens authenticate on the native API as well
+//! as on seed 000's, so these routes are served even when the dialect's user routes are
+//! switched off ([`routes`]), and the native OpenAPI document lists them.
 
 use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;
@@ -80,4 +82,11 @@ pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, Ap
         [(CACHE_CONTROL, "public, max-age=300")],
         Json(json!({ "keys": keys })),
     ))
+}
+
+/// The token exchange and the key set.
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/v1/admin/token", axum::routing::post(issue))
+        .route("/.well-known/jwks.json", axum::routing::get(jwks))
 }
