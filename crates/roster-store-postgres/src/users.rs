@@ -321,18 +321,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
         q.push("SELECT * FROM users WHERE workspace_pk = ");
     }
     q.push_bind(request.workspace_key);
-    if !request.include_deleted {
-        q.push(" AND deleted_at IS NULL");
-    }
-    if let Some(role) = &request.role {
-        q.push(" AND role = ").push_bind(role.clone());
-    }
-    if let Some(status) = request.status {
-        q.push(" AND status = ").push_bind(status.as_str());
-    }
-    if let Some(email_key) = &request.email_key {
-        q.push(" AND email_key = ").push_bind(email_key.clone());
-    }
+    push_equalities(&mut q, request);
     if let (Some(group), Some(_)) = (request.group_key, &request.search) {
         q.push(" AND pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
             .push_bind(group)
@@ -348,13 +337,44 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     if let Some(before) = request.before_key {
         q.push(format!(" AND {order} < ")).push_bind(before);
     }
+    let plain = request.search.is_none() && request.group_key.is_none();
+    let offset = i64::try_from(request.offset).unwrap_or(i64::MAX);
+    if request.offset > 0 && plain {
+        // A numbered page starts at the key `offset` rows down the filter's index, found by
+        // an index-only scan (the filter indexes end in the key): the table is read only for
+        // the page itself.
+        q.push(" AND pk <= (SELECT pk FROM users WHERE workspace_pk = ")
+            .push_bind(request.workspace_key);
+        push_equalities(&mut q, request);
+        if let Some(before) = request.before_key {
+            q.push(" AND pk < ").push_bind(before);
+        }
+        q.push(" ORDER BY pk DESC LIMIT 1 OFFSET ")
+            .push_bind(offset)
+            .push(")");
+    }
     q.push(format!(" ORDER BY {order} DESC LIMIT "))
         .push_bind(i64::from(request.limit));
-    if request.offset > 0 {
-        q.push(" OFFSET ")
-            .push_bind(i64::try_from(request.offset).unwrap_or(i64::MAX));
+    if request.offset > 0 && !plain {
+        q.push(" OFFSET ").push_bind(offset);
     }
     q
+}
+
+/// The equality filters of `request` (unqualified columns of `users`).
+fn push_equalities(q: &mut QueryBuilder<'static, Postgres>, request: &UserListRequest) {
+    if !request.include_deleted {
+        q.push(" AND deleted_at IS NULL");
+    }
+    if let Some(role) = &request.role {
+        q.push(" AND role = ").push_bind(role.clone());
+    }
+    if let Some(status) = request.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(email_key) = &request.email_key {
+        q.push(" AND email_key = ").push_bind(email_key.clone());
+    }
 }
 
 /// `search` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by

@@ -223,18 +223,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
         ));
     }
     q.bind(request.workspace_key);
-    if !request.include_deleted {
-        q.push(" AND u.deleted_at IS NULL");
-    }
-    if let Some(role) = &request.role {
-        q.push(" AND u.role = ").bind(role.clone());
-    }
-    if let Some(status) = request.status {
-        q.push(" AND u.status = ").bind(status.as_str().to_owned());
-    }
-    if let Some(email_key) = &request.email_key {
-        q.push(" AND u.email_key = ").bind(email_key.clone());
-    }
+    push_equalities(&mut q, "u", request);
     if let (false, Some(group)) = (members_first, request.group_key) {
         q.push(" AND u.pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
             .bind(group)
@@ -252,13 +241,48 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     if let Some(before) = request.before_key {
         q.push(&format!(" AND {order_column} < ")).bind(before);
     }
+    let plain = !members_first && request.search.is_none() && request.group_key.is_none();
+    if request.offset > 0 && plain {
+        // A numbered page starts at the key `offset` rows down the filter's index, found by
+        // a walk of that index alone (its entries end in the key): the table is read only for
+        // the page itself.
+        q.push(" AND u.pk <= (SELECT a.pk FROM users a INDEXED BY ")
+            .push(index_for(request))
+            .push(" WHERE a.workspace_pk = ")
+            .bind(request.workspace_key);
+        push_equalities(&mut q, "a", request);
+        if let Some(before) = request.before_key {
+            q.push(" AND a.pk < ").bind(before);
+        }
+        q.push(" ORDER BY a.pk DESC LIMIT 1 OFFSET ")
+            .bind(i64::try_from(request.offset).unwrap_or(i64::MAX))
+            .push(")");
+    }
     q.push(&format!(" ORDER BY {order_column} DESC LIMIT "))
         .bind(i64::from(request.limit));
-    if request.offset > 0 {
+    if request.offset > 0 && !plain {
         q.push(" OFFSET ")
             .bind(i64::try_from(request.offset).unwrap_or(i64::MAX));
     }
     q
+}
+
+/// The equality filters of `request` on the users table aliased `alias`.
+fn push_equalities(q: &mut Sql, alias: &str, request: &UserListRequest) {
+    if !request.include_deleted {
+        q.push(&format!(" AND {alias}.deleted_at IS NULL"));
+    }
+    if let Some(role) = &request.role {
+        q.push(&format!(" AND {alias}.role = ")).bind(role.clone());
+    }
+    if let Some(status) = request.status {
+        q.push(&format!(" AND {alias}.status = "))
+            .bind(status.as_str().to_owned());
+    }
+    if let Some(email_key) = &request.email_key {
+        q.push(&format!(" AND {alias}.email_key = "))
+            .bind(email_key.clone());
+    }
 }
 
 /// The index whose key is exactly the request's equality filters (each entry ends in the

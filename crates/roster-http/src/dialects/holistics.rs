@@ -23,8 +23,7 @@
 
 use crate::surface::Surface;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,7 +34,6 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
-use crate::auth::Caller;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -56,14 +54,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// An error in this dialect's format: `{"errors": [message]}`.
-pub struct HolisticsError(roster_core::Error);
-
-impl From<roster_core::Error> for HolisticsError {
-    fn from(err: roster_core::Error) -> Self {
-        Self(err)
-    }
-}
+dialect_error!(
+    /// An error in this dialect's format: `{"errors": [message]}`.
+    HolisticsError
+);
 
 impl IntoResponse for HolisticsError {
     fn into_response(self) -> Response {
@@ -94,26 +88,17 @@ pub(crate) fn response(
     crate::surface::mark(answer, crate::surface::Surface::Holistics, code, &message)
 }
 
-/// The caller, by its `X-Holistics-Key`.
-pub struct Tenant(Caller);
-
-impl FromRequestParts<AppState> for Tenant {
-    type Rejection = HolisticsError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, HolisticsError> {
-        let caller = super::header_key_caller(
-            parts,
-            state,
-            "x-holistics-key",
-            "Send your API key in the X-Holistics-Key header.",
-        )
-        .await?;
-        Ok(Self(caller))
-    }
-}
+dialect_caller!(
+    /// The caller, by its `X-Holistics-Key`.
+    Tenant,
+    HolisticsError,
+    |parts, state| super::header_key_caller(
+        parts,
+        state,
+        "x-holistics-key",
+        "Send your API key in the X-Holistics-Key header."
+    )
+);
 
 fn ok() -> Json<Value> {
     Json(json!({"status": "ok"}))

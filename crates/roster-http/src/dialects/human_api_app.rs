@@ -10,8 +10,7 @@
 //! - Lists are the workspace's live users, newest first, as one JSON array.
 //! - Errors: `{"statusCode", "error", "message", "code"}` ([`HumanApiError`]).
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -33,25 +32,16 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The caller, authenticated with this dialect's scheme.
-pub struct App(Caller);
-
-impl FromRequestParts<AppState> for App {
-    type Rejection = HumanApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, HumanApiError> {
-        let caller = super::human_api_caller(
-            parts,
-            state,
-            "Authenticate with your App Key as the Basic user name and a blank password.",
-        )
-        .await?;
-        Ok(Self(caller))
-    }
-}
+dialect_caller!(
+    /// The caller, authenticated with this dialect's scheme.
+    App,
+    HumanApiError,
+    |parts, state| super::human_api_caller(
+        parts,
+        state,
+        "Authenticate with your App Key as the Basic user name and a blank password."
+    )
+);
 
 impl App {
     /// The caller, if `app_id` is its workspace.

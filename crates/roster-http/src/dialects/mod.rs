@@ -3,6 +3,41 @@
 //! mapping (ids, fields, statuses), carries credentials its own way and answers errors in its
 //! own format; none holds a business rule. Each can be switched off ([`Dialects`]).
 
+/// A dialect's error: a core error, answered in the dialect's envelope by the type's own
+/// `IntoResponse`.
+macro_rules! dialect_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name(roster_core::Error);
+
+        impl From<roster_core::Error> for $name {
+            fn from(err: roster_core::Error) -> Self {
+                Self(err)
+            }
+        }
+    };
+}
+
+/// A dialect's authenticated caller, found by `$find` (an async call with `parts` and
+/// `state` in scope) and refused with the dialect's error.
+macro_rules! dialect_caller {
+    ($(#[$doc:meta])* $name:ident, $error:ty, |$parts:ident, $state:ident| $find:expr) => {
+        $(#[$doc])*
+        pub struct $name(crate::auth::Caller);
+
+        impl axum::extract::FromRequestParts<crate::AppState> for $name {
+            type Rejection = $error;
+
+            async fn from_request_parts(
+                $parts: &mut axum::http::request::Parts,
+                $state: &crate::AppState,
+            ) -> Result<Self, $error> {
+                Ok(Self($find.await?))
+            }
+        }
+    };
+}
+
 pub mod holistics;
 pub mod human_api_admin;
 pub mod human_api_app;
@@ -123,16 +158,12 @@ where
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The error format of seeds 000 and 001 (both Human API products):
-/// `{"statusCode": 404, "error": "Not Found", "message": "…", "code": "user_not_found"}` —
-/// the HTTP reason phrase as `error`, Roster's stable code as `code`.
-pub struct HumanApiError(roster_core::Error);
-
-impl From<roster_core::Error> for HumanApiError {
-    fn from(err: roster_core::Error) -> Self {
-        Self(err)
-    }
-}
+dialect_error!(
+    /// The error format of seeds 000 and 001 (both Human API products):
+    /// `{"statusCode": 404, "error": "Not Found", "message": "…", "code": "user_not_found"}` —
+    /// the HTTP reason phrase as `error`, Roster's stable code as `code`.
+    HumanApiError
+);
 
 impl IntoResponse for HumanApiError {
     fn into_response(self) -> Response {

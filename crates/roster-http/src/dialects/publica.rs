@@ -21,8 +21,7 @@
 
 use crate::surface::Surface;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -33,7 +32,6 @@ use roster_core::{Code, NewUser, Scope, User, UserFilter, UserPatch, UserRef, Wo
 use serde_json::{json, Map, Value};
 
 use super::{body_object, invalid};
-use crate::auth::Caller;
 use crate::AppState;
 
 const USERS: &str = "/integration-api/v1/dashboard/users";
@@ -61,14 +59,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// An error in this dialect's format.
-pub struct PublicaError(roster_core::Error);
-
-impl From<roster_core::Error> for PublicaError {
-    fn from(err: roster_core::Error) -> Self {
-        Self(err)
-    }
-}
+dialect_error!(
+    /// An error in this dialect's format.
+    PublicaError
+);
 
 impl IntoResponse for PublicaError {
     fn into_response(self) -> Response {
@@ -110,18 +104,12 @@ pub(crate) fn response(
     crate::surface::mark(answer, crate::surface::Surface::Publica, code, &message)
 }
 
-/// The caller, by its `X-User-Token`.
-pub struct Store(Caller);
-
-impl FromRequestParts<AppState> for Store {
-    type Rejection = PublicaError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PublicaError> {
-        let caller =
-            super::header_key_caller(parts, state, "x-user-token", "Unauthenticated.").await?;
-        Ok(Self(caller))
-    }
-}
+dialect_caller!(
+    /// The caller, by its `X-User-Token`.
+    Store,
+    PublicaError,
+    |parts, state| super::header_key_caller(parts, state, "x-user-token", "Unauthenticated.")
+);
 
 fn success(data: Value) -> Json<Value> {
     Json(json!({"CODE": "success", "data": data}))

@@ -14,8 +14,7 @@
 //!   `external_id_retired` until the user is restored or purged.
 //! - Errors: [`HumanApiError`](super::HumanApiError)'s format.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +24,6 @@ use serde_json::{json, Value};
 
 use super::human_api_app::{human_id, time};
 use super::HumanApiError;
-use crate::auth::Caller;
 use crate::AppState;
 
 pub mod tokens;
@@ -36,25 +34,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users/{human_id}", get(read).delete(delete))
 }
 
-/// The caller, authenticated with a client token.
-pub struct Client(Caller);
-
-impl FromRequestParts<AppState> for Client {
-    type Rejection = HumanApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, HumanApiError> {
-        let caller = super::human_api_caller(
-            parts,
-            state,
-            "Send a client token from POST /v1/admin/token as 'Authorization: Bearer …'.",
-        )
-        .await?;
-        Ok(Self(caller))
-    }
-}
+dialect_caller!(
+    /// The caller, authenticated with a client token.
+    Client,
+    HumanApiError,
+    |parts, state| super::human_api_caller(
+        parts,
+        state,
+        "Send a client token from POST /v1/admin/token as 'Authorization: Bearer …'."
+    )
+);
 
 /// Seed 000's status for a Roster status.
 pub fn status(status: UserStatus) -> &'static str {
