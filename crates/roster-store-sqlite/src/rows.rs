@@ -1,4 +1,5 @@
-//! Rows to domain values and back.
+//! This backend's rows: the column reader the shared decoders ([`roster_store_rows`]) read
+//! through, and the SQL that writes workspaces and keys.
 
 use chrono::{DateTime, Utc};
 use roster_core::keys::ApiKey;
