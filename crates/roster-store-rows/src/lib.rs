@@ -55,3 +55,40 @@ macro_rules! invitation_columns {
          i.revoked_at AS i_revoked_at, w.id AS w_id"
     };
 }
+
+/// The query that finds an invitation by token hash (the backend's first placeholder, `?1`
+/// or `$1`), with its user and its workspace's id.
+#[macro_export]
+macro_rules! find_invitation {
+    ($placeholder:literal) => {
+        concat!(
+            "SELECT ",
+            $crate::invitation_columns!(),
+            " FROM invitations i JOIN users u ON u.pk = i.user_pk
+              JOIN workspaces w ON w.pk = i.workspace_pk WHERE i.token_hash = ",
+            $placeholder
+        )
+    };
+}
+
+/// Calls `$decoders!` with every record the shared decoders read, as `name -> Type`, so a
+/// backend defines its `rows::name(row)` wrappers in one line.
+#[macro_export]
+macro_rules! for_each_record {
+    ($decoders:ident) => {
+        $decoders!(
+            workspace -> roster_core::Workspace,
+            api_key -> roster_core::keys::ApiKey,
+            api_client -> roster_core::ApiClient,
+            signing_key -> roster_core::signing::SigningKey,
+            user -> roster_core::User,
+            group -> roster_core::group::Group,
+            membership -> roster_core::group::Membership,
+            invitation -> roster_core::invitation::Invitation,
+            mail -> roster_core::outbox::Mail,
+            session -> roster_core::session::Session,
+            event -> roster_core::audit::AuditEvent,
+            head -> roster_core::audit::AuditHead,
+        );
+    };
+}

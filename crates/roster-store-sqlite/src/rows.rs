@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use roster_core::keys::ApiKey;
-use roster_core::signing::SigningKey;
 use roster_core::store::StoreError;
-use roster_core::ApiClient;
-use roster_core::{User, Workspace};
+use roster_core::Workspace;
 use roster_store_rows::{Col, Columns};
 use rusqlite::types::{FromSql, FromSqlError, Value, ValueRef};
 use rusqlite::{params, Row};
@@ -181,17 +179,4 @@ macro_rules! decoders {
     };
 }
 
-decoders!(
-    workspace -> Workspace,
-    api_key -> ApiKey,
-    api_client -> ApiClient,
-    signing_key -> SigningKey,
-    user -> User,
-    group -> roster_core::group::Group,
-    membership -> roster_core::group::Membership,
-    invitation -> roster_core::invitation::Invitation,
-    mail -> roster_core::outbox::Mail,
-    session -> roster_core::session::Session,
-    event -> roster_core::audit::AuditEvent,
-    head -> roster_core::audit::AuditHead,
-);
+roster_store_rows::for_each_record!(decoders);

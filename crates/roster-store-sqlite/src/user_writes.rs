@@ -185,9 +185,4 @@ pub(crate) fn purge(
 }
 
 /// The invitation with a token hash, its user and its workspace's id.
-pub(crate) const FIND_INVITATION: &str = concat!(
-    "SELECT ",
-    roster_store_rows::invitation_columns!(),
-    " FROM invitations i JOIN users u ON u.pk = i.user_pk JOIN workspaces w ON w.pk = i.workspace_pk
-    WHERE i.token_hash = ?1"
-);
+pub(crate) const FIND_INVITATION: &str = roster_store_rows::find_invitation!("?1");
