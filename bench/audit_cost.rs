@@ -65,6 +65,7 @@ fn user(ws: &Workspace, tag: &str, n: u32) -> User {
         uuid: roster_core::ids::new_uuid_v7(now, &OsRandom),
         workspace_key: ws.key,
         external_id: None,
+        user_name: format!("{tag}{n}@example.com"),
         email: format!("{tag}{n}@example.com"),
         name: format!("User {n}"),
         given_name: None,

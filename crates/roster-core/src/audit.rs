@@ -313,6 +313,7 @@ fn user_fields(user: &User) -> Map<String, Value> {
     map.insert("role".into(), json!(user.role));
     map.insert("status".into(), json!(user.status.as_str()));
     map.insert("external_id".into(), json!(user.external_id));
+    map.insert("user_name".into(), json!(user.user_name));
     map.insert("given_name".into(), json!(user.given_name));
     map.insert("family_name".into(), json!(user.family_name));
     map.insert("attributes".into(), Value::Object(user.attributes.clone()));

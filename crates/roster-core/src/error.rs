@@ -13,6 +13,8 @@ pub enum UniqueKey {
     UserEmail,
     /// External id, unique per workspace, soft-deleted users included.
     UserExternalId,
+    /// User name, unique per workspace (case-insensitively) among users not soft-deleted.
+    UserName,
     WorkspaceName,
     /// Group name, unique per workspace (case-insensitively).
     GroupName,
@@ -227,6 +229,8 @@ codes! {
         "Another live user of the workspace has this email.";
     ExternalIdTaken => "external_id_taken", Conflict,
         "Another user of the workspace has this external id.";
+    UserNameTaken => "user_name_taken", Conflict,
+        "Another live user of the workspace has this user name (compared case-insensitively).";
     WorkspaceNameTaken => "workspace_name_taken", Conflict,
         "Another workspace has this name.";
     ConcurrentUpdate => "concurrent_update", Conflict,
@@ -312,6 +316,11 @@ impl From<StoreError> for Error {
                 Code::ExternalIdTaken,
                 Some("external_id"),
                 "A user with this external_id already exists.",
+            ),
+            StoreError::Unique(UniqueKey::UserName) => (
+                Code::UserNameTaken,
+                Some("user_name"),
+                "A user with this user_name already exists.",
             ),
             StoreError::Unique(UniqueKey::WorkspaceName) => (
                 Code::WorkspaceNameTaken,

@@ -95,6 +95,7 @@ pub fn validate_password_hash(text: &str) -> Result<String> {
 #[derive(Debug)]
 struct Checked {
     external_id: Option<String>,
+    user_name: Option<String>,
     email: Option<String>,
     name: Option<String>,
     given_name: Option<String>,
@@ -126,6 +127,9 @@ impl Checked {
         Ok(Self {
             external_id: text(row.external_id)
                 .map(|v| validate_external_id(&v))
+                .transpose()?,
+            user_name: text(row.user_name)
+                .map(|v| crate::user::validate_user_name(&v))
                 .transpose()?,
             email: text(row.email).map(|v| validate_email(&v)).transpose()?,
             name: text(row.name).map(|v| validate_name(&v)).transpose()?,
@@ -195,6 +199,7 @@ impl Checked {
             }
         };
         set(&mut user.email, &self.email);
+        set(&mut user.user_name, &self.user_name);
         set(&mut user.name, &self.name);
         if self.sessions_limit.is_some() {
             user.sessions_limit = self.sessions_limit;
@@ -460,6 +465,10 @@ impl<'r> Importer<'r> {
             uuid: ids::new_uuid_v7(now, random),
             workspace_key: self.workspace.key,
             external_id: row.external_id.clone(),
+            user_name: match &row.user_name {
+                Some(user_name) => user_name.clone(),
+                None => required("email", &row.email)?,
+            },
             email: required("email", &row.email)?,
             name: required("name", &row.name)?,
             given_name: row.given_name.clone(),

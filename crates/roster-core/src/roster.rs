@@ -252,6 +252,7 @@ impl Roster {
             uuid: ids::new_uuid_v7(now, self.random.as_ref()),
             workspace_key: workspace.key,
             external_id: valid.external_id,
+            user_name: valid.user_name,
             email: valid.email,
             name: valid.name,
             given_name: valid.given_name,

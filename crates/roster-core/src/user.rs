@@ -13,6 +13,8 @@ pub const MAX_PART_NAME_CHARS: usize = 128;
 /// RFC 5321's limit on a forward path, less the angle brackets.
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
+/// SCIM's `userName` (an email, a UPN, a login): unique per workspace, case-insensitively.
+pub const MAX_USER_NAME_CHARS: usize = 255;
 /// Seed 004: "an integer no greater than 999999".
 pub const MAX_SESSIONS_LIMIT: i64 = 999_999;
 /// Seed 003's invite `message`, shown in the mail.
@@ -75,6 +77,10 @@ pub struct User {
     pub uuid: uuid::Uuid,
     pub workspace_key: i64,
     pub external_id: Option<String>,
+    /// How the user signs in to the organisation's identity provider (SCIM's `userName`):
+    /// unique per workspace among live users, compared case-insensitively
+    /// ([`User::user_name_key`]). A user made without one takes its email.
+    pub user_name: String,
     /// As given, trimmed. Matching uses [`email_key`].
     pub email: String,
     pub name: String,
@@ -109,6 +115,11 @@ impl User {
     pub fn email_key(&self) -> String {
         email_key(&self.email)
     }
+
+    /// The lower-cased user name uniqueness is kept by.
+    pub fn user_name_key(&self) -> String {
+        self.user_name.to_lowercase()
+    }
 }
 
 /// A new user as a surface received it. Every field is optional here so that a missing
@@ -121,6 +132,8 @@ pub struct NewUser {
     /// True (the default) starts the user `invited`; false starts it `active`.
     pub send_invitation: Option<bool>,
     pub external_id: Option<String>,
+    /// Defaults to the email.
+    pub user_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub attributes: Option<Value>,
@@ -151,6 +164,7 @@ pub(crate) struct ValidNewUser {
     pub role: String,
     pub status: UserStatus,
     pub external_id: Option<String>,
+    pub user_name: String,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub attributes: Attributes,
@@ -164,9 +178,14 @@ impl NewUser {
         let name = required("name", self.name)?;
         let email = required("email", self.email)?;
         let role = required("role", self.role)?;
+        let email = validate_email(&email)?;
         Ok(ValidNewUser {
             name: validate_name(&name)?,
-            email: validate_email(&email)?,
+            user_name: match self.user_name.as_deref() {
+                Some(user_name) => validate_user_name(user_name)?,
+                None => email.clone(),
+            },
+            email,
             role: validate_role(workspace, &role)?,
             status: if self.send_invitation.unwrap_or(true) {
                 UserStatus::Invited
@@ -203,6 +222,7 @@ pub struct UserPatch {
     pub role: Option<Option<String>>,
     pub status: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
+    pub user_name: Option<String>,
     pub given_name: Option<Option<String>>,
     pub family_name: Option<Option<String>>,
     pub attributes: Option<Value>,
@@ -253,6 +273,9 @@ impl UserPatch {
                 .as_deref()
                 .map(validate_external_id)
                 .transpose()?;
+        }
+        if let Some(user_name) = &self.user_name {
+            user.user_name = validate_user_name(user_name)?;
         }
         if let Some(given_name) = &self.given_name {
             user.given_name = validate_part_name("given_name", given_name.as_deref())?;
@@ -374,6 +397,27 @@ pub fn validate_external_id(external_id: &str) -> Result<String> {
             Code::InvalidField,
             "external_id",
             "external_id may not be empty; omit it or send null.",
+        ));
+    }
+    Ok(value)
+}
+
+/// A user name: 1 to [`MAX_USER_NAME_CHARS`] characters after trimming, no control
+/// characters.
+pub fn validate_user_name(user_name: &str) -> Result<String> {
+    let value = check_text("user_name", user_name, MAX_USER_NAME_CHARS)?;
+    if value.is_empty() {
+        return Err(Error::field(
+            Code::FieldRequired,
+            "user_name",
+            "user_name may not be empty.",
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::field(
+            Code::InvalidField,
+            "user_name",
+            "user_name may not hold control characters.",
         ));
     }
     Ok(value)

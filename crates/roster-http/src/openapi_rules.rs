@@ -39,6 +39,12 @@ fn external_id() -> Value {
            "pattern": PRINTABLE_NON_BLANK})
 }
 
+/// A user name: null (the default, or left alone), or printable text that is not blank.
+fn user_name() -> Value {
+    json!({"type": ["string", "null"], "minLength": 1, "maxLength": user::MAX_USER_NAME_CHARS,
+           "pattern": PRINTABLE_NON_BLANK})
+}
+
 fn email() -> Value {
     json!({"type": "string", "format": "email", "minLength": 3, "maxLength": user::MAX_EMAIL_CHARS})
 }
@@ -100,6 +106,7 @@ fn user_properties() -> Vec<(&'static str, &'static str, Value)> {
             json!({"type": "string", "pattern": ROLE}),
         ),
         ("CreateUser", "external_id", external_id()),
+        ("CreateUser", "user_name", user_name()),
         (
             "CreateUser",
             "given_name",
@@ -130,6 +137,7 @@ fn user_properties() -> Vec<(&'static str, &'static str, Value)> {
             json!({"type": "string", "enum": ["active", "inactive"]}),
         ),
         ("UpdateUser", "external_id", external_id()),
+        ("UpdateUser", "user_name", user_name()),
         (
             "UpdateUser",
             "given_name",

@@ -256,6 +256,86 @@ async fn malformed_and_oversized_bodies_are_refused() {
 }
 
 #[tokio::test]
+async fn user_names_default_to_the_email_and_are_unique_whatever_their_case() {
+    let app = app().await;
+    let jane = app
+        .create(json!({"name": "Jane", "email": "Jane@Example.com", "role": "admin"}))
+        .await;
+    assert_eq!(jane["user_name"], "Jane@Example.com");
+    let bob = app
+        .create(json!({"name": "Bob", "email": "bob@example.com", "role": "admin", "user_name": "BOB\\corp"}))
+        .await;
+    assert_eq!(bob["user_name"], "BOB\\corp");
+
+    let taken = app
+        .call(Method::POST, "/v1/users", Some(json!({"name": "B2", "email": "b2@example.com", "role": "admin", "user_name": "bob\\CORP"})))
+        .await;
+    assert_error(&taken, StatusCode::CONFLICT, "user_name_taken");
+    let id = bob["id"].as_str().unwrap();
+    let renamed = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Some(json!({"user_name": "jane@example.COM"})),
+        )
+        .await;
+    assert_error(&renamed, StatusCode::CONFLICT, "user_name_taken");
+    let renamed = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Some(json!({"user_name": " bob.corp "})),
+        )
+        .await;
+    assert_eq!(renamed.body["user_name"], "bob.corp", "{}", renamed.body);
+    // Changing the email leaves the user name as it is.
+    let moved = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Some(json!({"email": "robert@example.com"})),
+        )
+        .await;
+    assert_eq!(moved.body["user_name"], "bob.corp");
+    for bad in [
+        json!(""),
+        json!("   "),
+        json!("a\u{7}b"),
+        json!("x".repeat(256)),
+    ] {
+        let refused = app
+            .call(
+                Method::PATCH,
+                &format!("/v1/users/{id}"),
+                Some(json!({"user_name": bad})),
+            )
+            .await;
+        let code = refused.body["error"]["code"].as_str().unwrap_or_default();
+        assert!(
+            ["field_required", "invalid_field", "field_too_long"].contains(&code),
+            "{bad}: {}",
+            refused.body
+        );
+    }
+    let kept = app
+        .call(Method::GET, &format!("/v1/users/{id}"), None)
+        .await;
+    assert_eq!(kept.body["user_name"], "bob.corp");
+    // The change is audited.
+    let events = app
+        .call(Method::GET, &format!("/v1/audit-logs?user_id={id}"), None)
+        .await
+        .body;
+    let renames: Vec<&serde_json::Value> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["changes"].get("user_name").is_some())
+        .collect();
+    assert_eq!(renames[0]["changes"]["user_name"]["after"], "bob.corp");
+}
+
+#[tokio::test]
 async fn taken_emails_and_external_ids_conflict() {
     let app = app().await;
     let jane = app

@@ -84,6 +84,7 @@ pub(crate) fn user(ws: &Workspace, n: u32, name: &str, email: &str) -> User {
         uuid: uuid::Uuid::from_u128(u128::from(n) + (u128::try_from(ws.key).unwrap() << 64)),
         workspace_key: ws.key,
         external_id: None,
+        user_name: email.to_owned(),
         email: email.to_owned(),
         name: name.to_owned(),
         given_name: None,

@@ -77,6 +77,7 @@ macro_rules! suite {
             invitations_are_single_use_and_replaced,
             purging_erases_the_user_and_what_names_it,
             users_are_found_by_uuid_key_and_external_id,
+            user_names_are_unique_per_workspace_whatever_their_case,
         );
         $crate::suite!(@role user_lists $fresh;
             lists_are_newest_first_and_paginate,

@@ -642,3 +642,51 @@ pub async fn users_are_found_by_uuid_key_and_external_id(store: Arc<dyn Store>) 
         .unwrap();
     assert_eq!(found.version, deleted.version);
 }
+
+pub async fn user_names_are_unique_per_workspace_whatever_their_case(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let mut ann = user(&ws, 1, "Ann", "ann@example.com");
+    ann.user_name = "Ann.Smith".into();
+    let ann = insert(&store, ann).await;
+    let stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    assert_eq!(stored.user_name, "Ann.Smith");
+
+    let mut clash = user(&ws, 2, "Bob", "bob@example.com");
+    clash.user_name = "ann.SMITH".into();
+    assert!(matches!(
+        store.insert_user(&clash, &ev(), &[]).await,
+        Err(StoreError::Unique(UniqueKey::UserName))
+    ));
+    // Another workspace may use it.
+    let mut theirs = user(&other, 3, "Ann", "ann@example.com");
+    theirs.user_name = "ann.smith".into();
+    insert(&store, theirs).await;
+
+    // A rename onto a taken name fails; the row keeps its own.
+    let bob = insert(&store, user(&ws, 2, "Bob", "bob@example.com")).await;
+    let mut renamed = bob.clone();
+    renamed.user_name = "ANN.smith".into();
+    renamed.version += 1;
+    assert!(matches!(
+        store.update_user(&renamed, bob.version, &ev(), &[]).await,
+        Err(StoreError::Unique(UniqueKey::UserName))
+    ));
+    // A soft-deleted user's name is free again.
+    let mut deleted = ann.clone();
+    deleted.deleted_at = Some(t0());
+    deleted.version += 1;
+    store
+        .update_user(&deleted, ann.version, &ev(), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .update_user(&renamed, bob.version, &ev(), &[])
+            .await
+            .unwrap(),
+        UpdateOutcome::Updated
+    );
+    let stored = store.get_user(ws.key, &bob.id).await.unwrap().unwrap();
+    assert_eq!(stored.user_name, "ANN.smith");
+}

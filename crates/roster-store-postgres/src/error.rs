@@ -8,6 +8,7 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
             StoreError::Unique(match db.constraint() {
                 Some("users_email_key") => UniqueKey::UserEmail,
                 Some("users_external_id") => UniqueKey::UserExternalId,
+                Some("users_user_name_key") => UniqueKey::UserName,
                 Some("workspaces_name_key") => UniqueKey::WorkspaceName,
                 Some("groups_name_key") => UniqueKey::GroupName,
                 _ => UniqueKey::Other,

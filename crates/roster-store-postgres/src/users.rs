@@ -20,21 +20,23 @@ use crate::error::db_error;
 
 const INSERT: &str = "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key,
         name, given_name, family_name, role, status, attributes, created_at, updated_at,
-        deleted_at, version, password_hash, sessions_limit, allow_authentication_token)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+        deleted_at, version, password_hash, sessions_limit, allow_authentication_token,
+        user_name, user_name_key)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21)
     RETURNING pk";
 
 const UPDATE: &str = "UPDATE users SET external_id = $1, email = $2, email_key = $3, name = $4,
         given_name = $5, family_name = $6, role = $7, status = $8, attributes = $9,
         updated_at = $10, deleted_at = $11, version = $12, sessions_limit = $16,
-        allow_authentication_token = $17
+        allow_authentication_token = $17, user_name = $18, user_name_key = $19
     WHERE workspace_pk = $13 AND pk = $14 AND version = $15
     RETURNING pk";
 
 /// The insert and its event, one statement.
-static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 19));
+static AUDITED_INSERT: LazyLock<String> = LazyLock::new(|| audit::audited(INSERT, 21));
 /// The conditional update and, if it matched, its event, one statement.
-static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 17));
+static AUDITED_UPDATE: LazyLock<String> = LazyLock::new(|| audit::audited(UPDATE, 19));
 
 fn bind_insert<'q>(
     query: Query<'q, Postgres, PgArguments>,
@@ -61,6 +63,8 @@ fn bind_insert<'q>(
         .bind(password_hash)
         .bind(user.sessions_limit.map(i64::from))
         .bind(user.allow_authentication_token)
+        .bind(&user.user_name)
+        .bind(user.user_name_key())
 }
 
 /// Insert `user` and append `event`, atomically: one statement, which needs no transaction,
@@ -117,6 +121,8 @@ fn bind_update<'q>(
         .bind(expected_version)
         .bind(user.sessions_limit.map(i64::from))
         .bind(user.allow_authentication_token)
+        .bind(&user.user_name)
+        .bind(user.user_name_key())
 }
 
 /// Write an import batch in `tx`: inserts, and updates that must find their expected version.
@@ -197,11 +203,12 @@ async fn insert_many(
     sqlx::query(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
              given_name, family_name, role, status, attributes, created_at, updated_at,
-             deleted_at, version, password_hash, sessions_limit, allow_authentication_token)
+             deleted_at, version, password_hash, sessions_limit, allow_authentication_token,
+             user_name, user_name_key)
          SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::int8[], $4::text[], $5::text[],
              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
              $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-             $16::int8[], $17::text[], $18::int8[], $19::bool[])",
+             $16::int8[], $17::text[], $18::int8[], $19::bool[], $20::text[], $21::text[])",
     )
     .bind(column(created, |w| w.user.id.as_str()))
     .bind(column(created, |w| w.user.uuid))
@@ -222,6 +229,8 @@ async fn insert_many(
     .bind(column(created, |w| w.password_hash.as_deref()))
     .bind(column(created, |w| w.user.sessions_limit.map(i64::from)))
     .bind(column(created, |w| w.user.allow_authentication_token))
+    .bind(column(created, |w| w.user.user_name.as_str()))
+    .bind(column(created, |w| w.user.user_name_key()))
     .execute(&mut **tx)
     .await
     .map(|_| ())

@@ -85,6 +85,7 @@ pub fn user(row: &impl Columns) -> Result<User, StoreError> {
         uuid: row.uuid(Col::at("uuid", 2))?,
         workspace_key: row.int(Col::at("workspace_pk", 3))?,
         external_id: row.opt_text(Col::at("external_id", 4))?,
+        user_name: row.text(Col::at("user_name", 23))?,
         email: row.text(Col::at("email", 5))?,
         name: row.text(Col::at("name", 7))?,
         given_name: row.opt_text(Col::at("given_name", 8))?,

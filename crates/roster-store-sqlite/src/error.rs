@@ -11,6 +11,8 @@ fn unique_key(message: &str) -> UniqueKey {
         UniqueKey::UserEmail
     } else if message.contains("users.external_id") {
         UniqueKey::UserExternalId
+    } else if message.contains("users.user_name_key") {
+        UniqueKey::UserName
     } else if message.contains("groups.name_key") {
         UniqueKey::GroupName
     } else if message.contains("workspaces.name") {

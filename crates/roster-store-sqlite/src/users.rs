@@ -26,9 +26,10 @@ pub(crate) fn insert(
         "INSERT INTO users (id, uuid, workspace_pk, external_id, email, email_key, name,
                             given_name, family_name, role, status, attributes,
                             created_at, updated_at, deleted_at, version, password_hash,
-                            sessions_limit, allow_authentication_token)
+                            sessions_limit, allow_authentication_token, user_name,
+                            user_name_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19)",
+                 ?18, ?19, ?20, ?21)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -51,6 +52,8 @@ pub(crate) fn insert(
             password_hash,
             user.sessions_limit,
             user.allow_authentication_token,
+            user.user_name,
+            user.user_name_key(),
         ])
     })
     .map_err(sql_error)?;
@@ -107,7 +110,8 @@ pub(crate) fn update(
             "UPDATE users SET external_id = ?1, email = ?2, email_key = ?3, name = ?4,
                               given_name = ?5, family_name = ?6, role = ?7, status = ?8,
                               attributes = ?9, updated_at = ?10, deleted_at = ?11, version = ?12,
-                              sessions_limit = ?16, allow_authentication_token = ?17
+                              sessions_limit = ?16, allow_authentication_token = ?17,
+                              user_name = ?18, user_name_key = ?19
              WHERE workspace_pk = ?13 AND pk = ?14 AND version = ?15",
         )
         .and_then(|mut update| {
@@ -129,6 +133,8 @@ pub(crate) fn update(
                 expected_version,
                 user.sessions_limit,
                 user.allow_authentication_token,
+                user.user_name,
+                user.user_name_key(),
             ])
         })
         .map_err(sql_error)?;

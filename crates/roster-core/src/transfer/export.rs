@@ -20,7 +20,7 @@ const PAGE: u32 = 100;
 
 /// The CSV columns of a user export, in order.
 pub const USER_CSV_HEADER: &str =
-    "id,external_id,email,name,given_name,family_name,role,status,attributes,created_at,updated_at\n";
+    "id,external_id,user_name,email,name,given_name,family_name,role,status,attributes,created_at,updated_at\n";
 
 /// The CSV columns of an audit export, in order.
 pub const EVENT_CSV_HEADER: &str = "id,occurred_at,action,actor_kind,actor_id,user_id,request_id,ip,user_agent,changes,seq,prev_hash,hash\n";
@@ -69,6 +69,7 @@ pub fn user_line(format: FileFormat, user: User) -> Vec<u8> {
             csv_line(&[
                 &record.id,
                 record.external_id.as_deref().unwrap_or_default(),
+                &record.user_name,
                 &record.email,
                 &record.name,
                 record.given_name.as_deref().unwrap_or_default(),

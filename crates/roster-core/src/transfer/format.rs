@@ -59,6 +59,8 @@ impl FileFormat {
 #[serde(deny_unknown_fields)]
 pub struct ImportRow {
     pub external_id: Option<String>,
+    /// Defaults to the email for a new user.
+    pub user_name: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
     pub given_name: Option<String>,
@@ -109,8 +111,9 @@ enum Column {
     Ignored,
 }
 
-const CSV_FIELDS: [&str; 12] = [
+const CSV_FIELDS: [&str; 13] = [
     "external_id",
+    "user_name",
     "email",
     "name",
     "given_name",
@@ -233,6 +236,7 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ImportRow> {
         let text = Some(value.to_owned());
         match column {
             Column::Field("external_id") => row.external_id = text,
+            Column::Field("user_name") => row.user_name = text,
             Column::Field("email") => row.email = text,
             Column::Field("name") => row.name = text,
             Column::Field("given_name") => row.given_name = text,

@@ -38,6 +38,10 @@ pub struct UserRecord {
     #[cfg_attr(feature = "openapi", schema(example = "active"))]
     pub status: &'static str,
     pub external_id: Option<String>,
+    /// How the user signs in to the organisation's identity provider (SCIM's `userName`):
+    /// unique per workspace, case-insensitively; the email unless set.
+    #[cfg_attr(feature = "openapi", schema(example = "jane@example.com"))]
+    pub user_name: String,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -82,6 +86,7 @@ impl From<User> for UserRecord {
             role: user.role,
             status: user.status.as_str(),
             external_id: user.external_id,
+            user_name: user.user_name,
             given_name: user.given_name,
             family_name: user.family_name,
             attributes: Value::Object(user.attributes),

@@ -93,6 +93,9 @@ pub struct CreateUser {
     pub send_invitation: Option<bool>,
     /// Your own id for the user, unique in the workspace.
     pub external_id: Option<String>,
+    /// How the user signs in to the organisation's identity provider (SCIM's `userName`);
+    /// unique per workspace, case-insensitively. Defaults to the email.
+    pub user_name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     /// A JSON object of at most 16 KiB.
@@ -129,6 +132,8 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<String>)]
     pub external_id: Option<Option<String>>,
+    /// Unique per workspace, case-insensitively; it cannot be cleared.
+    pub user_name: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<String>)]
     pub given_name: Option<Option<String>>,
@@ -226,6 +231,7 @@ pub async fn create(
         role: body.role,
         send_invitation: body.send_invitation,
         external_id: body.external_id,
+        user_name: body.user_name,
         given_name: body.given_name,
         family_name: body.family_name,
         attributes: body.attributes,
@@ -303,6 +309,7 @@ pub async fn update(
         role: body.role,
         status: body.status,
         external_id: body.external_id,
+        user_name: body.user_name,
         given_name: body.given_name,
         family_name: body.family_name,
         attributes: body.attributes,
