@@ -112,18 +112,14 @@ impl Roster {
 
     /// A live user by UUID (seeds 000 and 001's `humanId`).
     pub async fn get_user_by_uuid(&self, workspace: &Workspace, uuid: uuid::Uuid) -> Result<User> {
-        match self.store.find_user_by_uuid(workspace.key, uuid).await? {
-            Some(user) if !user.is_deleted() => Ok(user),
-            _ => Err(Error::user_not_found()),
-        }
+        self.find_user(workspace, UserRef::Uuid(uuid), Lookup::Live)
+            .await
     }
 
     /// A user by integer key, soft-deleted or not (seed 003's restore).
     pub async fn get_user_by_key_any_state(&self, workspace: &Workspace, key: i64) -> Result<User> {
-        self.store
-            .find_user_by_key(workspace.key, key)
-            .await?
-            .ok_or_else(Error::user_not_found)
+        self.find_user(workspace, UserRef::Key(key), Lookup::AnyState)
+            .await
     }
 
     /// A live user by external id.
@@ -132,22 +128,14 @@ impl Roster {
         workspace: &Workspace,
         external_id: &str,
     ) -> Result<User> {
-        match self
-            .store
-            .find_user_by_external_id(workspace.key, external_id)
-            .await?
-        {
-            Some(user) if !user.is_deleted() => Ok(user),
-            _ => Err(Error::user_not_found()),
-        }
+        self.find_user(workspace, UserRef::ExternalId(external_id), Lookup::Live)
+            .await
     }
 
     /// A live user by integer key (seeds 003 and 004's `id`).
     pub async fn get_user_by_key(&self, workspace: &Workspace, key: i64) -> Result<User> {
-        match self.store.find_user_by_key(workspace.key, key).await? {
-            Some(user) if !user.is_deleted() => Ok(user),
-            _ => Err(Error::user_not_found()),
-        }
+        self.find_user(workspace, UserRef::Key(key), Lookup::Live)
+            .await
     }
 
     /// A user by id, soft-deleted or not (for admins, restore and purge).

@@ -2,7 +2,7 @@
 //! key, a UUID, an external id). Every core operation on one user takes a [`UserRef`], so a
 //! dialect handler makes one call, and the core reads the user once.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::roster::Roster;
 use crate::step::Lookup;
 use crate::user::User;
@@ -45,27 +45,40 @@ impl Roster {
         user: UserRef<'_>,
         lookup: Lookup,
     ) -> Result<User> {
-        match (user, lookup) {
-            (UserRef::Id(id), Lookup::Live) => self.get_user(workspace, id).await,
-            (UserRef::Id(id), Lookup::AnyState) => self.get_user_any_state(workspace, id).await,
-            (UserRef::Key(key), Lookup::Live) => self.get_user_by_key(workspace, key).await,
-            (UserRef::Key(key), Lookup::AnyState) => {
-                self.get_user_by_key_any_state(workspace, key).await
-            }
-            (UserRef::Uuid(uuid), _) => self.get_user_by_uuid(workspace, uuid).await,
-            (UserRef::ExternalId(id), _) => self.get_user_by_external_id(workspace, id).await,
-            (UserRef::KeyOrExternalId(text), _) => {
-                let Ok(key) = text.trim().parse::<i64>() else {
-                    return self.get_user_by_external_id(workspace, text).await;
-                };
-                // Only "not found" falls through: a store outage is answered as one.
-                match self.get_user_by_key(workspace, key).await {
-                    Err(err) if err.kind() == ErrorKind::NotFound => {
-                        self.get_user_by_external_id(workspace, text).await
-                    }
-                    found => found,
+        let found = match user {
+            UserRef::Id(id) => {
+                return match lookup {
+                    Lookup::Live => self.get_user(workspace, id).await,
+                    Lookup::AnyState => self.get_user_any_state(workspace, id).await,
                 }
             }
+            UserRef::Key(key) => self.store.find_user_by_key(workspace.key, key).await?,
+            UserRef::Uuid(uuid) => self.store.find_user_by_uuid(workspace.key, uuid).await?,
+            UserRef::ExternalId(id) => {
+                self.store
+                    .find_user_by_external_id(workspace.key, id)
+                    .await?
+            }
+            UserRef::KeyOrExternalId(text) => {
+                // An integer names the user with that key; if there is none, the text may be
+                // an external id that looks like a number.
+                let by_key = match text.trim().parse::<i64>() {
+                    Ok(key) => self.store.find_user_by_key(workspace.key, key).await?,
+                    Err(_) => None,
+                };
+                match by_key.filter(|user| lookup == Lookup::AnyState || !user.is_deleted()) {
+                    Some(user) => Some(user),
+                    None => {
+                        self.store
+                            .find_user_by_external_id(workspace.key, text)
+                            .await?
+                    }
+                }
+            }
+        };
+        match found {
+            Some(user) if lookup == Lookup::AnyState || !user.is_deleted() => Ok(user),
+            _ => Err(Error::user_not_found()),
         }
     }
 }
