@@ -60,9 +60,24 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
     assert_eq!(groups[0].0.id, finance.id);
     assert_eq!(groups[0].1.expires_at, Some(t0() + Duration::days(30)));
 
-    // An update with a new name, a password and two groups, one of them gone: nothing of
-    // it is written, and no event.
-    let mut stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    updates_join_groups_in_their_own_write(&store, &ws, &ann.id, key).await;
+}
+
+/// An update with a new name, a password and two groups, one of them gone: nothing of it is
+/// written, and no event; without the gone group it all commits together.
+async fn updates_join_groups_in_their_own_write(
+    store: &Arc<dyn Store>,
+    ws: &roster_core::Workspace,
+    ann_id: &str,
+    key: i64,
+) {
+    let join = |group_key: i64| Membership {
+        group_key,
+        user_key: 0,
+        added_at: t0(),
+        expires_at: Some(t0() + Duration::days(30)),
+    };
+    let mut stored = store.get_user(ws.key, ann_id).await.unwrap().unwrap();
     let mut treasury = group(ws.key, 3, "Treasury");
     treasury.key = store.insert_group(&treasury, &ev()).await.unwrap();
     let events_before = store.audit_chain(ws.key, 0, 100).await.unwrap().len();
@@ -79,9 +94,9 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
         .update_user(&changed, expected, &ev(), &plan(&effects))
         .await
         .is_err());
-    let after = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    let after = store.get_user(ws.key, ann_id).await.unwrap().unwrap();
     assert_eq!((after.name.as_str(), after.version), ("Ann", expected));
-    assert_eq!(groups_of(&store, ws.key, key, t0()).await.len(), 1);
+    assert_eq!(groups_of(store, ws.key, key, t0()).await.len(), 1);
     assert_eq!(
         store.audit_chain(ws.key, 0, 100).await.unwrap().len(),
         events_before
@@ -98,9 +113,9 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
             .unwrap(),
         UpdateOutcome::Updated
     );
-    stored = store.get_user(ws.key, &ann.id).await.unwrap().unwrap();
+    stored = store.get_user(ws.key, ann_id).await.unwrap().unwrap();
     assert_eq!(stored.name, "Ann Changed");
-    assert_eq!(groups_of(&store, ws.key, key, t0()).await.len(), 2);
+    assert_eq!(groups_of(store, ws.key, key, t0()).await.len(), 2);
 }
 
 pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
@@ -154,14 +169,55 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
     };
     store.put_membership(ws.key, &foreign, &ev()).await.unwrap();
 
+    let scene = Scene {
+        ws,
+        other,
+        ann,
+        bob,
+        finance,
+        forever,
+        until,
+        now,
+        later: now + Duration::hours(2),
+    };
+    members_count_until_they_expire(&store, &scene).await;
+    lists_filter_by_group(&store, &scene).await;
+    groups_of_users_read_a_page_at_once(&store, &scene).await;
+    memberships_change_and_groups_go(&store, scene).await;
+}
+
+/// A group with two members (one until an hour after `now`), in `ws` beside `other`.
+struct Scene {
+    ws: roster_core::Workspace,
+    other: roster_core::Workspace,
+    ann: roster_core::User,
+    bob: roster_core::User,
+    finance: roster_core::group::Group,
+    forever: Membership,
+    until: Membership,
+    now: chrono::DateTime<chrono::Utc>,
+    later: chrono::DateTime<chrono::Utc>,
+}
+
+/// The members as of a time: an expired membership no longer counts; pages by user key.
+async fn members_count_until_they_expire(store: &Arc<dyn Store>, scene: &Scene) {
+    let Scene {
+        ws,
+        ann,
+        bob,
+        finance,
+        until,
+        now,
+        ..
+    } = scene;
+    let (now, later) = (*now, scene.later);
     let members = store
         .list_members(ws.key, finance.key, now, None, 10)
         .await
         .unwrap();
     let ids: Vec<&str> = members.iter().map(|(u, _)| u.id.as_str()).collect();
     assert_eq!(ids, [bob.id.as_str(), ann.id.as_str()]);
-    assert_eq!(members[0].1, until);
-    let later = now + Duration::hours(2);
+    assert_eq!(&members[0].1, until);
     let members = store
         .list_members(ws.key, finance.key, later, None, 10)
         .await
@@ -172,9 +228,21 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(page.len(), 1);
+}
 
-    // Users filtered by group, with and without other filters.
-    let mut request = list(&ws);
+/// Users filtered by group, with and without other filters.
+async fn lists_filter_by_group(store: &Arc<dyn Store>, scene: &Scene) {
+    let Scene {
+        ws,
+        ann,
+        bob,
+        finance,
+        now,
+        later,
+        ..
+    } = scene;
+    let (now, later) = (*now, *later);
+    let mut request = list(ws);
     request.group_key = Some(finance.key);
     request.as_of = now;
     let listed: Vec<String> = store
@@ -197,8 +265,20 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
     assert_eq!(listed, [ann.id.as_str()]);
     request.search = Some("bob".into());
     assert!(store.list_users(&request).await.unwrap().is_empty());
+}
 
-    let groups = groups_of(&store, ws.key, bob.key, now).await;
+async fn groups_of_users_read_a_page_at_once(store: &Arc<dyn Store>, scene: &Scene) {
+    let Scene {
+        ws,
+        ann,
+        bob,
+        finance,
+        now,
+        later,
+        ..
+    } = scene;
+    let (now, later) = (*now, *later);
+    let groups = groups_of(store, ws.key, bob.key, now).await;
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].0.id, finance.id);
     // A page's users in one read: a key whose user is gone (or never was) has no groups
@@ -208,13 +288,26 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let keys: Vec<i64> = page.iter().map(|(key, _, _)| *key).collect();
-    let ann_groups = groups_of(&store, ws.key, ann.key, now).await.len();
+    let ann_groups = groups_of(store, ws.key, ann.key, now).await.len();
     let mut expected = vec![ann.key; ann_groups];
     expected.push(bob.key);
     expected.sort_unstable();
     assert_eq!(keys, expected, "by user, and none for a key without a user");
-    assert!(groups_of(&store, ws.key, bob.key, later).await.is_empty());
+    assert!(groups_of(store, ws.key, bob.key, later).await.is_empty());
+}
 
+async fn memberships_change_and_groups_go(store: &Arc<dyn Store>, scene: Scene) {
+    let Scene {
+        ws,
+        other,
+        ann,
+        bob,
+        finance,
+        forever,
+        until,
+        now,
+        later,
+    } = scene;
     // Changing the expiry replaces it.
     let extended = Membership {
         expires_at: None,
@@ -224,7 +317,7 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
         .put_membership(ws.key, &extended, &ev())
         .await
         .unwrap();
-    assert_eq!(groups_of(&store, ws.key, bob.key, later).await.len(), 1);
+    assert_eq!(groups_of(store, ws.key, bob.key, later).await.len(), 1);
 
     // Renaming.
     let mut renamed = finance.clone();
@@ -242,8 +335,8 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
         leave_groups: true,
         ..UserSideEffects::default()
     };
-    update_with(&store, &mut bob, &leave).await.unwrap();
-    assert!(groups_of(&store, ws.key, bob.key, now).await.is_empty());
+    update_with(store, &mut bob, &leave).await.unwrap();
+    assert!(groups_of(store, ws.key, bob.key, now).await.is_empty());
 
     assert!(store
         .delete_membership(ws.key, finance.key, ann.key, &ev())
@@ -266,7 +359,7 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
         .await
         .unwrap());
     assert_eq!(store.find_group(ws.key, &finance.id).await.unwrap(), None);
-    assert!(groups_of(&store, ws.key, ann.key, now).await.is_empty());
+    assert!(groups_of(store, ws.key, ann.key, now).await.is_empty());
     let all = store.list_groups(ws.key, None, 10).await.unwrap();
     assert!(all.is_empty());
     assert_eq!(

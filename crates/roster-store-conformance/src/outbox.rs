@@ -74,6 +74,23 @@ pub async fn outbox_mail_is_claimed_once_and_retried(store: Arc<dyn Store>) {
     );
     assert_eq!(retried.last_error.as_deref(), Some("451 later"));
 
+    a_failure_is_final(&store, ws.key, retry_at).await;
+    let page = OutboxQuery {
+        before_key: Some(mails[0].key),
+        limit: 1,
+        ..outbox(ws.key)
+    };
+    let page = store.list_outbox(&page).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].key, mails[1].key, "newest first after the cursor");
+}
+
+/// At the retry time the retried mail and the next are due; a permanent failure is final.
+async fn a_failure_is_final(
+    store: &Arc<dyn Store>,
+    ws_key: i64,
+    retry_at: chrono::DateTime<chrono::Utc>,
+) {
     let claimed = store
         .claim_due_mail(retry_at, retry_at + Duration::minutes(5), 10)
         .await
@@ -94,16 +111,8 @@ pub async fn outbox_mail_is_claimed_once_and_retried(store: Arc<dyn Store>) {
 
     let failed = OutboxQuery {
         status: Some(MailStatus::Failed),
-        ..outbox(ws.key)
+        ..outbox(ws_key)
     };
     let failed = store.list_outbox(&failed).await.unwrap();
     assert_eq!((failed.len(), failed[0].attempts), (1, 2));
-    let page = OutboxQuery {
-        before_key: Some(mails[0].key),
-        limit: 1,
-        ..outbox(ws.key)
-    };
-    let page = store.list_outbox(&page).await.unwrap();
-    assert_eq!(page.len(), 1);
-    assert_eq!(page[0].key, mails[1].key, "newest first after the cursor");
 }

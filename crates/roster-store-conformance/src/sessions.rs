@@ -75,7 +75,17 @@ pub async fn sessions_start_race_and_end(store: Arc<dyn Store>) {
         1
     );
 
-    // One personal token at a time; revoking it clears the flag.
+    personal_tokens_end_apart_from_sessions(&store, &ws, &ann, later).await;
+}
+
+/// One personal token at a time; ending all sessions leaves it; revoking it clears the
+/// user's flag; ending nothing writes no event.
+async fn personal_tokens_end_apart_from_sessions(
+    store: &Arc<dyn Store>,
+    ws: &roster_core::Workspace,
+    ann: &roster_core::User,
+    later: chrono::DateTime<chrono::Utc>,
+) {
     let mut personal = session(ws.key, ann.key, 9, later);
     personal.kind = SessionKind::Personal;
     personal.expires_at = None;

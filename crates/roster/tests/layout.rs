@@ -118,21 +118,10 @@ fn functions(text: &str) -> Vec<(String, usize)> {
     found
 }
 
-/// The conformance suite's cases are test scenarios (a store is driven through a story and
-/// checked at each step), kept whole so each reads as one story; every other library
-/// function is held to the limit.
-fn is_test_suite(path: &Path) -> bool {
-    path.components()
-        .any(|c| c.as_os_str() == "roster-store-conformance")
-}
-
 #[test]
 fn no_library_function_is_over_80_lines() {
     let mut long = Vec::new();
     for path in library_sources() {
-        if is_test_suite(&path) {
-            continue;
-        }
         for (name, lines) in functions(&library_text(&path)) {
             if lines > MAX_FN_LINES {
                 long.push(format!("{}: {name} ({lines} lines)", path.display()));
