@@ -403,7 +403,7 @@ pub fn validate_external_id(external_id: &str) -> Result<String> {
 }
 
 /// A user name: 1 to [`MAX_USER_NAME_CHARS`] characters after trimming, no control
-/// characters.
+/// characters ([`check_text`]).
 pub fn validate_user_name(user_name: &str) -> Result<String> {
     let value = check_text("user_name", user_name, MAX_USER_NAME_CHARS)?;
     if value.is_empty() {
@@ -411,13 +411,6 @@ pub fn validate_user_name(user_name: &str) -> Result<String> {
             Code::FieldRequired,
             "user_name",
             "user_name may not be empty.",
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::field(
-            Code::InvalidField,
-            "user_name",
-            "user_name may not hold control characters.",
         ));
     }
     Ok(value)

@@ -120,9 +120,7 @@ impl Columns for Cells<'_> {
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, col: Col) -> Result<T, StoreError> {
-        let Json(value) = get::<Json<serde_json::Value>>(self.0, col.name)?;
-        serde_json::from_value(value)
-            .map_err(|e| StoreError::Backend(format!("stored {} does not fit: {e}", col.name)))
+        get::<Json<T>>(self.0, col.name).map(|Json(value)| value)
     }
 }
 

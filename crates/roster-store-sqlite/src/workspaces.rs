@@ -76,17 +76,16 @@ impl WorkspaceStore for SqliteStore {
         per_minute: Option<u32>,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let event = event.clone();
-        self.writer
-            .write(move |tx| {
-                tx.execute(
-                    "UPDATE workspaces SET rate_limit_per_minute = ?2 WHERE pk = ?1",
-                    params![workspace_key, per_minute],
-                )
-                .map_err(sql_error)?;
-                audit::append(tx, workspace_key, &event)
-            })
-            .await
+        self.write_audited(workspace_key, event, move |tx| {
+            tx.execute(
+                "UPDATE workspaces SET rate_limit_per_minute = ?2 WHERE pk = ?1",
+                params![workspace_key, per_minute],
+            )
+            .map(|n| n == 1)
+            .map_err(sql_error)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn set_audit_retention(
@@ -95,17 +94,16 @@ impl WorkspaceStore for SqliteStore {
         days: u32,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
-        let event = event.clone();
-        self.writer
-            .write(move |tx| {
-                tx.execute(
-                    "UPDATE workspaces SET audit_retention_days = ?2 WHERE pk = ?1",
-                    params![workspace_key, days],
-                )
-                .map_err(sql_error)?;
-                audit::append(tx, workspace_key, &event)
-            })
-            .await
+        self.write_audited(workspace_key, event, move |tx| {
+            tx.execute(
+                "UPDATE workspaces SET audit_retention_days = ?2 WHERE pk = ?1",
+                params![workspace_key, days],
+            )
+            .map(|n| n == 1)
+            .map_err(sql_error)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn set_workspace_roles(
