@@ -109,6 +109,8 @@ codes! {
         "limit is outside 1 to 100.";
     InvalidCursor => "invalid_cursor", Invalid,
         "The cursor was not issued by Roster for this listing.";
+    InvalidFilter => "invalid_filter", Invalid,
+        "A query filter is malformed, names an unknown attribute or compares it with the wrong kind of value.";
     SearchTooShort => "search_too_short", Invalid,
         "A search needs at least three characters.";
     InvalidWorkspaceName => "invalid_workspace_name", Invalid,
@@ -179,6 +181,8 @@ codes! {
         "The credential lacks audit:read.";
     MissingScopeCredentialsManage => "missing_scope_credentials_manage", Forbidden,
         "The credential lacks credentials:manage.";
+    MissingScopeScim => "missing_scope_scim", Forbidden,
+        "The credential lacks scim.";
     MissingScopeAdmin => "missing_scope_admin", Forbidden,
         "The credential lacks admin.";
     ScopeNotDelegable => "scope_not_delegable", Forbidden,
@@ -235,6 +239,8 @@ codes! {
         "Another workspace has this name.";
     ConcurrentUpdate => "concurrent_update", Conflict,
         "The record changed while the request was applied; retry it.";
+    VersionMismatch => "version_mismatch", Conflict,
+        "The record's version is not the one the request was made for (a stale If-Match).";
     UserNotDeleted => "user_not_deleted", Conflict,
         "The user is not deleted, so it cannot be restored.";
     UserNotInvited => "user_not_invited", Conflict,

@@ -391,8 +391,24 @@ impl Roster {
         ctx: &AuditContext,
         user: impl Into<UserRef<'_>>,
     ) -> Result<()> {
+        self.delete_user_at_version(workspace, ctx, user, None)
+            .await
+    }
+
+    /// [`Roster::delete_user`], made only while the user is at `if_version` when given
+    /// (an HTTP `If-Match`; `version_mismatch` otherwise).
+    pub async fn delete_user_at_version(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        user: impl Into<UserRef<'_>>,
+        if_version: Option<i64>,
+    ) -> Result<()> {
         let now = self.clock.now();
         self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| {
+            if if_version.is_some_and(|v| v != user.version) {
+                return Err(crate::group_members::version_mismatch());
+            }
             user.deleted_at = Some(now);
             Ok(Step::with_effects(
                 Action::UserDelete,

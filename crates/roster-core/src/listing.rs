@@ -278,7 +278,7 @@ impl Cursor {
     }
 }
 
-fn checksum(bytes: &[u8]) -> [u8; 8] {
+pub(crate) fn checksum(bytes: &[u8]) -> [u8; 8] {
     let mut hash = Sha256::new();
     hash.update(b"roster.cursor.v1");
     hash.update(bytes);

@@ -6,6 +6,7 @@
 //! | `users:write` | create, update and delete users (and read them) |
 //! | `audit:read` | read and export the audit log |
 //! | `credentials:manage` | create, list and revoke secret keys and API clients, up to the scopes the caller holds |
+//! | `scim` | the SCIM 2.0 surface (`/scim/v2`): read and write users and groups there |
 //! | `admin` | everything, including workspaces when the key belongs to the operator workspace |
 //!
 //! Seed 000's client tokens name the user scopes `appuser:read` and `appuser:write`; those
@@ -25,16 +26,19 @@ pub enum Scope {
     AuditRead,
     #[serde(rename = "credentials:manage")]
     CredentialsManage,
+    #[serde(rename = "scim")]
+    Scim,
     #[serde(rename = "admin")]
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::UsersRead,
         Scope::UsersWrite,
         Scope::AuditRead,
         Scope::CredentialsManage,
+        Scope::Scim,
         Scope::Admin,
     ];
 
@@ -44,6 +48,7 @@ impl Scope {
             Scope::UsersWrite => "users:write",
             Scope::AuditRead => "audit:read",
             Scope::CredentialsManage => "credentials:manage",
+            Scope::Scim => "scim",
             Scope::Admin => "admin",
         }
     }
@@ -67,7 +72,7 @@ impl Scope {
                     Code::UnknownScope,
                     "scopes",
                     format!(
-                        "Unknown scope '{}'; scopes are users:read, users:write, audit:read, credentials:manage and admin.",
+                        "Unknown scope '{}'; scopes are users:read, users:write, audit:read, credentials:manage, scim and admin.",
                         text.chars().take(40).collect::<String>()
                     ),
                 )
@@ -81,6 +86,7 @@ impl Scope {
             Scope::UsersWrite => Code::MissingScopeUsersWrite,
             Scope::AuditRead => Code::MissingScopeAuditRead,
             Scope::CredentialsManage => Code::MissingScopeCredentialsManage,
+            Scope::Scim => Code::MissingScopeScim,
             Scope::Admin => Code::MissingScopeAdmin,
         };
         Error::new(

@@ -237,12 +237,18 @@ pub struct UserPatch {
     pub password: Option<String>,
     /// Groups to put the user in (or whose expiry to change), in the same write.
     pub join_groups: Vec<GroupGrant>,
+    /// Make the change only while the user is at this version (an HTTP `If-Match`);
+    /// `version_mismatch` otherwise.
+    pub if_version: Option<i64>,
 }
 
 impl UserPatch {
     /// Apply the patch to `user`, validating each field as creation does. Returns whether
     /// anything changed.
     pub(crate) fn apply(&self, workspace: &Workspace, user: &mut User) -> Result<bool> {
+        if self.if_version.is_some_and(|v| v != user.version) {
+            return Err(crate::group_members::version_mismatch());
+        }
         let before = user.clone();
         if let Some(name) = &self.name {
             user.name = validate_name(&required("name", name.clone())?)?;

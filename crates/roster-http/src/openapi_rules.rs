@@ -71,7 +71,7 @@ fn sessions_limit() -> Value {
 fn scopes() -> Value {
     json!({"type": ["array", "null"], "minItems": 1, "description": "null: the default scopes (users:read and users:write) when creating, unchanged when updating.",
            "items": {"type": "string", "enum": ["users:read", "users:write", "audit:read",
-                                                  "credentials:manage", "admin"]}})
+                                                  "credentials:manage", "scim", "admin"]}})
 }
 
 /// A time filter: RFC 3339, or a date (its midnight, UTC); empty is no filter.

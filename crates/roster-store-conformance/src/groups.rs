@@ -388,3 +388,101 @@ pub async fn groups_are_found_by_key_within_their_workspace(store: Arc<dyn Store
         None
     );
 }
+
+/// A group written with many membership changes: inserted with its members, changed only
+/// at the version expected (a stale write changes nothing), members of another workspace
+/// skipped, and every event in the same commit.
+pub async fn groups_change_many_members_in_one_conditional_write(store: Arc<dyn Store>) {
+    use roster_core::store::MembershipWrite;
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let mut users = Vec::new();
+    for n in 0..50 {
+        users.push(
+            insert(
+                &store,
+                user(&ws, n, &format!("U{n}"), &format!("u{n}@example.com")),
+            )
+            .await,
+        );
+    }
+    let stranger = insert(&store, user(&other, 99, "S", "s@example.com")).await;
+    let put = |user_key| {
+        MembershipWrite::Put(Membership {
+            group_key: 0,
+            user_key,
+            added_at: t0(),
+            expires_at: None,
+        })
+    };
+    let mut writes: Vec<MembershipWrite> = users.iter().map(|u| put(u.key)).collect();
+    writes.push(put(stranger.key));
+    let events_before = store.audit_chain(ws.key, 0, 1000).await.unwrap().len();
+    let mut team = group(ws.key, 1, "Team");
+    team.key = store
+        .write_group(&team, None, &writes, &[ev(), ev()])
+        .await
+        .unwrap();
+    assert!(team.key > 0);
+    let members = store
+        .list_members(ws.key, team.key, t0(), None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 50);
+    assert_eq!(
+        store.audit_chain(ws.key, 0, 1000).await.unwrap().len(),
+        events_before + 2
+    );
+    // Renamed and half the members removed, at the version read.
+    let removals: Vec<MembershipWrite> = users[..25]
+        .iter()
+        .map(|u| MembershipWrite::Delete { user_key: u.key })
+        .collect();
+    let read_at = team.updated_at;
+    team.name = "Crew".into();
+    team.updated_at = t0() + Duration::seconds(5);
+    assert_eq!(
+        store
+            .write_group(&team, Some(read_at), &removals, &[ev()])
+            .await
+            .unwrap(),
+        team.key
+    );
+    assert_eq!(
+        store
+            .list_members(ws.key, team.key, t0(), None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        25
+    );
+    // A write made at the old version is stale and changes nothing.
+    let stale = store
+        .write_group(
+            &team,
+            Some(read_at),
+            &[MembershipWrite::Delete {
+                user_key: users[30].key,
+            }],
+            &[ev()],
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert_eq!(
+        store
+            .list_members(ws.key, team.key, t0(), None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        25
+    );
+    let found = store.find_group(ws.key, &team.id).await.unwrap().unwrap();
+    assert_eq!(
+        (found.name.as_str(), found.updated_at),
+        ("Crew", team.updated_at)
+    );
+    // A group that is gone is reported as such.
+    let mut gone = team.clone();
+    gone.key = i64::MAX;
+    assert_eq!(store.write_group(&gone, None, &[], &[]).await.unwrap(), 0);
+}

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod outbox;
 pub mod sessions;
 pub mod user_lists;
+pub mod user_queries;
 pub mod users;
 pub mod workspaces;
 
@@ -87,10 +88,16 @@ macro_rules! suite {
             lists_hide_deleted_users,
             numbered_pages_skip_the_users_before_them,
         );
+        $crate::suite!(@role user_queries $fresh;
+            queries_compare_each_field_as_scim_does,
+            queries_sort_and_page_by_position_and_by_keyset,
+            users_are_found_by_many_ids_within_their_workspace,
+        );
         $crate::suite!(@role groups $fresh;
             users_join_groups_in_their_own_write,
             groups_hold_members_until_they_expire,
             groups_are_found_by_key_within_their_workspace,
+            groups_change_many_members_in_one_conditional_write,
         );
         $crate::suite!(@role sessions $fresh;
             sessions_start_race_and_end,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use chrono::Utc;
 use roster_core::audit::NewEvent;
-use roster_core::store::GroupStore;
+use roster_core::store::{GroupStore, MembershipWrite};
 use roster_core::User;
 
 use roster_core::group::{Group, Membership};
@@ -26,21 +26,7 @@ pub(crate) const PUT_MEMBERSHIP: &str =
 impl GroupStore for PostgresStore {
     async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let pk: i64 = sqlx::query_scalar(
-            "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at,
-                                 updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
-        )
-        .bind(&group.id)
-        .bind(group.workspace_key)
-        .bind(&group.name)
-        .bind(group.name_key())
-        .bind(&group.description)
-        .bind(group.created_at)
-        .bind(group.updated_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let pk = insert(&mut tx, group).await?;
         audit::append(&mut tx, group.workspace_key, event).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pk)
@@ -229,4 +215,122 @@ impl GroupStore for PostgresStore {
             })
             .collect()
     }
+
+    async fn write_group(
+        &self,
+        group: &Group,
+        expected_updated_at: Option<DateTime<Utc>>,
+        memberships: &[MembershipWrite],
+        events: &[NewEvent],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let key = if group.key == 0 {
+            insert(&mut tx, group).await?
+        } else {
+            let updated = sqlx::query(
+                "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
+                 WHERE workspace_pk = $1 AND pk = $2 AND ($7::timestamptz IS NULL OR updated_at = $7)",
+            )
+            .bind(group.workspace_key)
+            .bind(group.key)
+            .bind(&group.name)
+            .bind(group.name_key())
+            .bind(&group.description)
+            .bind(group.updated_at)
+            .bind(expected_updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            if updated == 0 {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT pk FROM groups WHERE workspace_pk = $1 AND pk = $2")
+                        .bind(group.workspace_key)
+                        .bind(group.key)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                return match exists {
+                    Some(_) => Err(StoreError::Stale),
+                    None => Ok(0),
+                };
+            }
+            group.key
+        };
+        write_memberships(&mut tx, group.workspace_key, key, memberships).await?;
+        for event in events {
+            audit::append(&mut tx, group.workspace_key, event).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(key)
+    }
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    group: &Group,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at,
+                             updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
+    )
+    .bind(&group.id)
+    .bind(group.workspace_key)
+    .bind(&group.name)
+    .bind(group.name_key())
+    .bind(&group.description)
+    .bind(group.created_at)
+    .bind(group.updated_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)
+}
+
+/// Membership changes of one group as two statements over arrays, however many there are.
+async fn write_memberships(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    workspace_key: i64,
+    group_key: i64,
+    memberships: &[MembershipWrite],
+) -> Result<(), StoreError> {
+    let (mut users, mut added, mut expires, mut removed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for write in memberships {
+        match write {
+            MembershipWrite::Put(m) => {
+                users.push(m.user_key);
+                added.push(m.added_at);
+                expires.push(m.expires_at);
+            }
+            MembershipWrite::Delete { user_key } => removed.push(*user_key),
+        }
+    }
+    if !removed.is_empty() {
+        sqlx::query("DELETE FROM group_members WHERE group_pk = $1 AND user_pk = ANY($2)")
+            .bind(group_key)
+            .bind(&removed)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    if !users.is_empty() {
+        sqlx::query(
+            "INSERT INTO group_members (group_pk, user_pk, added_at, expires_at)
+             SELECT $2, u.pk, w.added_at, w.expires_at
+             FROM unnest($3::bigint[], $4::timestamptz[], $5::timestamptz[])
+                  AS w (user_pk, added_at, expires_at)
+             JOIN users u ON u.pk = w.user_pk AND u.workspace_pk = $1
+             ON CONFLICT (group_pk, user_pk) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+        )
+        .bind(workspace_key)
+        .bind(group_key)
+        .bind(&users)
+        .bind(&added)
+        .bind(&expires)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ mod rows;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod user_queries;
 mod user_writes;
 mod users;
 mod workspaces;

@@ -9,8 +9,11 @@ use roster_core::store::UserStore;
 use std::sync::LazyLock;
 
 use roster_core::audit::NewEvent;
+use roster_core::query::UserQuery;
 use roster_core::store::{ImportWrite, StoreError, UpdateOutcome, UserWrite};
 use roster_core::{User, UserListRequest};
+
+use crate::user_queries::PgQuery;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::types::Json;
@@ -389,16 +392,7 @@ fn push_equalities(q: &mut QueryBuilder<'static, Postgres>, request: &UserListRe
 /// `search` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
 /// `\\` (PostgreSQL's default escape character).
 fn like_pattern(search: &str) -> String {
-    let mut out = String::with_capacity(search.len() + 2);
-    out.push('%');
-    for c in search.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
+    format!("%{}%", roster_store_rows::query::like_escape(search))
 }
 
 #[async_trait]
@@ -533,6 +527,40 @@ impl UserStore for PostgresStore {
         users::import(&mut tx, writes).await?;
         audit::append(&mut tx, workspace_key, event).await?;
         tx.commit().await.map_err(db_error)
+    }
+
+    async fn find_users_by_ids(
+        &self,
+        workspace_key: i64,
+        ids: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE workspace_pk = $1 AND deleted_at IS NULL AND id = ANY($2)",
+        )
+        .bind(workspace_key)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let mut q = PgQuery::new();
+        roster_store_rows::query::page(&mut q, "*", query);
+        let rows = q.0.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError> {
+        let mut q = PgQuery::new();
+        roster_store_rows::query::count(&mut q, query);
+        let count: i64 =
+            q.0.build_query_scalar()
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 }
 

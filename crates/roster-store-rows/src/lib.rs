@@ -5,6 +5,7 @@
 
 mod columns;
 mod decode;
+pub mod query;
 
 pub use columns::{Col, Columns};
 pub use decode::{

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use chrono::Utc;
 use roster_core::audit::NewEvent;
-use roster_core::store::GroupStore;
+use roster_core::store::{GroupStore, MembershipWrite};
 use roster_core::User;
 
 use roster_core::group::{Group, Membership};
@@ -35,9 +35,18 @@ pub(crate) fn insert(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreEr
 }
 
 pub(crate) fn update(tx: &Transaction<'_>, group: &Group) -> Result<bool, StoreError> {
+    update_if(tx, group, None)
+}
+
+/// Update the group while its `updated_at` is still `expected` (when given).
+pub(crate) fn update_if(
+    tx: &Transaction<'_>,
+    group: &Group,
+    expected: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
     tx.execute(
         "UPDATE groups SET name = ?3, name_key = ?4, description = ?5, updated_at = ?6
-         WHERE workspace_pk = ?1 AND pk = ?2",
+         WHERE workspace_pk = ?1 AND pk = ?2 AND (?7 IS NULL OR updated_at = ?7)",
         params![
             group.workspace_key,
             group.key,
@@ -45,10 +54,25 @@ pub(crate) fn update(tx: &Transaction<'_>, group: &Group) -> Result<bool, StoreE
             group.name_key(),
             group.description,
             micros(group.updated_at),
+            expected.map(micros),
         ],
     )
     .map(|n| n == 1)
     .map_err(sql_error)
+}
+
+/// After a conditional update changed nothing: 0 when the group is gone, `Stale` when it
+/// changed meanwhile.
+pub(crate) fn missing_or_stale(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreError> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM groups WHERE workspace_pk = ?1 AND pk = ?2")
+        .and_then(|mut found| found.exists(params![group.workspace_key, group.key]))
+        .map_err(sql_error)?;
+    if exists {
+        Err(StoreError::Stale)
+    } else {
+        Ok(0)
+    }
 }
 
 pub(crate) fn delete(
@@ -255,5 +279,44 @@ impl GroupStore for SqliteStore {
                 ))
             },
         )
+    }
+
+    async fn write_group(
+        &self,
+        group: &Group,
+        expected_updated_at: Option<DateTime<Utc>>,
+        memberships: &[MembershipWrite],
+        events: &[NewEvent],
+    ) -> Result<i64, StoreError> {
+        let (group, memberships, events) = (group.clone(), memberships.to_vec(), events.to_vec());
+        self.writer
+            .write(move |tx| {
+                let key = if group.key == 0 {
+                    groups::insert(tx, &group)?
+                } else if groups::update_if(tx, &group, expected_updated_at)? {
+                    group.key
+                } else {
+                    return groups::missing_or_stale(tx, &group);
+                };
+                for write in &memberships {
+                    match write {
+                        MembershipWrite::Put(membership) => {
+                            let membership = Membership {
+                                group_key: key,
+                                ..membership.clone()
+                            };
+                            groups::put_membership(tx, group.workspace_key, &membership)?;
+                        }
+                        MembershipWrite::Delete { user_key } => {
+                            groups::delete_membership(tx, group.workspace_key, key, *user_key)?;
+                        }
+                    }
+                }
+                for event in &events {
+                    audit::append(tx, group.workspace_key, event)?;
+                }
+                Ok(key)
+            })
+            .await
     }
 }

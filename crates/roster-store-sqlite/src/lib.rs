@@ -13,6 +13,7 @@ mod outbox;
 mod reader;
 mod rows;
 mod sessions;
+mod user_queries;
 mod user_writes;
 mod users;
 mod workspaces;

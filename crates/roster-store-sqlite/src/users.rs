@@ -8,6 +8,7 @@ use roster_core::invitation::Invitation;
 use roster_core::store::UserStore;
 use roster_core::store::UserWrite;
 
+use roster_core::query::UserQuery;
 use roster_core::store::{ImportWrite, StoreError, UpdateOutcome};
 use roster_core::{User, UserListRequest};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -58,34 +59,45 @@ pub(crate) fn insert(
     })
     .map_err(sql_error)?;
     let pk = tx.last_insert_rowid();
-    index_for_search(tx, pk, &user.name, &user.email)?;
+    index_for_search(tx, pk, &Searched::of(user))?;
     Ok(pk)
 }
 
-/// Add a user's name and email to the search index (`users_search`, external content).
-fn index_for_search(
-    tx: &Transaction<'_>,
-    pk: i64,
-    name: &str,
-    email: &str,
-) -> Result<(), StoreError> {
-    tx.prepare_cached("INSERT INTO users_search (rowid, name, email) VALUES (?1, ?2, ?3)")
-        .and_then(|mut index| index.execute(params![pk, name, email]))
-        .map(|_| ())
-        .map_err(sql_error)
+/// What the search index (`users_search`, external content) holds of a user.
+#[derive(Debug, PartialEq, Eq)]
+struct Searched {
+    name: String,
+    email: String,
+    user_name: String,
 }
 
-/// Take a user's old name and email out of the search index.
-fn unindex_for_search(
-    tx: &Transaction<'_>,
-    pk: i64,
-    name: &str,
-    email: &str,
-) -> Result<(), StoreError> {
+impl Searched {
+    fn of(user: &User) -> Self {
+        Self {
+            name: user.name.clone(),
+            email: user.email.clone(),
+            user_name: user.user_name.clone(),
+        }
+    }
+}
+
+/// Add a user's name, email and user name to the search index.
+fn index_for_search(tx: &Transaction<'_>, pk: i64, s: &Searched) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO users_search (users_search, rowid, name, email) VALUES ('delete', ?1, ?2, ?3)",
+        "INSERT INTO users_search (rowid, name, email, user_name) VALUES (?1, ?2, ?3, ?4)",
     )
-    .and_then(|mut unindex| unindex.execute(params![pk, name, email]))
+    .and_then(|mut index| index.execute(params![pk, s.name, s.email, s.user_name]))
+    .map(|_| ())
+    .map_err(sql_error)
+}
+
+/// Take a user's old name, email and user name out of the search index.
+fn unindex_for_search(tx: &Transaction<'_>, pk: i64, s: &Searched) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO users_search (users_search, rowid, name, email, user_name)
+         VALUES ('delete', ?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut unindex| unindex.execute(params![pk, s.name, s.email, s.user_name]))
     .map(|_| ())
     .map_err(sql_error)
 }
@@ -96,11 +108,17 @@ pub(crate) fn update(
     expected_version: i64,
 ) -> Result<UpdateOutcome, StoreError> {
     let attributes = to_json(&user.attributes)?;
-    let searched: Option<(String, String)> = tx
-        .prepare_cached("SELECT name, email FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+    let searched: Option<Searched> = tx
+        .prepare_cached(
+            "SELECT name, email, user_name FROM users WHERE workspace_pk = ?1 AND pk = ?2",
+        )
         .and_then(|mut old| {
             old.query_row(params![user.workspace_key, user.key], |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok(Searched {
+                    name: row.get(0)?,
+                    email: row.get(1)?,
+                    user_name: row.get(2)?,
+                })
             })
             .optional()
         })
@@ -139,9 +157,10 @@ pub(crate) fn update(
         })
         .map_err(sql_error)?;
     if changed == 1 {
-        if let Some((name, email)) = searched.filter(|(n, e)| *n != user.name || *e != user.email) {
-            unindex_for_search(tx, user.key, &name, &email)?;
-            index_for_search(tx, user.key, &user.name, &user.email)?;
+        let now = Searched::of(user);
+        if let Some(old) = searched.filter(|old| *old != now) {
+            unindex_for_search(tx, user.key, &old)?;
+            index_for_search(tx, user.key, &now)?;
         }
         return Ok(UpdateOutcome::Updated);
     }
@@ -220,7 +239,11 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
             .push(") AND u.workspace_pk = ");
     } else if let Some(search) = &request.search {
         q.push("SELECT u.* FROM users_search s JOIN users u ON u.pk = s.rowid WHERE users_search MATCH ");
-        q.bind(format!("\"{}\"", search.replace('"', "\"\"")));
+        // Names and emails only: the index holds user names too, for SCIM's `userName co`.
+        q.bind(format!(
+            "{{name email}} : \"{}\"",
+            search.replace('"', "\"\"")
+        ));
         q.push(" AND u.workspace_pk = ");
     } else {
         q.push(&format!(
@@ -449,5 +472,40 @@ impl UserStore for SqliteStore {
                 audit::append(tx, workspace_key, &event)
             })
             .await
+    }
+
+    async fn find_users_by_ids(
+        &self,
+        workspace_key: i64,
+        ids: &[String],
+    ) -> Result<Vec<User>, StoreError> {
+        let ids = to_json(&ids)?;
+        self.reader.rows(
+            "SELECT * FROM users WHERE workspace_pk = ?1 AND deleted_at IS NULL
+               AND id IN (SELECT value FROM json_each(?2))",
+            params![workspace_key, ids],
+            rows::user,
+        )
+    }
+
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let mut sql = Sql::default();
+        roster_store_rows::query::page(&mut sql, "*", query);
+        self.reader.rows(
+            &sql.text,
+            rusqlite::params_from_iter(sql.params),
+            rows::user,
+        )
+    }
+
+    async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        roster_store_rows::query::count(&mut sql, query);
+        let count: Option<i64> =
+            self.reader
+                .row(&sql.text, rusqlite::params_from_iter(sql.params), |row| {
+                    rows::get(row, "count(*)")
+                })?;
+        Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
     }
 }

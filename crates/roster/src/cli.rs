@@ -304,7 +304,7 @@ pub enum KeysCommand {
         /// A label to recognise the key by.
         #[arg(long, default_value = "cli")]
         name: String,
-        /// Comma-separated: users:read, users:write, audit:read, credentials:manage, admin.
+        /// Comma-separated: users:read, users:write, audit:read, credentials:manage, scim, admin.
         #[arg(long, value_delimiter = ',', default_value = "admin")]
         scopes: Vec<String>,
         /// Requests per minute for this key (default: the workspace's limit).

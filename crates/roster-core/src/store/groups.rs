@@ -1,5 +1,6 @@
 //! Groups and memberships.
 
+use super::writes::MembershipWrite;
 use crate::audit::NewEvent;
 use crate::error::StoreError;
 use crate::group::{Group, Membership};
@@ -78,4 +79,17 @@ pub trait GroupStore: Send + Sync {
         user_keys: &[i64],
         now: DateTime<Utc>,
     ) -> Result<Vec<(i64, Group, Membership)>, StoreError>;
+
+    /// Write a group with membership changes and their events in one transaction: a group
+    /// with key 0 is inserted (its key returned, and given to the memberships), any other
+    /// updated — only while its `updated_at` is still `expected_updated_at` when that is
+    /// given (`Stale` otherwise; `Ok(0)` when the group is gone). Memberships of users not
+    /// in the workspace are skipped.
+    async fn write_group(
+        &self,
+        group: &Group,
+        expected_updated_at: Option<DateTime<Utc>>,
+        memberships: &[MembershipWrite],
+        events: &[NewEvent],
+    ) -> Result<i64, StoreError>;
 }

@@ -21,7 +21,9 @@ pub use outbox::OutboxStore;
 pub use sessions::SessionStore;
 pub use users::UserStore;
 pub use workspaces::WorkspaceStore;
-pub use writes::{ImportWrite, SessionStart, SignInName, UpdateOutcome, UserWrite};
+pub use writes::{
+    ImportWrite, MembershipWrite, SessionStart, SignInName, UpdateOutcome, UserWrite,
+};
 
 /// Every role trait, for a file that calls the store: `use crate::store::prelude::*;`.
 pub mod prelude {

@@ -5,6 +5,7 @@ use crate::audit::NewEvent;
 use crate::error::StoreError;
 use crate::invitation::Invitation;
 use crate::listing::UserListRequest;
+use crate::query::UserQuery;
 use crate::user::User;
 use async_trait::async_trait;
 
@@ -92,4 +93,17 @@ pub trait UserStore: Send + Sync {
         writes: &[ImportWrite],
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+
+    /// The live users with these public ids (any order; unknown ids are left out).
+    async fn find_users_by_ids(
+        &self,
+        workspace_key: i64,
+        ids: &[String],
+    ) -> Result<Vec<User>, StoreError>;
+
+    /// One page of the users matching a query (live users only), in the query's order.
+    async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+
+    /// How many live users match a query's condition.
+    async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError>;
 }

@@ -83,3 +83,12 @@ pub enum UpdateOutcome {
     /// No such (live) row.
     Missing,
 }
+
+/// One membership change written with a group (`Roster::change_group`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipWrite {
+    /// Add the membership (the group's key is the written group's), or replace its expiry.
+    Put(Membership),
+    /// End the user's membership of the written group.
+    Delete { user_key: i64 },
+}

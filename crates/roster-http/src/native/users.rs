@@ -319,6 +319,7 @@ pub async fn update(
         // Passwords have their own route (PUT /v1/users/{id}/password), memberships theirs.
         password: None,
         join_groups: Vec::new(),
+        if_version: None,
     };
     let user = state
         .roster
