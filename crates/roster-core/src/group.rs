@@ -20,6 +20,8 @@ pub struct Group {
     /// Unique in the workspace, case-insensitively.
     pub name: String,
     pub description: Option<String>,
+    /// The identity provider's id for the group (SCIM's `externalId`), kept as sent.
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +49,8 @@ pub struct Membership {
 pub struct GroupInput {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
 }
 
 /// One page of groups, or of a group's members.
@@ -98,6 +102,7 @@ pub(crate) fn group_fields(group: &Group) -> serde_json::Map<String, serde_json:
     map.insert("id".into(), json!(group.id));
     map.insert("name".into(), json!(group.name));
     map.insert("description".into(), json!(group.description));
+    map.insert("external_id".into(), json!(group.external_id));
     map
 }
 

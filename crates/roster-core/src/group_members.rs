@@ -60,6 +60,12 @@ impl Roster {
             workspace_key: workspace.key,
             name,
             description,
+            external_id: input
+                .external_id
+                .flatten()
+                .as_deref()
+                .map(crate::user::validate_external_id)
+                .transpose()?,
             created_at: now,
             updated_at: now,
         };
@@ -107,6 +113,12 @@ impl Roster {
         }
         if let Some(description) = &input.description {
             group.description = validate_description(description.as_deref())?;
+        }
+        if let Some(external_id) = &input.external_id {
+            group.external_id = external_id
+                .as_deref()
+                .map(crate::user::validate_external_id)
+                .transpose()?;
         }
         let now = self.clock.now();
         let (adding, removing) = self.member_sets(workspace, &group, &members, now).await?;

@@ -7,9 +7,10 @@ use serde_json::json;
 use crate::audit::{Action, AuditContext};
 use crate::error::{Code, Error, Result};
 use crate::group::{
-    check_expiry, group_fields, group_not_found, validate_description, validate_group_name,
-    with_group_id, Group, GroupInput, GroupPage, MemberPage, Membership,
+    check_expiry, group_fields, group_not_found, Group, GroupInput, GroupPage, MemberPage,
+    Membership,
 };
+use crate::group_members::MemberChanges;
 use crate::ids;
 use crate::listing::{cut_page, fingerprint, Page};
 use crate::roster::Roster;
@@ -23,26 +24,8 @@ impl Roster {
         ctx: &AuditContext,
         input: GroupInput,
     ) -> Result<Group> {
-        let name = validate_group_name(input.name.as_deref().unwrap_or(""))?;
-        let description = validate_description(input.description.flatten().as_deref())?;
-        let now = self.clock.now();
-        let mut group = Group {
-            key: 0,
-            id: ids::new_sortable_id("grp", now, self.random.as_ref()),
-            workspace_key: workspace.key,
-            name,
-            description,
-            created_at: now,
-            updated_at: now,
-        };
-        let event = self.event(
-            ctx,
-            Action::GroupCreate,
-            None,
-            crate::audit::diff(&Default::default(), &group_fields(&group)),
-        );
-        group.key = self.store.insert_group(&group, &event).await?;
-        Ok(group)
+        self.create_group_with_members(workspace, ctx, input, Vec::new())
+            .await
     }
 
     pub async fn get_group(&self, workspace: &Workspace, id: &str) -> Result<Group> {
@@ -85,32 +68,8 @@ impl Roster {
         id: &str,
         input: GroupInput,
     ) -> Result<Group> {
-        let before = self.get_group(workspace, id).await?;
-        let mut group = before.clone();
-        if let Some(name) = &input.name {
-            group.name = validate_group_name(name)?;
-        }
-        if let Some(description) = &input.description {
-            group.description = validate_description(description.as_deref())?;
-        }
-        if group == before {
-            return Ok(group);
-        }
-        group.updated_at = self.clock.now();
-        let event = self.event(
-            ctx,
-            Action::GroupUpdate,
-            None,
-            with_group_id(
-                crate::audit::diff(&group_fields(&before), &group_fields(&group)),
-                &group.id,
-            ),
-        );
-        if self.store.update_group(&group, &event).await? {
-            Ok(group)
-        } else {
-            Err(group_not_found())
-        }
+        self.change_group(workspace, ctx, id, input, MemberChanges::default(), None)
+            .await
     }
 
     /// Delete a group and all its memberships.

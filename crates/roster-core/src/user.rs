@@ -81,7 +81,8 @@ pub struct User {
     /// unique per workspace among live users, compared case-insensitively
     /// ([`User::user_name_key`]). A user made without one takes its email.
     pub user_name: String,
-    /// As given, trimmed. Matching uses [`email_key`].
+    /// As given, trimmed; empty for a user without one (only SCIM makes such users, and
+    /// never invited ones: an invitation goes to the email). Matching uses [`email_key`].
     pub email: String,
     pub name: String,
     pub given_name: Option<String>,
@@ -111,9 +112,19 @@ impl User {
         self.deleted_at.is_some()
     }
 
-    /// The key the store enforces email uniqueness on and matches `email` filters with.
+    /// The key the store enforces email uniqueness on and matches `email` filters with. A
+    /// user without an email gets a key of its own that no email can have (no `@`), so
+    /// users without one never collide.
     pub fn email_key(&self) -> String {
-        email_key(&self.email)
+        if self.email.is_empty() {
+            format!("~{}", self.uuid.simple())
+        } else {
+            email_key(&self.email)
+        }
+    }
+
+    pub fn has_email(&self) -> bool {
+        !self.email.is_empty()
     }
 
     /// The lower-cased user name uniqueness is kept by.
@@ -131,6 +142,8 @@ pub struct NewUser {
     pub role: Option<String>,
     /// True (the default) starts the user `invited`; false starts it `active`.
     pub send_invitation: Option<bool>,
+    /// `Some(false)` starts the user `inactive`, with no invitation (SCIM's `active`).
+    pub active: Option<bool>,
     pub external_id: Option<String>,
     /// Defaults to the email.
     pub user_name: Option<String>,
@@ -146,6 +159,9 @@ pub struct NewUser {
     pub allow_authentication_token: Option<bool>,
     /// Groups the user starts in (seed 004's plan), written with the user.
     pub groups: Vec<GroupGrant>,
+    /// The surface's contract lets a user have no email (SCIM: identity providers provision
+    /// users without a mailbox). Even then an invited user needs one.
+    pub email_optional: bool,
 }
 
 /// A membership asked for with a user's creation or change: the group's id, and when the
@@ -176,18 +192,25 @@ pub(crate) struct ValidNewUser {
 impl NewUser {
     pub(crate) fn validate(self, workspace: &Workspace) -> Result<ValidNewUser> {
         let name = required("name", self.name)?;
-        let email = required("email", self.email)?;
+        let inviting = self.active != Some(false) && self.send_invitation.unwrap_or(true);
+        let email = match self.email.filter(|e| !e.trim().is_empty()) {
+            Some(email) => validate_email(&email)?,
+            None if self.email_optional && !inviting => String::new(),
+            None => return Err(missing("email")),
+        };
         let role = required("role", self.role)?;
-        let email = validate_email(&email)?;
         Ok(ValidNewUser {
             name: validate_name(&name)?,
             user_name: match self.user_name.as_deref() {
                 Some(user_name) => validate_user_name(user_name)?,
+                None if email.is_empty() => return Err(missing("user_name")),
                 None => email.clone(),
             },
             email,
             role: validate_role(workspace, &role)?,
-            status: if self.send_invitation.unwrap_or(true) {
+            status: if self.active == Some(false) {
+                UserStatus::Inactive
+            } else if self.send_invitation.unwrap_or(true) {
                 UserStatus::Invited
             } else {
                 UserStatus::Active
@@ -237,6 +260,9 @@ pub struct UserPatch {
     pub password: Option<String>,
     /// Groups to put the user in (or whose expiry to change), in the same write.
     pub join_groups: Vec<GroupGrant>,
+    /// `email: Some(None)` (or empty) removes the email rather than being refused; an
+    /// invited user keeps needing one ([`NewUser::email_optional`]).
+    pub email_optional: bool,
     /// Make the change only while the user is at this version (an HTTP `If-Match`);
     /// `version_mismatch` otherwise.
     pub if_version: Option<i64>,
@@ -253,8 +279,17 @@ impl UserPatch {
         if let Some(name) = &self.name {
             user.name = validate_name(&required("name", name.clone())?)?;
         }
-        if let Some(email) = &self.email {
-            user.email = validate_email(&required("email", email.clone())?)?;
+        match self
+            .email
+            .as_ref()
+            .map(|e| e.as_deref().map(str::trim).filter(|e| !e.is_empty()))
+        {
+            None => {}
+            Some(Some(email)) => user.email = validate_email(email)?,
+            Some(None) if self.email_optional && user.status != UserStatus::Invited => {
+                user.email = String::new();
+            }
+            Some(None) => return Err(missing("email")),
         }
         if let Some(role) = &self.role {
             user.role = validate_role(workspace, &required("role", role.clone())?)?;
@@ -309,14 +344,15 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// The error of a required field that is missing.
+fn missing(field: &'static str) -> Error {
+    Error::field(Code::FieldRequired, field, format!("{field} is required."))
+}
+
 fn required(field: &'static str, value: Option<String>) -> Result<String> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(Error::field(
-            Code::FieldRequired,
-            field,
-            format!("{field} is required."),
-        )),
+        _ => Err(missing(field)),
     }
 }
 

@@ -42,6 +42,12 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// The role a user gets when a surface makes one without naming a role (SCIM): the
+    /// last of the workspace's roles, by convention its least privileged.
+    pub fn default_role(&self) -> &str {
+        self.roles.last().map_or("viewer", String::as_str)
+    }
+
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }

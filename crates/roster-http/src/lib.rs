@@ -17,6 +17,7 @@ pub mod openapi;
 mod openapi_rules;
 mod paged;
 pub mod request_id;
+pub mod scim;
 pub mod server;
 pub mod surface;
 pub mod time;
@@ -33,9 +34,16 @@ pub use error::ApiError;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The body limit of `path`: none for the import, which streams its body with bounded
-/// memory; [`MAX_BODY_BYTES`] for everything else.
+/// memory; SCIM's payload limit under `/scim/v2` (group PATCHes of thousands of members,
+/// bulk requests); [`MAX_BODY_BYTES`] for everything else.
 pub fn body_limit(path: &str) -> Option<usize> {
-    (path != "/v1/users/import").then_some(MAX_BODY_BYTES)
+    if path == "/v1/users/import" {
+        None
+    } else if path.starts_with(scim::PREFIX) {
+        Some(scim::MAX_PAYLOAD_BYTES)
+    } else {
+        Some(MAX_BODY_BYTES)
+    }
 }
 
 /// What every handler can reach. Extractors clone it per request: one reference count.
@@ -62,6 +70,7 @@ pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
     Router::new()
         .merge(native::routes(state.clone()))
         .merge(dialects.routes())
+        .merge(scim::routes().layer(DefaultBodyLimit::max(scim::MAX_PAYLOAD_BYTES)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))

@@ -46,6 +46,8 @@ pub enum Surface {
     Holistics,
     /// Publica.la's integration API (`/integration-api/…`).
     Publica,
+    /// SCIM 2.0 (`/scim/v2/…`), always on.
+    Scim,
 }
 
 impl Surface {
@@ -55,7 +57,9 @@ impl Surface {
             path.strip_prefix(prefix)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         };
-        if (dialects.human_api_admin && under("/api/v1"))
+        if under(crate::scim::PREFIX) {
+            Surface::Scim
+        } else if (dialects.human_api_admin && under("/api/v1"))
             || (dialects.human_api_app && under("/v1/apps"))
         {
             Surface::HumanApi
@@ -91,6 +95,7 @@ impl Surface {
             Surface::Publica => {
                 crate::dialects::publica::response(status, code, message, None, None)
             }
+            Surface::Scim => crate::scim::response(status, code, message),
         }
     }
 }

@@ -267,6 +267,7 @@ pub(crate) fn group(ws_key: i64, n: u32, name: &str) -> Group {
         workspace_key: ws_key,
         name: name.to_owned(),
         description: None,
+        external_id: None,
         created_at: t0(),
         updated_at: t0(),
     }

@@ -13,3 +13,5 @@ CREATE INDEX users_updated_at ON users (workspace_pk, updated_at) WHERE deleted_
 CREATE INDEX users_created_at ON users (workspace_pk, created_at) WHERE deleted_at IS NULL;
 CREATE INDEX users_user_name_trgm ON users USING gin (user_name gin_trgm_ops)
     WITH (fastupdate = off);
+-- SCIM's externalId of a group, kept as the identity provider sent it.
+ALTER TABLE groups ADD COLUMN external_id TEXT;

@@ -76,7 +76,8 @@ impl GroupStore for PostgresStore {
 
     async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
         let change = sqlx::query(
-            "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
+            "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6,
+                               external_id = $7
              WHERE workspace_pk = $1 AND pk = $2",
         )
         .bind(group.workspace_key)
@@ -84,7 +85,8 @@ impl GroupStore for PostgresStore {
         .bind(&group.name)
         .bind(group.name_key())
         .bind(&group.description)
-        .bind(group.updated_at);
+        .bind(group.updated_at)
+        .bind(&group.external_id);
         self.execute_audited(group.workspace_key, event, change)
             .await
     }
@@ -228,7 +230,8 @@ impl GroupStore for PostgresStore {
             insert(&mut tx, group).await?
         } else {
             let updated = sqlx::query(
-                "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6
+                "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6,
+                                   external_id = $8
                  WHERE workspace_pk = $1 AND pk = $2 AND ($7::timestamptz IS NULL OR updated_at = $7)",
             )
             .bind(group.workspace_key)
@@ -238,6 +241,7 @@ impl GroupStore for PostgresStore {
             .bind(&group.description)
             .bind(group.updated_at)
             .bind(expected_updated_at)
+            .bind(&group.external_id)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?
@@ -272,8 +276,8 @@ async fn insert(
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at,
-                             updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
+                             updated_at, external_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING pk",
     )
     .bind(&group.id)
     .bind(group.workspace_key)
@@ -282,6 +286,7 @@ async fn insert(
     .bind(&group.description)
     .bind(group.created_at)
     .bind(group.updated_at)
+    .bind(&group.external_id)
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)

@@ -112,6 +112,7 @@ pub fn group(row: &impl Columns) -> Result<Group, StoreError> {
         workspace_key: row.int(c("workspace_pk"))?,
         name: row.text(c("name"))?,
         description: row.opt_text(c("description"))?,
+        external_id: row.opt_text(c("external_id"))?,
         created_at: row.time(c("created_at"))?,
         updated_at: row.time(c("updated_at"))?,
     })

@@ -17,3 +17,5 @@ END;
 CREATE INDEX users_name_lower ON users (workspace_pk, lower(name)) WHERE deleted_at IS NULL;
 CREATE INDEX users_updated_at ON users (workspace_pk, updated_at) WHERE deleted_at IS NULL;
 CREATE INDEX users_created_at ON users (workspace_pk, created_at) WHERE deleted_at IS NULL;
+-- SCIM's externalId of a group, kept as the identity provider sent it.
+ALTER TABLE groups ADD COLUMN external_id TEXT;

@@ -18,8 +18,9 @@ use crate::rows::micros;
 
 pub(crate) fn insert(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO groups (id, workspace_pk, name, name_key, description, created_at, updated_at,
+                             external_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             group.id,
             group.workspace_key,
@@ -28,6 +29,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreEr
             group.description,
             micros(group.created_at),
             micros(group.updated_at),
+            group.external_id,
         ],
     )
     .map_err(sql_error)?;
@@ -45,7 +47,8 @@ pub(crate) fn update_if(
     expected: Option<DateTime<Utc>>,
 ) -> Result<bool, StoreError> {
     tx.execute(
-        "UPDATE groups SET name = ?3, name_key = ?4, description = ?5, updated_at = ?6
+        "UPDATE groups SET name = ?3, name_key = ?4, description = ?5, updated_at = ?6,
+                           external_id = ?8
          WHERE workspace_pk = ?1 AND pk = ?2 AND (?7 IS NULL OR updated_at = ?7)",
         params![
             group.workspace_key,
@@ -55,6 +58,7 @@ pub(crate) fn update_if(
             group.description,
             micros(group.updated_at),
             expected.map(micros),
+            group.external_id,
         ],
     )
     .map(|n| n == 1)

@@ -190,6 +190,7 @@ pub async fn create(
             GroupInput {
                 name: body.name,
                 description: Some(body.description),
+                external_id: None,
             },
         )
         .await?;
@@ -237,6 +238,7 @@ pub async fn update(
             GroupInput {
                 name: body.name,
                 description: body.description,
+                external_id: None,
             },
         )
         .await?;

@@ -240,6 +240,8 @@ pub async fn create(
         sessions_limit: body.sessions_limit,
         allow_authentication_token: body.allow_authentication_token,
         groups: Vec::new(),
+        active: None,
+        email_optional: false,
     };
     let user = state
         .roster
@@ -320,6 +322,7 @@ pub async fn update(
         password: None,
         join_groups: Vec::new(),
         if_version: None,
+        email_optional: false,
     };
     let user = state
         .roster

@@ -1,0 +1,235 @@
+//! `/scim/v2/Users`: each verb one core call (a read first where SCIM's semantics need the
+//! current resource: PUT and PATCH compute the fields that change, and write only those).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_core::query::{QueryRequest, SortField};
+use roster_core::{User, Workspace};
+use serde_json::Value;
+
+use super::list::{self, ListParams};
+use super::user_resource::{self, USER_ATTRIBUTES, USER_SCHEMA};
+use super::{base_url, filter, if_match, patch, ScimBody, ScimCaller, ScimError, ScimType};
+use crate::AppState;
+
+pub async fn list(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(query.as_deref())?;
+    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
+    Ok(super::scim_json(body).into_response())
+}
+
+/// `POST /Users/.search`: a list whose parameters come in the body.
+pub async fn search(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_body(&body)?;
+    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
+    Ok(super::scim_json(body).into_response())
+}
+
+fn sort_field(sort_by: Option<&str>) -> Result<SortField, ScimError> {
+    let Some(sort_by) = sort_by else {
+        return Ok(SortField::Key);
+    };
+    let name = sort_by
+        .strip_prefix(USER_SCHEMA)
+        .and_then(|s| s.strip_prefix(':'))
+        .unwrap_or(sort_by)
+        .to_ascii_lowercase();
+    match name.as_str() {
+        "id" => Ok(SortField::Key),
+        "username" => Ok(SortField::UserName),
+        "meta.created" => Ok(SortField::CreatedAt),
+        "meta.lastmodified" => Ok(SortField::UpdatedAt),
+        _ => Err(ScimError::bad(
+            ScimType::InvalidValue,
+            format!("Users sort by userName, meta.created or meta.lastModified, not '{sort_by}'."),
+        )),
+    }
+}
+
+pub(super) async fn run_list(
+    state: &AppState,
+    workspace: &Workspace,
+    params: ListParams,
+    base: &str,
+) -> Result<Value, ScimError> {
+    let condition = match &params.filter {
+        Some(text) => Some(filter::user_condition(&filter::parse(text)?)?),
+        None => None,
+    };
+    let request = QueryRequest {
+        condition,
+        sort: sort_field(params.sort_by.as_deref())?,
+        descending: params.descending,
+        start_index: params.start_index,
+        cursor: params.cursor.clone(),
+        limit: params.page_size(),
+    };
+    let page = state.roster.query_users(workspace, request).await?;
+    let groups = state.roster.groups_of_users(workspace, &page.users).await?;
+    let resources = page
+        .users
+        .iter()
+        .zip(groups)
+        .map(|(user, groups)| {
+            list::project(
+                user_resource::render(user, &groups, base),
+                &params.attributes,
+                &params.excluded,
+            )
+        })
+        .collect();
+    let start_index = params
+        .cursor
+        .is_none()
+        .then(|| params.start_index.unwrap_or(1));
+    Ok(list::response(
+        resources,
+        page.total,
+        start_index,
+        page.next_cursor,
+    ))
+}
+
+/// The user's resource, with its groups.
+async fn resource(
+    state: &AppState,
+    workspace: &Workspace,
+    user: &User,
+    base: &str,
+) -> Result<Value, ScimError> {
+    let groups = state
+        .roster
+        .groups_of_users(workspace, std::slice::from_ref(user))
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok(user_resource::render(user, &groups, base))
+}
+
+/// Read a User body (any attribute-name case).
+fn input(body: Value) -> Result<user_resource::UserInput, ScimError> {
+    let body = user_resource::canonicalize(body, USER_ATTRIBUTES);
+    super::check_schemas(&body, USER_SCHEMA)?;
+    user_resource::read(&body)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let new_user = input(body)?.into_new_user(&caller.workspace);
+    let user = state
+        .roster
+        .create_user(&caller.workspace, caller.audit(), new_user)
+        .await?;
+    let body = user_resource::render(&user, &[], &base_url(&headers));
+    Ok(super::resource(StatusCode::CREATED, body))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(query.as_deref())?;
+    let user = state.roster.get_user(&caller.workspace, &id).await?;
+    if let Some(early) = conditional_get(&headers, user.version)? {
+        return Ok(early);
+    }
+    let body = resource(&state, &caller.workspace, &user, &base_url(&headers)).await?;
+    let body = list::project(body, &params.attributes, &params.excluded);
+    Ok(super::resource(StatusCode::OK, body))
+}
+
+/// `If-None-Match` naming the current version: 304; `If-Match` naming another: 412.
+pub fn conditional_get(headers: &HeaderMap, version: i64) -> Result<Option<Response>, ScimError> {
+    if let Some(tag) = super::precondition(headers, "if-none-match").unwrap_or(None) {
+        if tag.is_none_or(|v| v == version) {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(etag) = super::etag(version).parse() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::ETAG, etag);
+            }
+            return Ok(Some(response));
+        }
+    }
+    if if_match(headers)?.is_some_and(|v| v != version) {
+        return Err(ScimError::precondition_failed());
+    }
+    Ok(None)
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let if_version = if_match(&headers)?;
+    let wanted = input(body)?;
+    let user = state.roster.get_user(&caller.workspace, &id).await?;
+    let changes = wanted.into_patch(&user, if_version);
+    let user = state
+        .roster
+        .update_user(&caller.workspace, caller.audit(), &id, &changes)
+        .await?;
+    let body = resource(&state, &caller.workspace, &user, &base_url(&headers)).await?;
+    Ok(super::resource(StatusCode::OK, body))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(query.as_deref())?;
+    let if_version = if_match(&headers)?;
+    let operations = patch::read(&body)?;
+    let user = state.roster.get_user(&caller.workspace, &id).await?;
+    let base = base_url(&headers);
+    let mut patched = user_resource::render(&user, &[], &base);
+    patch::apply(&mut patched, &operations)?;
+    let wanted = user_resource::read(&user_resource::canonicalize(patched, USER_ATTRIBUTES))?;
+    let changes = wanted.into_patch(&user, if_version);
+    let user = state
+        .roster
+        .update_user(&caller.workspace, caller.audit(), &id, &changes)
+        .await?;
+    let body = resource(&state, &caller.workspace, &user, &base).await?;
+    let body = list::project(body, &params.attributes, &params.excluded);
+    Ok(super::resource(StatusCode::OK, body))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let if_version = if_match(&headers)?;
+    state
+        .roster
+        .delete_user_at_version(&caller.workspace, caller.audit(), &id, if_version)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
