@@ -277,6 +277,14 @@ pub struct Error {
 }
 
 impl Error {
+    /// A write made for a version of its record that is no longer current (`If-Match`).
+    pub fn version_mismatch() -> Self {
+        Self::new(
+            Code::VersionMismatch,
+            "The record changed since the version this request names (If-Match).",
+        )
+    }
+
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,

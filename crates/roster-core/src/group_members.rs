@@ -105,7 +105,7 @@ impl Roster {
         }
         let before = self.get_group(workspace, id).await?;
         if if_version.is_some_and(|v| v != group_version(&before)) {
-            return Err(version_mismatch());
+            return Err(Error::version_mismatch());
         }
         let mut group = before.clone();
         if let Some(name) = &input.name {
@@ -151,7 +151,7 @@ impl Roster {
             Ok(0) => Err(group_not_found()),
             Ok(_) => Ok(group),
             Err(err) if err.code == Code::ConcurrentUpdate && if_version.is_some() => {
-                Err(version_mismatch())
+                Err(Error::version_mismatch())
             }
             Err(err) => Err(err),
         }
@@ -293,11 +293,4 @@ impl Roster {
             .write_group(group, expected, writes, events)
             .await?)
     }
-}
-
-pub(crate) fn version_mismatch() -> Error {
-    Error::new(
-        Code::VersionMismatch,
-        "The record changed since the version this request names (If-Match).",
-    )
 }

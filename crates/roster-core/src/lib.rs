@@ -30,6 +30,7 @@ mod outbox_delivery;
 pub mod password;
 pub mod plan;
 pub mod principal;
+mod queries;
 pub mod query;
 pub mod random;
 pub mod ratelimit;

@@ -407,7 +407,7 @@ impl Roster {
         let now = self.clock.now();
         self.change_user(workspace, ctx, user.into(), Lookup::Live, |user| {
             if if_version.is_some_and(|v| v != user.version) {
-                return Err(crate::group_members::version_mismatch());
+                return Err(Error::version_mismatch());
             }
             user.deleted_at = Some(now);
             Ok(Step::with_effects(

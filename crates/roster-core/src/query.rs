@@ -356,33 +356,3 @@ fn decode_cursor(token: &str, sort: SortField, print: [u8; 8]) -> Result<(SortVa
     };
     Ok((value, key))
 }
-
-impl crate::roster::Roster {
-    /// One page of the live users matching `request`, with the total that match.
-    pub async fn query_users(
-        &self,
-        workspace: &Workspace,
-        request: QueryRequest,
-    ) -> Result<QueryPage> {
-        let walking = request.cursor.is_some();
-        let query = UserQuery::build(workspace, request)?;
-        let total = self.store.count_users(&query).await?;
-        let mut users = if query.limit > 1 {
-            self.store.query_users(&query).await?
-        } else {
-            Vec::new()
-        };
-        let mut next_cursor = None;
-        if users.len() > query.page_size() {
-            users.truncate(query.page_size());
-            if walking {
-                next_cursor = users.last().map(|last| query.cursor_after(last));
-            }
-        }
-        Ok(QueryPage {
-            users,
-            total,
-            next_cursor,
-        })
-    }
-}

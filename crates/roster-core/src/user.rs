@@ -273,7 +273,7 @@ impl UserPatch {
     /// anything changed.
     pub(crate) fn apply(&self, workspace: &Workspace, user: &mut User) -> Result<bool> {
         if self.if_version.is_some_and(|v| v != user.version) {
-            return Err(crate::group_members::version_mismatch());
+            return Err(Error::version_mismatch());
         }
         let before = user.clone();
         if let Some(name) = &self.name {

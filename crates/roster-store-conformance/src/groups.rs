@@ -433,7 +433,22 @@ pub async fn groups_change_many_members_in_one_conditional_write(store: Arc<dyn 
         store.audit_chain(ws.key, 0, 1000).await.unwrap().len(),
         events_before + 2
     );
-    // Renamed and half the members removed, at the version read.
+    renames_and_removals_are_conditional(&store, &ws, &mut team, &users).await;
+    // A group that is gone is reported as such.
+    let mut gone = team.clone();
+    gone.key = i64::MAX;
+    assert_eq!(store.write_group(&gone, None, &[], &[]).await.unwrap(), 0);
+}
+
+/// Renamed with half the members removed at the version read; a write at the old version
+/// afterwards is stale and changes nothing.
+async fn renames_and_removals_are_conditional(
+    store: &Arc<dyn Store>,
+    ws: &roster_core::Workspace,
+    team: &mut roster_core::group::Group,
+    users: &[roster_core::User],
+) {
+    use roster_core::store::MembershipWrite;
     let removals: Vec<MembershipWrite> = users[..25]
         .iter()
         .map(|u| MembershipWrite::Delete { user_key: u.key })
@@ -481,8 +496,4 @@ pub async fn groups_change_many_members_in_one_conditional_write(store: Arc<dyn 
         (found.name.as_str(), found.updated_at),
         ("Crew", team.updated_at)
     );
-    // A group that is gone is reported as such.
-    let mut gone = team.clone();
-    gone.key = i64::MAX;
-    assert_eq!(store.write_group(&gone, None, &[], &[]).await.unwrap(), 0);
 }

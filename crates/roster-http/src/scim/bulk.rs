@@ -214,73 +214,75 @@ async fn run(
     {
         sub_headers.insert("if-match", version);
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let st = State(state.clone());
-    let who = || ScimCaller(caller.clone());
-    let body = || ScimBody(data.clone().unwrap_or(Value::Null));
-    let response = match (op.method.as_str(), segments.as_slice()) {
-        ("POST", ["Users"]) => users::create(st, who(), sub_headers, body()).await,
-        ("POST", ["Groups"]) => groups::create(st, who(), sub_headers, body()).await,
-        ("PUT", ["Users", id]) => {
-            users::replace(st, who(), Path((*id).to_owned()), sub_headers, body()).await
-        }
-        ("PUT", ["Groups", id]) => {
-            groups::replace(st, who(), Path((*id).to_owned()), sub_headers, body()).await
-        }
-        ("PATCH", ["Users", id]) => {
-            users::patch(
-                st,
-                who(),
-                Path((*id).to_owned()),
-                sub_headers,
-                RawQuery(None),
-                body(),
-            )
-            .await
-        }
-        ("PATCH", ["Groups", id]) => {
-            groups::patch(
-                st,
-                who(),
-                Path((*id).to_owned()),
-                sub_headers,
-                RawQuery(None),
-                body(),
-            )
-            .await
-        }
-        ("DELETE", ["Users", id]) => {
-            users::delete(st, who(), Path((*id).to_owned()), sub_headers).await
-        }
-        ("DELETE", ["Groups", id]) => {
-            groups::delete(st, who(), Path((*id).to_owned()), sub_headers).await
-        }
-        _ => Err(ScimError::bad(
-            ScimType::InvalidPath,
-            format!("{} {} is not an operation bulk runs.", op.method, op.path),
-        )),
+    let request = SubRequest {
+        state,
+        caller,
+        headers: sub_headers,
+        data: data.unwrap_or(Value::Null),
+    };
+    let response = request.dispatch(&op.method, &path).await.map_err(fail)?;
+    let (result, id) = outcome(&op, response).await;
+    if let (Some(bulk_id), Some(id)) = (&op.bulk_id, id) {
+        made.insert(bulk_id.clone(), id);
     }
-    .map_err(fail)?;
+    Ok(result)
+}
+
+/// One operation's request, as its handler receives it.
+struct SubRequest<'a> {
+    state: &'a AppState,
+    caller: &'a crate::auth::Caller,
+    headers: HeaderMap,
+    data: Value,
+}
+
+impl SubRequest<'_> {
+    /// Run the handler `method` and `path` name.
+    async fn dispatch(self, method: &str, path: &str) -> Result<Response, ScimError> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let st = State(self.state.clone());
+        let who = ScimCaller(self.caller.clone());
+        let (headers, body) = (self.headers, ScimBody(self.data));
+        let id = |id: &str| Path(id.to_owned());
+        match (method, segments.as_slice()) {
+            ("POST", ["Users"]) => users::create(st, who, headers, body).await,
+            ("POST", ["Groups"]) => groups::create(st, who, headers, body).await,
+            ("PUT", ["Users", u]) => users::replace(st, who, id(u), headers, body).await,
+            ("PUT", ["Groups", g]) => groups::replace(st, who, id(g), headers, body).await,
+            ("PATCH", ["Users", u]) => {
+                users::patch(st, who, id(u), headers, RawQuery(None), body).await
+            }
+            ("PATCH", ["Groups", g]) => {
+                groups::patch(st, who, id(g), headers, RawQuery(None), body).await
+            }
+            ("DELETE", ["Users", u]) => users::delete(st, who, id(u), headers).await,
+            ("DELETE", ["Groups", g]) => groups::delete(st, who, id(g), headers).await,
+            _ => Err(ScimError::bad(
+                ScimType::InvalidPath,
+                format!("{method} {path} is not an operation bulk runs."),
+            )),
+        }
+    }
+}
+
+fn header(response: &Response, name: axum::http::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// An operation's entry in the bulk response, and the id of what it made.
+async fn outcome(op: &BulkOperation, response: Response) -> (Value, Option<String>) {
     let status = response.status();
-    let location = response
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let version = response
-        .headers()
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let (location, version) = (header(&response, LOCATION), header(&response, ETAG));
     let body = to_bytes(response.into_body(), super::MAX_PAYLOAD_BYTES * 16)
         .await
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-    if let (Some(bulk_id), Some(id)) = (&op.bulk_id, body.as_ref().and_then(|b| b["id"].as_str())) {
-        made.insert(bulk_id.clone(), id.to_owned());
-    }
     let mut result = json!({"method": op.method, "status": status.as_u16().to_string()});
-    if let Some(bulk_id) = op.bulk_id {
+    if let Some(bulk_id) = &op.bulk_id {
         result["bulkId"] = json!(bulk_id);
     }
     let location = location.or_else(|| {
@@ -294,5 +296,9 @@ async fn run(
     if let Some(version) = version {
         result["version"] = json!(version);
     }
-    Ok(result)
+    let id = body
+        .as_ref()
+        .and_then(|b| b["id"].as_str())
+        .map(str::to_owned);
+    (result, id)
 }

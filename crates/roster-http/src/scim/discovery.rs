@@ -224,56 +224,6 @@ fn schema_resource(
 }
 
 fn user_schema(base: &str) -> Value {
-    let name = complex(
-        "name",
-        "",
-        "The user's name.",
-        [
-            "formatted",
-            "familyName",
-            "givenName",
-            "middleName",
-            "honorificPrefix",
-            "honorificSuffix",
-        ]
-        .iter()
-        .map(|n| attr(n, "string", "", "A part of the name."))
-        .collect(),
-    );
-    let address = complex(
-        "addresses",
-        "m",
-        "Physical addresses.",
-        [
-            "formatted",
-            "streetAddress",
-            "locality",
-            "region",
-            "postalCode",
-            "country",
-            "type",
-        ]
-        .iter()
-        .map(|n| attr(n, "string", "", "A part of the address."))
-        .chain([attr(
-            "primary",
-            "boolean",
-            "",
-            "Whether this is the primary address.",
-        )])
-        .collect(),
-    );
-    let groups = complex(
-        "groups",
-        "mo",
-        "The groups the user belongs to (read-only; change them through Groups).",
-        vec![
-            attr("value", "string", "o", "The group's id."),
-            reference("$ref", "o", "The group's URI.", &["Group"]),
-            attr("display", "string", "o", "The group's name."),
-            attr("type", "string", "o", "direct."),
-        ],
-    );
     let mut attributes = vec![
         attr(
             "userName",
@@ -281,7 +231,7 @@ fn user_schema(base: &str) -> Value {
             "ru",
             "Unique per workspace, case-insensitively.",
         ),
-        name,
+        name_attribute(),
         attr(
             "displayName",
             "string",
@@ -330,8 +280,8 @@ fn user_schema(base: &str) -> Value {
         ),
         multi("ims", "Instant messaging addresses.", &[]),
         multi("photos", "Photo URLs.", &["photo", "thumbnail"]),
-        address,
-        groups,
+        addresses_attribute(),
+        groups_attribute(),
         multi("entitlements", "Entitlements.", &[]),
         multi(
             "roles",
@@ -341,6 +291,65 @@ fn user_schema(base: &str) -> Value {
         multi("x509Certificates", "Certificates.", &[]),
     ]);
     schema_resource(USER_SCHEMA, "User", "User Account", attributes, base)
+}
+
+fn name_attribute() -> Value {
+    complex(
+        "name",
+        "",
+        "The user's name.",
+        [
+            "formatted",
+            "familyName",
+            "givenName",
+            "middleName",
+            "honorificPrefix",
+            "honorificSuffix",
+        ]
+        .iter()
+        .map(|n| attr(n, "string", "", "A part of the name."))
+        .collect(),
+    )
+}
+
+fn addresses_attribute() -> Value {
+    complex(
+        "addresses",
+        "m",
+        "Physical addresses.",
+        [
+            "formatted",
+            "streetAddress",
+            "locality",
+            "region",
+            "postalCode",
+            "country",
+            "type",
+        ]
+        .iter()
+        .map(|n| attr(n, "string", "", "A part of the address."))
+        .chain([attr(
+            "primary",
+            "boolean",
+            "",
+            "Whether this is the primary address.",
+        )])
+        .collect(),
+    )
+}
+
+fn groups_attribute() -> Value {
+    complex(
+        "groups",
+        "mo",
+        "The groups the user belongs to (read-only; change them through Groups).",
+        vec![
+            attr("value", "string", "o", "The group's id."),
+            reference("$ref", "o", "The group's URI.", &["Group"]),
+            attr("display", "string", "o", "The group's name."),
+            attr("type", "string", "o", "direct."),
+        ],
+    )
 }
 
 fn group_schema(base: &str) -> Value {

@@ -151,9 +151,11 @@ fn user_field(path: &AttrPath, parent: Option<&str>) -> Result<UserField, ScimEr
         ("active", None) => UserField::Active,
         ("meta", Some("created")) => UserField::CreatedAt,
         ("meta", Some("lastmodified")) => UserField::UpdatedAt,
-        _ => return Err(invalid(format!(
+        _ => {
+            return Err(invalid(format!(
             "'{path}' cannot be filtered on; see /scim/v2/ServiceProviderConfig and docs/scim.md."
-        ))),
+        )))
+        }
     };
     Ok(field)
 }
@@ -162,9 +164,9 @@ fn user_field(path: &AttrPath, parent: Option<&str>) -> Result<UserField, ScimEr
 pub fn matches(filter: &Filter, resource: &Value) -> bool {
     match filter {
         Filter::Attr(exp) => attr_matches(exp, resource),
-        Filter::ValuePath(vp) => values_at(resource, &vp.attr.name, None)
-            .iter()
-            .any(|item| val_matches(&vp.filter, item)),
+        Filter::ValuePath(vp) => field_of(resource, &vp.attr.name)
+            .and_then(Value::as_array)
+            .is_some_and(|items| items.iter().any(|item| val_matches(&vp.filter, item))),
         Filter::Not(inner) => !matches(inner, resource),
         Filter::And(a, b) => matches(a, resource) && matches(b, resource),
         Filter::Or(a, b) => matches(a, resource) || matches(b, resource),
@@ -197,16 +199,19 @@ fn attr_matches(exp: &AttrExp, resource: &Value) -> bool {
     }
 }
 
+/// The attribute `key` of an object, its name matched case-insensitively.
+fn field_of<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    value
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
 /// The values an attribute (and sub-attribute) has in `resource`, looking through
 /// multi-valued attributes; names match case-insensitively.
 fn values_at<'a>(resource: &'a Value, name: &str, sub: Option<&str>) -> Vec<&'a Value> {
-    let field = |value: &'a Value, key: &str| -> Option<&'a Value> {
-        value
-            .as_object()?
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    };
+    let field = field_of;
     let Some(top) = field(resource, name) else {
         return Vec::new();
     };
