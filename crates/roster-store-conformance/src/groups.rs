@@ -458,7 +458,7 @@ async fn renames_and_removals_are_conditional(
     team.updated_at = t0() + Duration::seconds(5);
     assert_eq!(
         store
-            .write_group(&team, Some(read_at), &removals, &[ev()])
+            .write_group(team, Some(read_at), &removals, &[ev()])
             .await
             .unwrap(),
         team.key
@@ -474,7 +474,7 @@ async fn renames_and_removals_are_conditional(
     // A write made at the old version is stale and changes nothing.
     let stale = store
         .write_group(
-            &team,
+            team,
             Some(read_at),
             &[MembershipWrite::Delete {
                 user_key: users[30].key,
