@@ -468,7 +468,12 @@ pub fn changes(operations: &[Operation]) -> Result<(GroupInput, MemberChanges), 
                         "Without a path, the value is an object.",
                     ));
                 };
-                for (key, value) in values {
+                let writable = values.iter().filter(|(k, _)| {
+                    !["id", "meta", "schemas"]
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case(k))
+                });
+                for (key, value) in writable {
                     apply_attribute(&mut input, &mut members, operation.op, key, Some(value))?;
                 }
             }

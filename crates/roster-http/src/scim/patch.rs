@@ -13,7 +13,9 @@
 //! - `Remove` on `members` with a `value` array naming the members to remove;
 //! - `Add` (or `Replace`) on a filtered path whose element does not exist yet
 //!   (`emails[type eq "work"].value`): the element is made from the filter's `eq` terms.
-//! - a `path` of `""` as no path.
+//! - a `path` of `""` as no path;
+//! - read-only attributes (`id`, `meta`, `schemas`) inside a path-less value, ignored (Okta
+//!   sends the group's `id` with a rename).
 
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{json, Map, Value};
@@ -168,7 +170,11 @@ pub fn apply(resource: &mut Value, operations: &[Operation]) -> Result<(), ScimE
     for operation in operations {
         match (&operation.path, &operation.value) {
             (None, Some(Value::Object(values))) => {
-                for (key, value) in values {
+                // Read-only attributes in a path-less value are ignored (Okta sends the id).
+                for (key, value) in values
+                    .iter()
+                    .filter(|(k, _)| canonical(k, READ_ONLY).is_none())
+                {
                     let path = key_path(key)?;
                     set(resource, &path, operation.op, value.clone())?;
                 }

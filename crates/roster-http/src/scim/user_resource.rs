@@ -8,7 +8,7 @@
 //! | `displayName` | `name` (on input: `displayName`, else `name.formatted`, else given and family name, else `userName`) |
 //! | `name.formatted` | as sent; `name` when none was sent |
 //! | `name.givenName`, `name.familyName` | `given_name`, `family_name` |
-//! | `emails` | the primary one (else the first) is `email`; all are kept as sent |
+//! | `emails` | the primary one (else the first) is `email`; all are kept as sent. Without `emails`, a `userName` that is an email address is the email; otherwise the user has none (identity providers provision users without a mailbox) |
 //! | `active` | `status`: `true` is `active`, `false` is `inactive` (an invited user shows `false` until it accepts or is activated) |
 //! | `password` | sets the password (write-only, never returned) |
 //! | `groups` | read-only, from the user's current memberships |
@@ -351,7 +351,12 @@ pub fn read(body: &Value) -> Result<UserInput, ScimError> {
         .or(sub_text(body, "name", "formatted")?)
         .or((!joined.is_empty()).then_some(joined))
         .unwrap_or_else(|| user_name.clone());
-    let email = primary_value(body, "emails")?;
+    // Without emails, a user name that is an email address is the email (Okta's often is).
+    let email = primary_value(body, "emails")?.or_else(|| {
+        roster_core::user::validate_email(&user_name)
+            .is_ok()
+            .then(|| user_name.clone())
+    });
     let active = match body.get("active") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
@@ -492,10 +497,12 @@ mod tests {
     }
 
     #[test]
-    fn a_user_name_alone_is_a_user_without_email() {
+    fn a_user_name_alone_is_a_user_without_email_unless_it_is_an_email() {
         let input = read(&json!({"userName": "ann"})).unwrap();
         assert_eq!((input.email, input.name.as_str()), (None, "ann"));
         let input = read(&json!({"userName": "ann", "emails": [{"value": "a@x.io"}, {"value": "b@x.io", "primary": "True"}]})).unwrap();
         assert_eq!(input.email.as_deref(), Some("b@x.io"));
+        let input = read(&json!({"userName": "ann@x.io"})).unwrap();
+        assert_eq!(input.email.as_deref(), Some("ann@x.io"));
     }
 }
