@@ -160,6 +160,30 @@ pub async fn queries_sort_and_page_by_position_and_by_keyset(store: Arc<dyn Stor
         matched_page(&store, &q).await,
         ["bravo", "charlie", "Alpha"]
     );
+    // Positions in key order, either way, with and without a condition.
+    let q = UserQuery::build(&ws, request(Some(3), SortField::Key, false)).unwrap();
+    assert_eq!(matched_page(&store, &q).await, ["charlie", "bravo"]);
+    let q = UserQuery::build(&ws, request(Some(2), SortField::Key, true)).unwrap();
+    assert_eq!(
+        matched_page(&store, &q).await,
+        ["charlie", "Alpha", "delta"]
+    );
+    let mut filtered = request(Some(2), SortField::Key, false);
+    filtered.condition = Some(Condition::Compare(
+        UserField::Email,
+        Operator::EndsWith,
+        Operand::Text("a@example.com".into()),
+    ));
+    let q = UserQuery::build(&ws, filtered).unwrap();
+    assert_eq!(matched_page(&store, &q).await, ["Alpha"]);
+    let mut pinned = request(Some(1), SortField::Key, false);
+    pinned.condition = Some(Condition::Compare(
+        UserField::UserName,
+        Operator::Eq,
+        Operand::Text("CHARLIE".into()),
+    ));
+    let q = UserQuery::build(&ws, pinned).unwrap();
+    assert_eq!(matched_page(&store, &q).await, ["charlie"]);
     // Keyset: after the second user name in order, whatever was inserted meanwhile.
     let mut q = UserQuery::build(&ws, request(None, SortField::UserName, false)).unwrap();
     let first = store.query_users(&q).await.unwrap();

@@ -56,10 +56,30 @@ pub fn like_escape(text: &str) -> String {
 
 /// `SELECT <what> FROM users WHERE` the workspace, live users and the condition.
 fn push_from(q: &mut impl QuerySql, what: &str, query: &UserQuery) {
-    q.push(&format!("SELECT {what} FROM users WHERE workspace_pk = "));
+    q.push(&format!("SELECT {what} FROM users WHERE "));
+    push_where(q, query);
+}
+
+fn push_where(q: &mut impl QuerySql, query: &UserQuery) {
+    q.push("workspace_pk = ");
     q.bind_int(query.workspace_key);
     q.push(" AND deleted_at IS NULL AND ");
     push_condition(q, &query.condition);
+}
+
+/// Whether the condition pins a unique field (`id`, `userName`, `externalId`, email) with
+/// `eq`, alone or in an `and`: at most a few rows match, best found by that field's index
+/// and then put in order, rather than by walking every user in key order.
+fn pins_a_unique_field(condition: &Condition) -> bool {
+    match condition {
+        Condition::Compare(
+            UserField::Id | UserField::UserName | UserField::Email | UserField::ExternalId,
+            Operator::Eq,
+            Operand::Text(_),
+        ) => true,
+        Condition::And(parts) => parts.iter().any(pins_a_unique_field),
+        _ => false,
+    }
 }
 
 /// The statement counting a query's matches.
@@ -99,16 +119,38 @@ pub fn page(q: &mut impl QuerySql, columns: &str, query: &UserQuery) {
             }
         }
     }
+    let by_key = if pins_a_unique_field(&query.condition) {
+        // `+pk` is not the key's index: the few matches are found by the pinned field's.
+        "+pk"
+    } else {
+        "pk"
+    };
+    let mut offset = query.offset;
+    if let (None, true) = (sort, offset > 0) {
+        // A page far down starts at the key `offset` matches along, found by a walk of
+        // keys alone (the filter indexes end in the key): rows are read for the page only.
+        let (cmp, order) = if query.descending {
+            ("<=", "DESC")
+        } else {
+            (">=", "ASC")
+        };
+        q.push(&format!(" AND pk {cmp} (SELECT pk FROM users WHERE "));
+        push_where(q, query);
+        q.push(&format!(" ORDER BY {by_key} {order} LIMIT 1 OFFSET "));
+        q.bind_int(i64::try_from(offset).unwrap_or(i64::MAX));
+        q.push(")");
+        offset = 0;
+    }
     match sort {
         Some(col) => q.push(&format!(
             " ORDER BY {col} {direction}, pk {direction} LIMIT "
         )),
-        None => q.push(&format!(" ORDER BY pk {direction} LIMIT ")),
+        None => q.push(&format!(" ORDER BY {by_key} {direction} LIMIT ")),
     }
     q.bind_int(i64::from(query.limit));
-    if query.offset > 0 {
+    if offset > 0 {
         q.push(" OFFSET ");
-        q.bind_int(i64::try_from(query.offset).unwrap_or(i64::MAX));
+        q.bind_int(i64::try_from(offset).unwrap_or(i64::MAX));
     }
 }
 

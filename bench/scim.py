@@ -1,0 +1,196 @@
+"""Roster's SCIM 2.0 surface beside the Python reference server scim2-server (PyPI), in
+one run (see `bench/scim --help`).
+
+Builds the release binaries, starts Roster on a fresh SQLite database and the bare-HTTP
+baseline beside it, imports N synthetic users (bench/run's generator) through
+POST /v1/users/import, loads the same users into scim2-server (installed into a virtualenv
+under target/), then drives each scenario with wrk against both: GET /Users/{id} at random
+ids, filter=userName eq at random user names (and at one nobody has), and 100-user pages.
+Prints one table and writes it into bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as bench  # noqa: E402  (bench/run.py: the shared instruments)
+
+REFERENCE = "127.0.0.1:18100"
+REFERENCE_TOKEN = "bench-reference-token"
+SCIM2_SERVER_VERSION = "0.8.3"
+VENV = os.path.join(bench.ROOT, "target", "bench-scim-venv")
+BEGIN, END = "<!-- bench/scim: begin -->", "<!-- bench/scim: end -->"
+
+
+def reference_python():
+    python = os.path.join(VENV, "bin", "python")
+    pip = os.path.join(VENV, "bin", "pip")
+    installed = os.path.exists(pip) and f"Version: {SCIM2_SERVER_VERSION}" in subprocess.run(
+        [pip, "show", "scim2-server"], capture_output=True, text=True).stdout
+    if not installed:
+        bench.log(f"installing scim2-server {SCIM2_SERVER_VERSION} into {VENV}")
+        bench.run([sys.executable, "-m", "venv", VENV])
+        bench.run([os.path.join(VENV, "bin", "pip"), "install", "--quiet",
+                   f"scim2-server=={SCIM2_SERVER_VERSION}"])
+    return python
+
+
+def scripts(work, prefix, token, ids, names):
+    """wrk scripts for one server (its SCIM base path `prefix`): by id, by user name, plain."""
+    label = prefix.strip("/").replace("/", "-")
+    by_id = bench.wrk_script(work, f"{label}-id", token, bench.lua_list("ids", ids) +
+                             'request = function()\n'
+                             f'  return wrk.format("GET", "{prefix}/Users/" .. ids[math.random(#ids)])\n'
+                             'end\n')
+    by_name = bench.wrk_script(work, f"{label}-name", token, bench.lua_list("names", names) +
+                               'request = function()\n'
+                               f'  return wrk.format("GET", "{prefix}/Users?filter=userName%20eq%20%22" .. '
+                               'names[math.random(#names)] .. "%22")\n'
+                               'end\n')
+    plain = bench.wrk_script(work, f"{label}-plain", token, "")
+    return by_id, by_name, plain
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="bench/scim", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000, help="users in each server (default 100,000)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    args = parser.parse_args()
+
+    bench.ensure_tools()
+    python = reference_python()
+    bench.log("building release binaries")
+    bench.run(["cargo", "build", "--release", "--quiet", "-p", "roster", "-p", "roster-bench"],
+              cwd=bench.ROOT)
+    work = tempfile.mkdtemp(prefix="roster-bench-scim-")
+    children = []
+    try:
+        url = f"sqlite://{work}/roster.db"
+        env = dict(os.environ, ROSTER_DATABASE_URL=url, ROSTER_BOOTSTRAP_SECRET_KEY=bench.SECRET,
+                   RUST_LOG="warn")
+        server = subprocess.Popen([bench.ROSTER, "serve", "--listen", bench.SERVER,
+                                   "--rate-limit-per-minute", "100000000"],
+                                  env=env, stdout=subprocess.DEVNULL)
+        children.append(server)
+        baseline = subprocess.Popen([bench.BENCH, "baseline", "--listen", bench.BASELINE],
+                                    stdout=subprocess.DEVNULL)
+        children.append(baseline)
+        bench.wait_healthy(bench.SERVER)
+        sampler = bench.RssSampler(server.pid)
+
+        users_file = os.path.join(work, "users.ndjson")
+        bench.log(f"generating {args.users:,} users")
+        bench.run([bench.BENCH, "users", "--count", str(args.users), "--output", users_file])
+        bench.log("importing them into Roster")
+        subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST", "-T", users_file,
+                        "-H", f"Authorization: Bearer {bench.SECRET}",
+                        "-H", "Content-Type: application/x-ndjson",
+                        f"http://{bench.SERVER}/v1/users/import"],
+                       check=True, capture_output=True, text=True)
+        bench.log("loading them into scim2-server (in-process, through its POST /v2/Users)")
+        sample_file = os.path.join(work, "reference-ids.json")
+        host, port = REFERENCE.split(":")
+        reference = subprocess.Popen([python, os.path.join(bench.ROOT, "bench", "scim_reference.py"),
+                                      users_file, port, REFERENCE_TOKEN, sample_file],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        children.append(reference)
+        if reference.stdout.readline().strip() != "ready":
+            raise SystemExit("scim2-server did not start")
+
+        probe = json.loads(subprocess.run([bench.BENCH, "probe", "--database-url", url],
+                                          check=True, capture_output=True, text=True).stdout)
+        with open(users_file) as lines:
+            emails = [json.loads(line)["email"] for line in lines]
+        names = random.Random(7).sample(emails, min(len(emails), 10_000))
+        with open(sample_file) as sample:
+            reference_ids = json.load(sample)["ids"]
+
+        roster = scripts(work, "/scim/v2", bench.SECRET, probe["ids"], names)
+        ref = scripts(work, "/v2", REFERENCE_TOKEN, reference_ids, names)
+        nobody = "filter=userName%20eq%20%22nobody%40nowhere.example%22"
+        middle = args.users // 2 + 1
+        scenarios = [
+            ("baseline: fixed JSON user (bare axum)", None, bench.BASELINE, "/v1/users/usr_fixed",
+             bench.wrk_script(work, "plain", bench.SECRET, "")),
+            ("GET /Users/{id} (random ids)", "roster", bench.SERVER, "/", roster[0]),
+            ("GET /Users/{id} (random ids)", "reference", REFERENCE, "/", ref[0]),
+            ("filter=userName eq (random user names)", "roster", bench.SERVER, "/", roster[1]),
+            ("filter=userName eq (random user names)", "reference", REFERENCE, "/", ref[1]),
+            ("filter=userName eq (a name nobody has)", "roster", bench.SERVER, f"/scim/v2/Users?{nobody}", roster[2]),
+            ("filter=userName eq (a name nobody has)", "reference", REFERENCE, f"/v2/Users?{nobody}", ref[2]),
+            ("100-user page (startIndex=1&count=100)", "roster", bench.SERVER,
+             "/scim/v2/Users?startIndex=1&count=100", roster[2]),
+            ("100-user page (startIndex=1&count=100)", "reference", REFERENCE,
+             "/v2/Users?startIndex=1&count=100", ref[2]),
+            (f"100-user page in the middle (startIndex={middle:,})", "roster", bench.SERVER,
+             f"/scim/v2/Users?startIndex={middle}&count=100", roster[2]),
+            (f"100-user page in the middle (startIndex={middle:,})", "reference", REFERENCE,
+             f"/v2/Users?startIndex={middle}&count=100", ref[2]),
+        ]
+        results = []
+        for name, who, address, path, script in scenarios:
+            bench.log(f"{name} ({who or 'baseline'}): {args.duration} s at {args.connections} connections")
+            results.append((name, who, bench.wrk(address, path, script, args, sampler)))
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    baseline_rate = results[0][2]["rate"]
+    lines = ["| scenario | Roster req/s | p50 | p99 | non-2xx | scim2-server req/s | p50 | p99 | non-2xx | Roster ÷ scim2-server | Roster ÷ baseline |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    base = results[0][2]
+    lines.append(f"| {results[0][0]} | {base['rate']:,.0f} | {base['p50']:.2f} ms | {base['p99']:.2f} ms | "
+                 f"{base['non2xx']:,} | | | | | | 100% |")
+    for (name, _, r), (_, _, s) in zip(results[1::2], results[2::2]):
+        lines.append(f"| {name} | {r['rate']:,.0f} | {r['p50']:.2f} ms | {r['p99']:.2f} ms | {r['non2xx']:,} | "
+                     f"{s['rate']:,.0f} | {s['p50']:.2f} ms | {s['p99']:.2f} ms | {s['non2xx']:,} | "
+                     f"{r['rate'] / max(s['rate'], 0.01):,.0f}× | {r['rate'] / baseline_rate:.0%} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.no_write:
+        return
+    command = "bench/scim" + (f" --users {args.users}" if args.users != 100_000 else "")
+    section = "\n".join([
+        BEGIN,
+        f"## SCIM, SQLite, {args.users:,} users, beside scim2-server {SCIM2_SERVER_VERSION}",
+        "",
+        f"`{command}` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores; wrk with "
+        f"{args.threads} threads and {args.connections} connections for {args.duration} s per "
+        "scenario, on the same machine as both servers. Both hold the same users (bench/run's "
+        "generator); scim2-server keeps them in memory (its InMemoryStorage, loaded through its "
+        "own POST /v2/Users), Roster in SQLite.",
+        "",
+        table,
+        END,
+    ])
+    text = open(bench.RESULTS).read() if os.path.exists(bench.RESULTS) else "# Benchmark results\n"
+    start, end = text.find(BEGIN), text.find(END)
+    if start >= 0 and end > start:
+        text = text[:start] + section + text[end + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(bench.RESULTS, "w") as out:
+        out.write(text)
+    bench.log(f"wrote {bench.RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
