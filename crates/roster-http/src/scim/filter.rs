@@ -33,8 +33,75 @@ pub fn parse(text: &str) -> Result<Filter, ScimError> {
             "A filter may be at most {MAX_FILTER_CHARS} characters."
         )));
     }
+    if let Some(filter) = parse_single_comparison(text) {
+        return Ok(filter);
+    }
     text.parse::<Filter>()
         .map_err(|e| invalid(format!("The filter is not valid: {e}.")))
+}
+
+/// The one-comparison filters identity providers send on every provisioning step
+/// (`userName eq "…"`, `externalId eq "…"`, `displayName eq "…"`, `id pr`), read by hand:
+/// `scim_v2`'s parser compiles its lexer's regular expressions on every parse (about 0.3 ms,
+/// more than a whole read by id), and its parser type is private, so it cannot be built
+/// once. Anything else (and anything this reader is unsure of) goes to that parser; a unit
+/// test holds the two to the same result.
+fn parse_single_comparison(text: &str) -> Option<Filter> {
+    let text = text.trim();
+    let (path, rest) = text.split_once(' ')?;
+    let path = attr_path(path)?;
+    let rest = rest.trim_start_matches(' ');
+    if rest.eq_ignore_ascii_case("pr") {
+        return Some(Filter::Attr(AttrExp::Present(path)));
+    }
+    let (op, value) = rest.split_once(' ')?;
+    let op = match op.to_ascii_lowercase().as_str() {
+        "eq" => CompareOp::Eq,
+        "ne" => CompareOp::Ne,
+        "co" => CompareOp::Co,
+        "sw" => CompareOp::Sw,
+        "ew" => CompareOp::Ew,
+        "gt" => CompareOp::Gt,
+        "ge" => CompareOp::Ge,
+        "lt" => CompareOp::Lt,
+        "le" => CompareOp::Le,
+        _ => return None,
+    };
+    let value = match value.trim_start_matches(' ') {
+        "true" => CompValue::True,
+        "false" => CompValue::False,
+        "null" => CompValue::Null,
+        quoted if quoted.starts_with('"') => CompValue::Str(serde_json::from_str(quoted).ok()?),
+        _ => return None,
+    };
+    Some(Filter::Attr(AttrExp::Comparison(path, op, value)))
+}
+
+/// An attribute path in its plain forms: `name`, `name.sub`, `<URN>:name[.sub]`.
+pub(super) fn attr_path(text: &str) -> Option<AttrPath> {
+    let (uri, rest) = match text.rsplit_once(':') {
+        Some((uri, rest)) if uri.to_ascii_lowercase().starts_with("urn:") => (Some(uri), rest),
+        Some(_) => return None,
+        None => (None, text),
+    };
+    let (name, sub) = match rest.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (rest, None),
+    };
+    let plain = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let uri_ok = uri.is_none_or(|u| {
+        u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".:-_".contains(c))
+    });
+    (plain(name) && sub.is_none_or(plain) && uri_ok).then(|| AttrPath {
+        uri: uri.map(str::to_owned),
+        name: name.to_owned(),
+        sub_attr: sub.map(str::to_owned),
+    })
 }
 
 /// A user filter as the core's condition.
@@ -313,6 +380,35 @@ mod tests {
             user_condition(&f).unwrap(),
             Condition::Compare(UserField::UpdatedAt, Operator::Greater, Operand::Time(_))
         ));
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_the_grammar() {
+        for text in [
+            r#"userName eq "Ann@X.io""#,
+            r#"USERNAME EQ "a \"quoted\" name""#,
+            r#"externalId eq "00ujl29u0le5T6Aj10h7""#,
+            r#"name.givenName sw "An""#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7""#,
+            r#"meta.lastModified gt "2026-01-01T00:00:00Z""#,
+            "active eq true",
+            "title pr",
+            "nickName eq null",
+        ] {
+            let fast = parse_single_comparison(text).unwrap_or_else(|| panic!("{text} not read"));
+            assert_eq!(Some(fast), text.parse::<Filter>().ok(), "{text}");
+        }
+        for text in [
+            r#"userName eq "a" and active eq true"#,
+            r#"userName eq "a" or userName eq "b""#,
+            r#"emails[type eq "work"]"#,
+            "userName eq 3",
+            r#"userName eq "a"""#,
+            r#"(userName eq "a")"#,
+        ] {
+            assert!(parse_single_comparison(text).is_none(), "{text}");
+        }
     }
 
     #[test]

@@ -96,10 +96,14 @@ fn read_operation(raw: &Value) -> Result<Operation, ScimError> {
     let path = match get("path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
-        Some(Value::String(p)) => Some(
-            p.parse::<PatchPath>()
-                .map_err(|e| bad_path(format!("The path '{p}' is not valid: {e}.")))?,
-        ),
+        // A plain attribute path is read directly (the grammar's parser is slow to build).
+        Some(Value::String(p)) => match super::filter::attr_path(p.trim()) {
+            Some(path) => Some(PatchPath::Attr(path)),
+            None => Some(
+                p.parse::<PatchPath>()
+                    .map_err(|e| bad_path(format!("The path '{p}' is not valid: {e}.")))?,
+            ),
+        },
         Some(_) => return Err(bad_path("path must be a string.")),
     };
     let value = get("value")
