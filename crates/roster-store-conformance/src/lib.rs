@@ -92,6 +92,7 @@ macro_rules! suite {
             queries_compare_each_field_as_scim_does,
             queries_sort_and_page_by_position_and_by_keyset,
             users_are_found_by_many_ids_within_their_workspace,
+            the_count_of_live_users_follows_every_write,
         );
         $crate::suite!(@role groups $fresh;
             users_join_groups_in_their_own_write,

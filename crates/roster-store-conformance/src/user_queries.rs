@@ -234,3 +234,61 @@ pub async fn users_are_found_by_many_ids_within_their_workspace(store: Arc<dyn S
     // The deleted user and the other workspace's are not found.
     assert_eq!(found, ["Ann Lee", "Cy Annis"]);
 }
+
+async fn count_all(store: &Arc<dyn Store>, ws: &Workspace) -> u64 {
+    store.count_users(&query(ws, Condition::All)).await.unwrap()
+}
+
+/// The count of every live user (an unfiltered list's total) follows creations, imports,
+/// soft deletes, restores and purges, per workspace.
+pub async fn the_count_of_live_users_follows_every_write(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    assert_eq!(count_all(&store, &ws).await, 0);
+    let mut users = Vec::new();
+    for n in 0..4 {
+        users.push(insert(&store, user(&ws, n, "U", &format!("u{n}@example.com"))).await);
+    }
+    let mut born_deleted = user(&ws, 9, "D", "d@example.com");
+    born_deleted.deleted_at = Some(t0());
+    insert(&store, born_deleted.clone()).await;
+    insert(&store, user(&other, 5, "O", "o@example.com")).await;
+    assert_eq!(count_all(&store, &ws).await, 4);
+    let mut gone = users[0].clone();
+    gone.deleted_at = Some(t0());
+    update_with(&store, &mut gone, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(count_all(&store, &ws).await, 3);
+    gone.deleted_at = None;
+    update_with(&store, &mut gone, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(count_all(&store, &ws).await, 4);
+    // A change that leaves the user live or deleted does not move the count.
+    gone.name = "Renamed".into();
+    update_with(&store, &mut gone, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(count_all(&store, &ws).await, 4);
+    assert!(store.purge_user(ws.key, users[1].key, &ev()).await.unwrap());
+    let deleted = store
+        .find_user_by_uuid(ws.key, born_deleted.uuid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.purge_user(ws.key, deleted.key, &ev()).await.unwrap());
+    assert_eq!(count_all(&store, &ws).await, 3);
+    let imported = roster_core::store::ImportWrite {
+        user: user(&ws, 7, "I", "i@example.com"),
+        expected_version: None,
+        password_hash: None,
+        plan: Vec::new(),
+    };
+    store
+        .import_users(ws.key, &[imported], &ev())
+        .await
+        .unwrap();
+    assert_eq!(count_all(&store, &ws).await, 4);
+    assert_eq!(count_all(&store, &other).await, 1);
+}

@@ -23,6 +23,12 @@ pub trait QuerySql {
     fn collated(&self, column: &str) -> String {
         column.to_owned()
     }
+    /// What follows `FROM users` in a query of every live user (no condition): a backend
+    /// whose planner needs it names the index of live users, whose entries alone (no
+    /// table reads) walk and count them.
+    fn every_live_user(&self) -> &'static str {
+        ""
+    }
 }
 
 /// The column (or expression) a field's comparisons use: the lower-cased forms the stores
@@ -56,8 +62,19 @@ pub fn like_escape(text: &str) -> String {
 
 /// `SELECT <what> FROM users WHERE` the workspace, live users and the condition.
 fn push_from(q: &mut impl QuerySql, what: &str, query: &UserQuery) {
-    q.push(&format!("SELECT {what} FROM users WHERE "));
+    q.push(&format!(
+        "SELECT {what} FROM users{} WHERE ",
+        hint(q, query)
+    ));
     push_where(q, query);
+}
+
+fn hint(q: &impl QuerySql, query: &UserQuery) -> &'static str {
+    if query.condition == Condition::All && query.sort == SortField::Key {
+        q.every_live_user()
+    } else {
+        ""
+    }
 }
 
 fn push_where(q: &mut impl QuerySql, query: &UserQuery) {
@@ -134,7 +151,8 @@ pub fn page(q: &mut impl QuerySql, columns: &str, query: &UserQuery) {
         } else {
             (">=", "ASC")
         };
-        q.push(&format!(" AND pk {cmp} (SELECT pk FROM users WHERE "));
+        let hint = hint(q, query);
+        q.push(&format!(" AND pk {cmp} (SELECT pk FROM users{hint} WHERE "));
         push_where(q, query);
         q.push(&format!(" ORDER BY {by_key} {order} LIMIT 1 OFFSET "));
         q.bind_int(i64::try_from(offset).unwrap_or(i64::MAX));

@@ -19,3 +19,12 @@ CREATE INDEX users_updated_at ON users (workspace_pk, updated_at) WHERE deleted_
 CREATE INDEX users_created_at ON users (workspace_pk, created_at) WHERE deleted_at IS NULL;
 -- SCIM's externalId of a group, kept as the identity provider sent it.
 ALTER TABLE groups ADD COLUMN external_id TEXT;
+-- How many live users each workspace has, kept by the store's own writes (no trigger: a
+-- trigger makes every statement open a statement journal): SCIM's totalResults of an
+-- unfiltered list, read instead of counted.
+CREATE TABLE live_user_counts (
+    workspace_pk INTEGER PRIMARY KEY REFERENCES workspaces (pk),
+    live         INTEGER NOT NULL
+);
+INSERT INTO live_user_counts (workspace_pk, live)
+    SELECT workspace_pk, count(*) FROM users WHERE deleted_at IS NULL GROUP BY workspace_pk;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use roster_core::invitation::Invitation;
 use roster_core::outbox::Mail;
 use roster_core::store::{StoreError, UserWrite};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use crate::error::sql_error;
 use crate::rows::micros;
@@ -163,12 +163,18 @@ pub(crate) fn purge(
     workspace_pk: i64,
     user_pk: i64,
 ) -> Result<bool, StoreError> {
-    let found = tx
-        .prepare_cached("SELECT 1 FROM users WHERE workspace_pk = ?1 AND pk = ?2")
-        .and_then(|mut user| user.exists(params![workspace_pk, user_pk]))
+    let live: Option<bool> = tx
+        .prepare_cached("SELECT deleted_at IS NULL FROM users WHERE workspace_pk = ?1 AND pk = ?2")
+        .and_then(|mut user| {
+            user.query_row(params![workspace_pk, user_pk], |row| row.get(0))
+                .optional()
+        })
         .map_err(sql_error)?;
-    if !found {
+    let Some(live) = live else {
         return Ok(false);
+    };
+    if live {
+        crate::users::count_live(tx, workspace_pk, -1)?;
     }
     for statement in [
         "DELETE FROM group_members WHERE user_pk = ?1",

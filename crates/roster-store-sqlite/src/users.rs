@@ -60,7 +60,25 @@ pub(crate) fn insert(
     .map_err(sql_error)?;
     let pk = tx.last_insert_rowid();
     index_for_search(tx, pk, &Searched::of(user))?;
+    if !user.is_deleted() {
+        count_live(tx, user.workspace_key, 1)?;
+    }
     Ok(pk)
+}
+
+/// Move a workspace's count of live users by `change` (`live_user_counts`).
+pub(crate) fn count_live(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    change: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO live_user_counts (workspace_pk, live) VALUES (?1, ?2)
+         ON CONFLICT (workspace_pk) DO UPDATE SET live = live + excluded.live",
+    )
+    .and_then(|mut count| count.execute(params![workspace_pk, change]))
+    .map(|_| ())
+    .map_err(sql_error)
 }
 
 /// What the search index (`users_search`, external content) holds of a user.
@@ -108,17 +126,19 @@ pub(crate) fn update(
     expected_version: i64,
 ) -> Result<UpdateOutcome, StoreError> {
     let attributes = to_json(&user.attributes)?;
-    let searched: Option<Searched> = tx
+    let searched: Option<(Searched, bool)> = tx
         .prepare_cached(
-            "SELECT name, email, user_name FROM users WHERE workspace_pk = ?1 AND pk = ?2",
+            "SELECT name, email, user_name, deleted_at IS NULL FROM users
+             WHERE workspace_pk = ?1 AND pk = ?2",
         )
         .and_then(|mut old| {
             old.query_row(params![user.workspace_key, user.key], |row| {
-                Ok(Searched {
+                let searched = Searched {
                     name: row.get(0)?,
                     email: row.get(1)?,
                     user_name: row.get(2)?,
-                })
+                };
+                Ok((searched, row.get(3)?))
             })
             .optional()
         })
@@ -158,9 +178,14 @@ pub(crate) fn update(
         .map_err(sql_error)?;
     if changed == 1 {
         let now = Searched::of(user);
-        if let Some(old) = searched.filter(|old| *old != now) {
-            unindex_for_search(tx, user.key, &old)?;
-            index_for_search(tx, user.key, &now)?;
+        if let Some((old, was_live)) = searched {
+            if old != now {
+                unindex_for_search(tx, user.key, &old)?;
+                index_for_search(tx, user.key, &now)?;
+            }
+            if was_live != !user.is_deleted() {
+                count_live(tx, user.workspace_key, if was_live { -1 } else { 1 })?;
+            }
         }
         return Ok(UpdateOutcome::Updated);
     }
@@ -499,6 +524,14 @@ impl UserStore for SqliteStore {
     }
 
     async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError> {
+        if query.condition == roster_core::query::Condition::All {
+            let live: Option<i64> = self.reader.row(
+                "SELECT live FROM live_user_counts WHERE workspace_pk = ?1",
+                params![query.workspace_key],
+                |row| rows::get(row, "live"),
+            )?;
+            return Ok(u64::try_from(live.unwrap_or(0)).unwrap_or(0));
+        }
         let mut sql = Sql::default();
         roster_store_rows::query::count(&mut sql, query);
         let count: Option<i64> =
