@@ -183,7 +183,7 @@ pub(crate) fn update(
                 unindex_for_search(tx, user.key, &old)?;
                 index_for_search(tx, user.key, &now)?;
             }
-            if was_live != !user.is_deleted() {
+            if was_live == user.is_deleted() {
                 count_live(tx, user.workspace_key, if was_live { -1 } else { 1 })?;
             }
         }
