@@ -150,26 +150,18 @@ async fn all_groups(state: &AppState, workspace: &Workspace) -> Result<Vec<Group
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ScimCaller(caller): ScimCaller,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_query(query.as_deref())?;
-    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
-}
+/// Groups, as lists and searches make pages of them.
+pub struct Groups;
 
-pub async fn search(
-    State(state): State<AppState>,
-    ScimCaller(caller): ScimCaller,
-    headers: HeaderMap,
-    ScimBody(body): ScimBody,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_body(&body)?;
-    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
+impl list::Listed for Groups {
+    fn page<'a>(
+        state: &'a AppState,
+        workspace: &'a Workspace,
+        params: ListParams,
+        base: &'a str,
+    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a {
+        run_list(state, workspace, params, base)
+    }
 }
 
 pub(super) async fn run_list(

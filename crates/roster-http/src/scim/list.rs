@@ -1,9 +1,49 @@
 //! List and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865 cursors): their parameters,
 //! the projection of `attributes` / `excludedAttributes`, and the `ListResponse`.
 
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use roster_core::Workspace;
 use serde_json::{json, Map, Value};
 
-use super::{ScimError, ScimType};
+use super::{base_url, ScimBody, ScimCaller, ScimError, ScimType};
+use crate::AppState;
+
+/// A resource type that lists and searches make pages of (Users, Groups).
+pub trait Listed {
+    /// One page as a `ListResponse`.
+    fn page<'a>(
+        state: &'a AppState,
+        workspace: &'a Workspace,
+        params: ListParams,
+        base: &'a str,
+    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a;
+}
+
+/// `GET /<Resources>`: a page of `L`, its parameters in the query.
+pub async fn list<L: Listed>(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(query.as_deref())?;
+    let body = L::page(&state, &caller.workspace, params, &base_url(&headers)).await?;
+    Ok(super::scim_json(body).into_response())
+}
+
+/// `POST /<Resources>/.search`: a page of `L`, its parameters in the body.
+pub async fn search<L: Listed>(
+    State(state): State<AppState>,
+    ScimCaller(caller): ScimCaller,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_body(&body)?;
+    let body = L::page(&state, &caller.workspace, params, &base_url(&headers)).await?;
+    Ok(super::scim_json(body).into_response())
+}
 
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";

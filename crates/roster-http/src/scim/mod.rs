@@ -56,8 +56,11 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/scim/v2/Schemas", get(discovery::schemas))
         .route("/scim/v2/Schemas/{id}", get(discovery::schema))
-        .route("/scim/v2/Users", get(users::list).post(users::create))
-        .route("/scim/v2/Users/.search", post(users::search))
+        .route(
+            "/scim/v2/Users",
+            get(list::list::<users::Users>).post(users::create),
+        )
+        .route("/scim/v2/Users/.search", post(list::search::<users::Users>))
         .route(
             "/scim/v2/Users/{id}",
             get(users::get)
@@ -65,8 +68,14 @@ pub fn routes() -> Router<AppState> {
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        .route("/scim/v2/Groups", get(groups::list).post(groups::create))
-        .route("/scim/v2/Groups/.search", post(groups::search))
+        .route(
+            "/scim/v2/Groups",
+            get(list::list::<groups::Groups>).post(groups::create),
+        )
+        .route(
+            "/scim/v2/Groups/.search",
+            post(list::search::<groups::Groups>),
+        )
         .route(
             "/scim/v2/Groups/{id}",
             get(groups::get)

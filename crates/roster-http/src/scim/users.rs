@@ -13,27 +13,18 @@ use super::user_resource::{self, USER_ATTRIBUTES, USER_SCHEMA};
 use super::{base_url, filter, if_match, patch, ScimBody, ScimCaller, ScimError, ScimType};
 use crate::AppState;
 
-pub async fn list(
-    State(state): State<AppState>,
-    ScimCaller(caller): ScimCaller,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_query(query.as_deref())?;
-    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
-}
+/// Users, as lists and searches make pages of them.
+pub struct Users;
 
-/// `POST /Users/.search`: a list whose parameters come in the body.
-pub async fn search(
-    State(state): State<AppState>,
-    ScimCaller(caller): ScimCaller,
-    headers: HeaderMap,
-    ScimBody(body): ScimBody,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_body(&body)?;
-    let body = run_list(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
+impl list::Listed for Users {
+    fn page<'a>(
+        state: &'a AppState,
+        workspace: &'a Workspace,
+        params: ListParams,
+        base: &'a str,
+    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a {
+        run_list(state, workspace, params, base)
+    }
 }
 
 fn sort_field(sort_by: Option<&str>) -> Result<SortField, ScimError> {
