@@ -148,6 +148,12 @@ fn check_operand(field: UserField, op: Operator, operand: Operand) -> Result<Ope
                     "A comparison value may be at most {MAX_VALUE_CHARS} characters."
                 )));
             }
+            // No stored value holds one, and PostgreSQL's text cannot.
+            if text.contains('\0') {
+                return Err(invalid(
+                    "A comparison value may not hold a NUL character.".into(),
+                ));
+            }
             Ok(Operand::Text(if f.case_exact() {
                 text
             } else {

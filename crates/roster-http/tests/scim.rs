@@ -396,6 +396,12 @@ async fn bad_input_gets_its_scim_type(app: App) {
         StatusCode::FORBIDDEN,
         "the scim scope is SCIM's only"
     );
+    let search = json!({"filter": "userName eq \"a\\u0000b\""});
+    let reply = scim(&app, Method::POST, "/scim/v2/Users/.search", Some(search)).await;
+    assert_scim_error(&reply, StatusCode::BAD_REQUEST, Some("invalidFilter"));
+    let huge = json!({"userName": "big@example.com", "title": "x".repeat(1_100_000)});
+    let reply = scim(&app, Method::POST, "/scim/v2/Users", Some(huge)).await;
+    assert_scim_error(&reply, StatusCode::PAYLOAD_TOO_LARGE, None);
     let unknown = scim(&app, Method::GET, "/scim/v2/Widgets", None).await;
     assert_scim_error(&unknown, StatusCode::NOT_FOUND, None);
     let too_many: Vec<Value> = (0..1001)
