@@ -113,11 +113,12 @@ impl User {
     }
 
     /// The key the store enforces email uniqueness on and matches `email` filters with. A
-    /// user without an email gets a key of its own that no email can have (no `@`), so
-    /// users without one never collide.
+    /// user without an email gets a key of its own that no input can name (keys made from
+    /// input are lower-cased; this one is not), so users without one never collide and
+    /// never match a lookup.
     pub fn email_key(&self) -> String {
         if self.email.is_empty() {
-            format!("~{}", self.uuid.simple())
+            format!("~NO-EMAIL~{}", self.uuid.simple())
         } else {
             email_key(&self.email)
         }
@@ -631,6 +632,46 @@ mod tests {
             (err.code, err.field),
             (Code::InvalidField, Some("given_name"))
         );
+    }
+
+    #[test]
+    fn users_without_email_have_keys_no_input_can_name() {
+        let mut valid = NewUser {
+            email: None,
+            user_name: Some("ann".into()),
+            send_invitation: Some(false),
+            email_optional: true,
+            ..new_user()
+        };
+        assert_eq!(valid.clone().validate(&workspace()).unwrap().email, "");
+        valid.send_invitation = Some(true);
+        let err = valid.validate(&workspace()).unwrap_err();
+        assert_eq!((err.code, err.field), (Code::FieldRequired, Some("email")));
+        let user = User {
+            key: 1,
+            id: "usr_1".into(),
+            uuid: uuid::Uuid::from_u128(7),
+            workspace_key: 1,
+            external_id: None,
+            user_name: "ann".into(),
+            email: String::new(),
+            name: "Ann".into(),
+            given_name: None,
+            family_name: None,
+            role: "viewer".into(),
+            status: UserStatus::Active,
+            attributes: Attributes::new(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            deleted_at: None,
+            version: 1,
+            sessions_limit: None,
+            allow_authentication_token: false,
+            has_authentication_token: false,
+            current_sign_in_at: None,
+            last_sign_in_at: None,
+        };
+        assert_ne!(email_key(&user.email_key()), user.email_key());
     }
 
     #[test]
