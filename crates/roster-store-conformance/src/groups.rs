@@ -16,9 +16,15 @@ pub async fn users_join_groups_in_their_own_write(store: Arc<dyn Store>) {
     let ws = add_workspace(&store, "acme").await;
     let other = add_workspace(&store, "other").await;
     let mut finance = group(ws.key, 1, "Finance");
-    finance.key = store.insert_group(&finance, &ev()).await.unwrap();
+    finance.key = store
+        .write_group(&finance, None, &[], &[ev()])
+        .await
+        .unwrap();
     let mut elsewhere = group(other.key, 2, "Elsewhere");
-    elsewhere.key = store.insert_group(&elsewhere, &ev()).await.unwrap();
+    elsewhere.key = store
+        .write_group(&elsewhere, None, &[], &[ev()])
+        .await
+        .unwrap();
     let join = |group_key: i64| Membership {
         group_key,
         user_key: 0,
@@ -79,7 +85,10 @@ async fn updates_join_groups_in_their_own_write(
     };
     let mut stored = store.get_user(ws.key, ann_id).await.unwrap().unwrap();
     let mut treasury = group(ws.key, 3, "Treasury");
-    treasury.key = store.insert_group(&treasury, &ev()).await.unwrap();
+    treasury.key = store
+        .write_group(&treasury, None, &[], &[ev()])
+        .await
+        .unwrap();
     let events_before = store.audit_chain(ws.key, 0, 100).await.unwrap().len();
     let expected = stored.version;
     let mut changed = stored.clone();
@@ -126,16 +135,19 @@ pub async fn groups_hold_members_until_they_expire(store: Arc<dyn Store>) {
     let eve = insert(&store, user(&other, 3, "Eve", "eve@example.com")).await;
 
     let mut finance = group(ws.key, 1, "Finance");
-    finance.key = store.insert_group(&finance, &ev()).await.unwrap();
+    finance.key = store
+        .write_group(&finance, None, &[], &[ev()])
+        .await
+        .unwrap();
     assert!(matches!(
         store
-            .insert_group(&group(ws.key, 2, "FINANCE"), &ev())
+            .write_group(&group(ws.key, 2, "FINANCE"), None, &[], &[ev()])
             .await,
         Err(StoreError::Unique(UniqueKey::GroupName))
     ));
     // Another workspace may use the name.
     store
-        .insert_group(&group(other.key, 3, "Finance"), &ev())
+        .write_group(&group(other.key, 3, "Finance"), None, &[], &[ev()])
         .await
         .unwrap();
     assert_eq!(
@@ -323,7 +335,13 @@ async fn memberships_change_and_groups_go(store: &Arc<dyn Store>, scene: Scene) 
     let mut renamed = finance.clone();
     renamed.name = "Treasury".into();
     renamed.description = Some("Money".into());
-    assert!(store.update_group(&renamed, &ev()).await.unwrap());
+    assert!(
+        store
+            .write_group(&renamed, None, &[], &[ev()])
+            .await
+            .unwrap()
+            > 0
+    );
     assert_eq!(
         store.find_group(ws.key, &finance.id).await.unwrap(),
         Some(renamed.clone())
@@ -372,9 +390,12 @@ pub async fn groups_are_found_by_key_within_their_workspace(store: Arc<dyn Store
     let ws = add_workspace(&store, "acme").await;
     let other = add_workspace(&store, "other").await;
     let mut gold = group(ws.key, 1, "Gold");
-    gold.key = store.insert_group(&gold, &ev()).await.unwrap();
+    gold.key = store.write_group(&gold, None, &[], &[ev()]).await.unwrap();
     let mut theirs = group(other.key, 2, "Gold");
-    theirs.key = store.insert_group(&theirs, &ev()).await.unwrap();
+    theirs.key = store
+        .write_group(&theirs, None, &[], &[ev()])
+        .await
+        .unwrap();
 
     let found = store.find_group_by_key(ws.key, gold.key).await.unwrap();
     assert_eq!(found.as_ref(), Some(&gold));

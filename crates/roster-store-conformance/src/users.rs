@@ -559,7 +559,7 @@ pub async fn purging_erases_the_user_and_what_names_it(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut team = group(ws.key, 1, "Team");
-    team.key = store.insert_group(&team, &ev()).await.unwrap();
+    team.key = store.write_group(&team, None, &[], &[ev()]).await.unwrap();
     let membership = Membership {
         group_key: team.key,
         user_key: ann.key,

@@ -24,14 +24,6 @@ pub(crate) const PUT_MEMBERSHIP: &str =
 
 #[async_trait]
 impl GroupStore for PostgresStore {
-    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let pk = insert(&mut tx, group).await?;
-        audit::append(&mut tx, group.workspace_key, event).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(pk)
-    }
-
     async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
         let row = sqlx::query("SELECT * FROM groups WHERE workspace_pk = $1 AND id = $2")
             .bind(workspace_key)
@@ -72,23 +64,6 @@ impl GroupStore for PostgresStore {
         .await
         .map_err(db_error)?;
         rows.iter().map(rows::group).collect()
-    }
-
-    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
-        let change = sqlx::query(
-            "UPDATE groups SET name = $3, name_key = $4, description = $5, updated_at = $6,
-                               external_id = $7
-             WHERE workspace_pk = $1 AND pk = $2",
-        )
-        .bind(group.workspace_key)
-        .bind(group.key)
-        .bind(&group.name)
-        .bind(group.name_key())
-        .bind(&group.description)
-        .bind(group.updated_at)
-        .bind(&group.external_id);
-        self.execute_audited(group.workspace_key, event, change)
-            .await
     }
 
     async fn delete_group(

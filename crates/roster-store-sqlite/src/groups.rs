@@ -36,10 +36,6 @@ pub(crate) fn insert(tx: &Transaction<'_>, group: &Group) -> Result<i64, StoreEr
     Ok(tx.last_insert_rowid())
 }
 
-pub(crate) fn update(tx: &Transaction<'_>, group: &Group) -> Result<bool, StoreError> {
-    update_if(tx, group, None)
-}
-
 /// Update the group while its `updated_at` is still `expected` (when given).
 pub(crate) fn update_if(
     tx: &Transaction<'_>,
@@ -135,17 +131,6 @@ pub(crate) fn delete_membership(
 
 #[async_trait]
 impl GroupStore for SqliteStore {
-    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError> {
-        let (group, event) = (group.clone(), event.clone());
-        self.writer
-            .write(move |tx| {
-                let pk = groups::insert(tx, &group)?;
-                audit::append(tx, group.workspace_key, &event)?;
-                Ok(pk)
-            })
-            .await
-    }
-
     async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError> {
         self.reader.row(
             "SELECT * FROM groups WHERE workspace_pk = ?1 AND id = ?2",
@@ -181,14 +166,6 @@ impl GroupStore for SqliteStore {
             ],
             rows::group,
         )
-    }
-
-    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError> {
-        let group = group.clone();
-        self.write_audited(group.workspace_key, event, move |tx| {
-            groups::update(tx, &group)
-        })
-        .await
     }
 
     async fn delete_group(

@@ -11,9 +11,6 @@ use chrono::{DateTime, Utc};
 /// Groups and memberships.
 #[async_trait]
 pub trait GroupStore: Send + Sync {
-    /// Insert a group; returns its key. A name taken in the workspace is `Unique(GroupName)`.
-    async fn insert_group(&self, group: &Group, event: &NewEvent) -> Result<i64, StoreError>;
-
     async fn find_group(&self, workspace_key: i64, id: &str) -> Result<Option<Group>, StoreError>;
 
     /// A group by integer key (seed 004's plan id).
@@ -30,9 +27,6 @@ pub trait GroupStore: Send + Sync {
         before_key: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Group>, StoreError>;
-
-    /// Write a group's name and description; false if it does not exist.
-    async fn update_group(&self, group: &Group, event: &NewEvent) -> Result<bool, StoreError>;
 
     /// Delete a group and its memberships; false if it does not exist.
     async fn delete_group(
@@ -81,7 +75,7 @@ pub trait GroupStore: Send + Sync {
     ) -> Result<Vec<(i64, Group, Membership)>, StoreError>;
 
     /// Write a group with membership changes and their events in one transaction: a group
-    /// with key 0 is inserted (its key returned, and given to the memberships), any other
+    /// with key 0 is inserted (a name taken in the workspace is `Unique(GroupName)`) (its key returned, and given to the memberships), any other
     /// updated — only while its `updated_at` is still `expected_updated_at` when that is
     /// given (`Stale` otherwise; `Ok(0)` when the group is gone). Memberships of users not
     /// in the workspace are skipped.
