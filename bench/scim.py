@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (bench/run.py: the shared instruments)
@@ -121,6 +122,20 @@ def main():
         ref = scripts(work, "/v2", REFERENCE_TOKEN, reference_ids, names)
         nobody = "filter=userName%20eq%20%22nobody%40nowhere.example%22"
         middle = args.users // 2 + 1
+        probe_user = json.loads(open(users_file).readline())
+        prefix = urllib.parse.quote(probe_user["email"][:-6])
+        fragment = urllib.parse.quote(probe_user["email"].split("@")[0][-6:] + "@")
+        domain = urllib.parse.quote(probe_user["email"].split("@")[1])
+        family = urllib.parse.quote(probe_user["family_name"])
+        classes = [
+            ("filter=userName sw (a prefix one user has)", f'userName%20sw%20%22{prefix}%22'),
+            ("filter=emails co (a fragment one user has)", f'emails.value%20co%20%22{fragment}%22'),
+            ("filter=emails co (the domain a quarter share)", f'emails%20co%20%22{domain}%22'),
+            ("filter=externalId eq", 'externalId%20eq%20%22emp-0000001%22'),
+            ("filter=meta.lastModified gt (a time after every change)",
+             'meta.lastModified%20gt%20%222100-01-01T00%3A00%3A00Z%22'),
+            ("filter=name.familyName eq (not indexed)", f'name.familyName%20eq%20%22{family}%22'),
+        ]
         scenarios = [
             ("baseline: fixed JSON user (bare axum)", None, bench.BASELINE, "/v1/users/usr_fixed",
              bench.wrk_script(work, "plain", bench.SECRET, "")),
@@ -139,6 +154,11 @@ def main():
             (f"100-user page in the middle (startIndex={middle:,})", "reference", REFERENCE,
              f"/v2/Users?startIndex={middle}&count=100", ref[2]),
         ]
+        for name, condition in classes:
+            scenarios.append((name + ", 20 a page", "roster", bench.SERVER,
+                              f"/scim/v2/Users?count=20&filter={condition}", roster[2]))
+            scenarios.append((name + ", 20 a page", "reference", REFERENCE,
+                              f"/v2/Users?count=20&filter={condition}", ref[2]))
         results = []
         for name, who, address, path, script in scenarios:
             bench.log(f"{name} ({who or 'baseline'}): {args.duration} s at {args.connections} connections")
