@@ -170,6 +170,25 @@ impl Roster {
             let removing = self
                 .users_named_leniently(workspace, &changes.remove)
                 .await?;
+            if adding.is_empty() && removing.is_empty() {
+                return Ok((adding, removing));
+            }
+            // Only real changes are written and audited: adding a member or removing a
+            // non-member changes nothing.
+            let current: std::collections::HashSet<i64> = self
+                .all_members(workspace, group, now)
+                .await?
+                .iter()
+                .map(|u| u.key)
+                .collect();
+            let adding = adding
+                .into_iter()
+                .filter(|u| !current.contains(&u.key))
+                .collect();
+            let removing = removing
+                .into_iter()
+                .filter(|u| current.contains(&u.key))
+                .collect();
             return Ok((adding, removing));
         };
         let wanted = self.users_named(workspace, wanted).await?;

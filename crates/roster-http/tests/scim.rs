@@ -609,6 +609,21 @@ async fn thousands_of_members_change_in_one_transaction(app: App) {
             .unwrap();
         ids.push(user.id);
     }
+    let outsider = app
+        .roster
+        .create_user(
+            &ws,
+            &AuditContext::operator(),
+            NewUser {
+                name: Some("Outsider".into()),
+                email: Some("outsider@example.com".into()),
+                role: Some("viewer".into()),
+                send_invitation: Some(false),
+                ..NewUser::default()
+            },
+        )
+        .await
+        .unwrap();
     let group = scim(
         &app,
         Method::POST,
@@ -641,6 +656,22 @@ async fn thousands_of_members_change_in_one_transaction(app: App) {
     );
     let read = scim(&app, Method::GET, &at, None).await;
     assert_eq!(read.body["members"].as_array().unwrap().len(), 2_000);
+    // Adding members again and removing non-members write nothing and audit nothing.
+    let again = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": ids[0]}]},
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", outsider.id)}]});
+    let reply = scim(
+        &app,
+        Method::PATCH,
+        &format!("{at}?excludedAttributes=members"),
+        Some(again),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        app.roster.audit_event_count(&ws).await.unwrap(),
+        events + 2_000
+    );
     let removals: Vec<Value> = ids[..1_500].iter().map(|id| json!({"value": id})).collect();
     let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": "members", "value": removals}]});
     let removed = scim(&app, Method::PATCH, &at, Some(body)).await;
