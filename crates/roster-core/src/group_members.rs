@@ -122,26 +122,23 @@ impl Roster {
         }
         let now = self.clock.now();
         let (adding, removing) = self.member_sets(workspace, &group, &members, now).await?;
-        if group == before && adding.is_empty() && removing.is_empty() {
+        let fields_changed = group != before;
+        if !fields_changed && adding.is_empty() && removing.is_empty() {
             return Ok(group);
         }
         // Never the same time twice, so the version moves on every change.
         group.updated_at = now.max(before.updated_at + chrono::Duration::microseconds(1));
         let mut events = Vec::new();
-        if group != before {
-            let mut changed = group.clone();
-            changed.updated_at = before.updated_at;
-            if changed != before {
-                events.push(self.event(
-                    ctx,
-                    Action::GroupUpdate,
-                    None,
-                    with_group_id(
-                        crate::audit::diff(&group_fields(&before), &group_fields(&group)),
-                        &group.id,
-                    ),
-                ));
-            }
+        if fields_changed {
+            events.push(self.event(
+                ctx,
+                Action::GroupUpdate,
+                None,
+                with_group_id(
+                    crate::audit::diff(&group_fields(&before), &group_fields(&group)),
+                    &group.id,
+                ),
+            ));
         }
         let writes = self.member_writes(ctx, &group, &adding, &removing, now, &mut events);
         match self
@@ -204,6 +201,12 @@ impl Roster {
             .filter(|u| !wanted_keys.contains(&u.key))
             .collect();
         Ok((adding, removing))
+    }
+
+    /// Every current member of `group` (expired memberships left out), newest user first,
+    /// read a thousand at a time.
+    pub async fn group_members(&self, workspace: &Workspace, group: &Group) -> Result<Vec<User>> {
+        self.all_members(workspace, group, self.clock.now()).await
     }
 
     async fn all_members(

@@ -79,7 +79,22 @@ impl Roster {
         ctx: &AuditContext,
         id: &str,
     ) -> Result<()> {
+        self.delete_group_at_version(workspace, ctx, id, None).await
+    }
+
+    /// [`Roster::delete_group`], refused with `version_mismatch` when `if_version` is given
+    /// and the group is no longer at it (an HTTP `If-Match`).
+    pub async fn delete_group_at_version(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
+        id: &str,
+        if_version: Option<i64>,
+    ) -> Result<()> {
         let group = self.get_group(workspace, id).await?;
+        if if_version.is_some_and(|v| v != crate::group_members::group_version(&group)) {
+            return Err(Error::version_mismatch());
+        }
         let event = self.event(
             ctx,
             Action::GroupDelete,

@@ -96,32 +96,12 @@ fn wants_members(params: &ListParams) -> bool {
     !named(&params.excluded)
 }
 
-/// Every current member of the group, newest first.
 async fn members(
     state: &AppState,
     workspace: &Workspace,
     group: &Group,
 ) -> Result<Vec<User>, ScimError> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = state
-            .roster
-            .list_members(
-                workspace,
-                &group.id,
-                &Page {
-                    limit: Some(MAX_LIMIT),
-                    cursor,
-                },
-            )
-            .await?;
-        all.extend(page.members.into_iter().map(|(user, _)| user));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next.encode()),
-            None => return Ok(all),
-        }
-    }
+    Ok(state.roster.group_members(workspace, group).await?)
 }
 
 /// Every group of the workspace, oldest first.
@@ -363,7 +343,7 @@ pub async fn get(
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_query(query.as_deref())?;
     let group = state.roster.get_group(&caller.workspace, &id).await?;
-    if let Some(early) = super::users::conditional_get(&headers, group_version(&group))? {
+    if let Some(early) = super::conditional_get(&headers, group_version(&group))? {
         return Ok(early);
     }
     answer(
@@ -590,15 +570,10 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    if let Some(version) = if_match(&headers)? {
-        let group = state.roster.get_group(&caller.workspace, &id).await?;
-        if group_version(&group) != version {
-            return Err(ScimError::precondition_failed());
-        }
-    }
+    let if_version = if_match(&headers)?;
     state
         .roster
-        .delete_group(&caller.workspace, caller.audit(), &id)
+        .delete_group_at_version(&caller.workspace, caller.audit(), &id, if_version)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

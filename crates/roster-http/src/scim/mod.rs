@@ -354,6 +354,25 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
     Ok(precondition(headers, "if-match")?.flatten())
 }
 
+/// `If-None-Match` naming the current version: 304; `If-Match` naming another: 412.
+pub fn conditional_get(headers: &HeaderMap, version: i64) -> Result<Option<Response>, ScimError> {
+    if let Some(tag) = precondition(headers, "if-none-match").unwrap_or(None) {
+        if tag.is_none_or(|v| v == version) {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(etag) = etag(version).parse() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::ETAG, etag);
+            }
+            return Ok(Some(response));
+        }
+    }
+    if if_match(headers)?.is_some_and(|v| v != version) {
+        return Err(ScimError::precondition_failed());
+    }
+    Ok(None)
+}
+
 /// The authenticated SCIM caller: a Bearer secret key holding the `scim` scope (or `admin`).
 pub struct ScimCaller(pub Caller);
 

@@ -139,31 +139,12 @@ pub async fn get(
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_query(query.as_deref())?;
     let user = state.roster.get_user(&caller.workspace, &id).await?;
-    if let Some(early) = conditional_get(&headers, user.version)? {
+    if let Some(early) = super::conditional_get(&headers, user.version)? {
         return Ok(early);
     }
     let body = resource(&state, &caller.workspace, &user, &base_url(&headers)).await?;
     let body = list::project(body, &params.attributes, &params.excluded);
     Ok(super::resource(StatusCode::OK, body))
-}
-
-/// `If-None-Match` naming the current version: 304; `If-Match` naming another: 412.
-pub fn conditional_get(headers: &HeaderMap, version: i64) -> Result<Option<Response>, ScimError> {
-    if let Some(tag) = super::precondition(headers, "if-none-match").unwrap_or(None) {
-        if tag.is_none_or(|v| v == version) {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            if let Ok(etag) = super::etag(version).parse() {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::ETAG, etag);
-            }
-            return Ok(Some(response));
-        }
-    }
-    if if_match(headers)?.is_some_and(|v| v != version) {
-        return Err(ScimError::precondition_failed());
-    }
-    Ok(None)
 }
 
 pub async fn replace(
