@@ -80,7 +80,9 @@ pub async fn serve(
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // `biased`: a requested stop wins over a waiting connection.
         let permit = tokio::select! {
+            biased;
             () = &mut shutdown => break,
             permit = permits.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
@@ -88,6 +90,7 @@ pub async fn serve(
             },
         };
         let (stream, peer) = tokio::select! {
+            biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,

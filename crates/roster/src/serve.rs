@@ -44,6 +44,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .ensure_signing_key()
         .await
         .context("cannot set up a key to sign client tokens")?;
+    let shutdown = shutdown_signal()?;
     let address = listener.local_addr()?;
     println!("Roster listening on http://{address}");
     tracing::info!(%address, "listening");
@@ -83,7 +84,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         shutdown_grace: Duration::from_secs(args.limits.shutdown_grace_seconds),
     };
     let app = roster_http::router_with(roster, dialects);
-    roster_http::server::serve(listener, app, limits, shutdown_signal()).await;
+    roster_http::server::serve(listener, app, limits, shutdown).await;
     purger.abort();
     if let Some(mailer) = mailer {
         mailer.abort();
@@ -116,29 +117,29 @@ async fn purge_audit_events(roster: Roster, every: Duration) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for SIGINT");
+/// Listens for SIGINT and SIGTERM from the moment it is called, not from its first poll:
+/// a signal sent right after the server said it listens must stop it gracefully, not
+/// kill it with the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C: shutting down");
+        } else {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
 }

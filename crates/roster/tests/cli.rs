@@ -194,7 +194,11 @@ fn serve_bootstraps_once_serves_and_stops_on_sigterm() {
         (status, body["data"][0]["email"].clone()),
         (200, json!("alex@company.io"))
     );
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
 
     // A second start finds the installation set up: no new workspace, no key printed.
     let server = Server::start(&url, None);
@@ -204,10 +208,30 @@ fn serve_bootstraps_once_serves_and_stops_on_sigterm() {
         (status, body["data"].as_array().map(Vec::len)),
         (200, Some(1))
     );
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
     let workspaces = run_json(&url, &["workspaces", "list", "--json"]);
     assert_eq!(workspaces.as_array().unwrap().len(), 1);
     assert_eq!(workspaces[0]["name"], "default");
+}
+
+/// The signal handlers are in place before the server says where it listens: a SIGTERM
+/// the moment after that line is a graceful stop, never the default action's kill.
+#[test]
+fn sigterm_right_after_the_listening_line_is_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    for _ in 0..3 {
+        let server = Server::start(&url, Some(SECRET));
+        assert_eq!(
+            server.terminate().code(),
+            Some(0),
+            "stopped by SIGTERM with exit code 0"
+        );
+    }
 }
 
 #[test]
@@ -256,7 +280,11 @@ fn cli_keys_work_against_a_running_server() {
     assert_eq!(body["data"], json!([]));
     let (_, body) = server.request("GET", "/v1/users", by_id["secret"].as_str(), None);
     assert_eq!(body["data"][0]["email"], "a@acme.io");
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
 }
 
 #[test]
@@ -318,7 +346,11 @@ fn serve_runs_on_postgres() {
         (status, body["data"][0]["id"].clone()),
         (200, created["id"].clone())
     );
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
     runtime.block_on(db.drop_database());
 }
 
@@ -468,7 +500,11 @@ fn cli_manages_scoped_keys_clients_and_signing_keys() {
         &["clients", "revoke", client["client_id"].as_str().unwrap()],
     );
     run_ok(&url, &["workspaces", "set-rate-limit", "default", "500"]);
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
 }
 
 /// Every user the server acknowledged, and every user on disk, has its `user.create` event,
@@ -541,7 +577,11 @@ fn sigkill_mid_stream_loses_no_event() {
             .collect();
         assert_eq!(actions, ["user.create"], "user {id}");
     }
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
     let verified = roster(&url).args(["audit", "verify"]).output().unwrap();
     assert!(
         verified.status.success(),
@@ -564,7 +604,11 @@ fn installation_with_users(users: usize) -> (tempfile::TempDir, String) {
             201
         );
     }
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
     (dir, url)
 }
 
@@ -631,7 +675,11 @@ fn audit_verify_names_the_edited_event() {
         let body = json!({"name": format!("U{n}"), "email": format!("u{n}@example.com"), "role": "viewer"});
         server.request("POST", "/v1/users", Some(SECRET), Some(body));
     }
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
     runtime.block_on(async {
         use sqlx::{Connection, Executor};
         let mut conn = sqlx::SqliteConnection::connect(&url2).await.unwrap();
@@ -841,7 +889,11 @@ fn serve_delivers_invitations_over_smtp_and_the_cli_reads_the_outbox() {
         Value::Null,
         "delivered mail keeps no token"
     );
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
 }
 
 /// The delivery is recorded right after the SMTP exchange; read the outbox until it shows.
@@ -878,7 +930,11 @@ fn mail_list_shows_the_catcher_text_without_smtp() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(server.terminate().success());
+    assert_eq!(
+        server.terminate().code(),
+        Some(0),
+        "stopped by SIGTERM with exit code 0"
+    );
 }
 
 // ---- what a newcomer met (issue 13) ----------------------------------------------------
