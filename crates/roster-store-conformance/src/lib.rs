@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod user_lists;
 pub mod user_queries;
+pub mod user_search;
 pub mod users;
 pub mod workspaces;
 
@@ -87,6 +88,9 @@ macro_rules! suite {
             search_follows_renames,
             lists_hide_deleted_users,
             numbered_pages_skip_the_users_before_them,
+        );
+        $crate::suite!(@role user_search $fresh;
+            search_returns_exactly_the_users_holding_the_substring,
         );
         $crate::suite!(@role user_queries $fresh;
             queries_compare_each_field_as_scim_does,

@@ -6,6 +6,7 @@
 mod columns;
 mod decode;
 pub mod query;
+pub mod search;
 
 pub use columns::{Col, Columns};
 pub use decode::{

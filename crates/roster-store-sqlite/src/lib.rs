@@ -14,6 +14,7 @@ mod reader;
 mod rows;
 mod sessions;
 mod user_queries;
+mod user_search;
 mod user_writes;
 mod users;
 mod workspaces;
@@ -45,6 +46,10 @@ pub struct SqliteStore {
     options: SqliteConnectOptions,
     writer: Writer,
     reader: Arc<Reader>,
+    /// Planner statistics for searches (see `roster_store_rows::search`).
+    trigram_counts: Arc<roster_store_rows::search::TrigramCounts>,
+    /// Where the search index's background merging stands (see `user_search::tidy`).
+    search_tidy: Arc<user_search::Tidy>,
 }
 
 impl SqliteStore {
@@ -66,7 +71,17 @@ impl SqliteStore {
             options,
             writer,
             reader,
+            trigram_counts: Arc::default(),
+            search_tidy: Arc::default(),
         })
+    }
+
+    /// The same store with the search planner's thresholds set (tests lower them to reach
+    /// every path of a plan with a few users).
+    #[must_use]
+    pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
+        self.trigram_counts = Arc::new(roster_store_rows::search::TrigramCounts::new(tuning));
+        self
     }
 
     /// The user of `workspace_key` whose unique `column` (`id` or `external_id`) is `value`.

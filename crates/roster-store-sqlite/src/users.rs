@@ -1,7 +1,7 @@
 //! User writes and the list query.
 
 use crate::SqliteStore;
-use crate::{audit, rows, user_writes, users};
+use crate::{audit, rows, user_search, user_writes, users};
 use async_trait::async_trait;
 use roster_core::audit::NewEvent;
 use roster_core::invitation::Invitation;
@@ -242,18 +242,20 @@ pub(crate) const IMPORT_MATCHES: &str = "SELECT * FROM users
     SELECT * FROM users
     WHERE workspace_pk = ?1 AND deleted_at IS NULL AND email_key IN (SELECT value FROM json_each(?3))";
 
-/// Newest first, after the cursor.
+/// Newest first, after the cursor. `matching`, when given, is an FTS5 expression the users
+/// must match (the trigrams a search plan picked, see `user_search`); `request.search`
+/// itself is not read here.
 ///
-/// With a group filter (and no search), the walk starts from the group's memberships, in
-/// descending user key order, so a small group of a big workspace costs its own size.
+/// With a group filter (and no index match), the walk starts from the group's memberships,
+/// in descending user key order, so a small group of a big workspace costs its own size.
 ///
-/// Without a search, the query names the index that serves its filters (`INDEXED BY`):
-/// SQLite's planner otherwise may pick another partial index that matches the WHERE clause
-/// and sort a million rows for a 20-row page. With a search, the trigram index is walked in
-/// descending rowid order, so the page ends as soon as `limit` rows match.
-pub(crate) fn list_query(request: &UserListRequest) -> Sql {
+/// Without an index match, the query names the index that serves its filters (`INDEXED
+/// BY`): SQLite's planner otherwise may pick another partial index that matches the WHERE
+/// clause and sort a million rows for a 20-row page. With one, the trigram index is walked
+/// in descending rowid order, so the walk ends as soon as the caller has its page.
+pub(crate) fn list_query(request: &UserListRequest, matching: Option<&str>) -> Sql {
     let mut q = Sql::default();
-    let members_first = request.group_key.is_some() && request.search.is_none();
+    let members_first = request.group_key.is_some() && matching.is_none();
     if let (true, Some(group)) = (members_first, request.group_key) {
         q.push(
             "SELECT u.* FROM group_members m JOIN users u ON u.pk = m.user_pk WHERE m.group_pk = ",
@@ -262,13 +264,9 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
         q.push(" AND (m.expires_at IS NULL OR m.expires_at > ")
             .bind(micros(request.as_of))
             .push(") AND u.workspace_pk = ");
-    } else if let Some(search) = &request.search {
+    } else if let Some(matching) = matching {
         q.push("SELECT u.* FROM users_search s JOIN users u ON u.pk = s.rowid WHERE users_search MATCH ");
-        // Names and emails only: the index holds user names too, for SCIM's `userName co`.
-        q.bind(format!(
-            "{{name email}} : \"{}\"",
-            search.replace('"', "\"\"")
-        ));
+        q.bind(matching.to_owned());
         q.push(" AND u.workspace_pk = ");
     } else {
         q.push(&format!(
@@ -287,7 +285,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     }
     let order_column = if members_first {
         "m.user_pk"
-    } else if request.search.is_some() {
+    } else if matching.is_some() {
         "s.rowid"
     } else {
         "u.pk"
@@ -295,7 +293,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> Sql {
     if let Some(before) = request.before_key {
         q.push(&format!(" AND {order_column} < ")).bind(before);
     }
-    let plain = !members_first && request.search.is_none() && request.group_key.is_none();
+    let plain = !members_first && matching.is_none() && request.group_key.is_none();
     if request.offset > 0 && plain {
         // A numbered page starts at the key `offset` rows down the filter's index, found by
         // a walk of that index alone (its entries end in the key): the table is read only for
@@ -409,8 +407,15 @@ impl UserStore for SqliteStore {
             .await
     }
 
+    async fn tidy_search_index(&self) -> Result<bool, StoreError> {
+        user_search::tidy(&self.reader, &self.writer, &self.search_tidy).await
+    }
+
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
-        let query = users::list_query(request);
+        if let Some(search) = &request.search {
+            return user_search::search(&self.reader, &self.trigram_counts, request, search);
+        }
+        let query = users::list_query(request, None);
         self.reader.rows(
             &query.text,
             rusqlite::params_from_iter(query.params),

@@ -52,6 +52,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         roster.clone(),
         Duration::from_secs(args.audit_purge_interval_seconds),
     ));
+    let tidier = tokio::spawn(tidy_search_index(roster.clone()));
     let mailer = match &args.mail.smtp_url {
         Some(url) => {
             let sender = roster_mail::SmtpSender::new(url, &args.mail.mail_from)
@@ -86,11 +87,28 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let app = roster_http::router_with(roster, dialects);
     roster_http::server::serve(listener, app, limits, shutdown).await;
     purger.abort();
+    tidier.abort();
     if let Some(mailer) = mailer {
         mailer.abort();
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Search index upkeep, in small steps while there is some (a pause between them leaves
+/// the writer to requests), then a look every 10 seconds.
+async fn tidy_search_index(roster: Roster) {
+    loop {
+        let pause = match roster.tidy_search_index().await {
+            Ok(true) => Duration::from_millis(20),
+            Ok(false) => Duration::from_secs(10),
+            Err(err) => {
+                tracing::warn!(error = %err, "search index upkeep failed");
+                Duration::from_secs(10)
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// Retention: purge each workspace's expired audit events, in small batches, forever.

@@ -106,4 +106,11 @@ pub trait UserStore: Send + Sync {
 
     /// How many live users match a query's condition.
     async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError>;
+
+    /// One small step of background upkeep of the search index (merging what bulk writes
+    /// left in pieces), outside any request's commit. `true` when more steps are due now;
+    /// a store whose index needs no upkeep answers `false`.
+    async fn tidy_search_index(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }

@@ -1,0 +1,179 @@
+//! Search (`UserListRequest::search`) as a property: for random names, emails and needles,
+//! the store returns exactly the users whose name or email holds the needle, whatever plan
+//! answers it, with and without filters, across pages.
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use roster_core::{Store, User, UserListRequest, UserStatus, Workspace};
+
+use crate::fixtures::*;
+
+/// Syllables that share trigrams, so needles range from matching nobody to nearly everyone.
+const SYLLABLES: &[&str] = &[
+    "an", "na", "ban", "Ana", "nn", "o", "Zo", "ë", "é", " ", "ra",
+];
+const DOMAINS: &[&str] = &["ex.com", "ex.org", "banana.io"];
+
+fn word(rng: &mut StdRng, syllables: usize) -> String {
+    (0..syllables)
+        .map(|_| SYLLABLES[rng.gen_range(0..SYLLABLES.len())])
+        .collect()
+}
+
+/// A needle: usually a piece of a user's name or email with its case changed here and
+/// there, sometimes a made-up one.
+fn needle(rng: &mut StdRng, users: &[User]) -> String {
+    if rng.gen_bool(0.2) {
+        let syllables = rng.gen_range(2..5);
+        return word(rng, syllables);
+    }
+    let user = &users[rng.gen_range(0..users.len())];
+    let source: Vec<char> = if rng.gen_bool(0.5) {
+        user.name.chars().collect()
+    } else {
+        user.email.chars().collect()
+    };
+    let len = rng.gen_range(3..=source.len().clamp(3, 12));
+    let start = rng.gen_range(0..=source.len().saturating_sub(len));
+    source[start..(start + len).min(source.len())]
+        .iter()
+        .map(|c| {
+            if rng.gen_bool(0.3) {
+                c.to_uppercase().next().unwrap_or(*c)
+            } else {
+                *c
+            }
+        })
+        .collect()
+}
+
+fn holds(text: &str, needle: &str) -> bool {
+    text.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// Every page of `request`, `size` users at a time, by keyset.
+async fn all_pages(store: &Arc<dyn Store>, request: &UserListRequest, size: u32) -> Vec<i64> {
+    let mut request = request.clone();
+    request.limit = size;
+    let mut keys = Vec::new();
+    loop {
+        let page = store.list_users(&request).await.unwrap();
+        keys.extend(page.iter().map(|u| u.key));
+        match page.last() {
+            Some(last) if page.len() == size as usize => request.before_key = Some(last.key),
+            _ => return keys,
+        }
+    }
+}
+
+/// A workspace of `count` users with names and emails made of the syllables, each
+/// written in its own commit.
+pub async fn workspace_with_users(store: &Arc<dyn Store>, count: u32) -> Workspace {
+    let mut rng = StdRng::seed_from_u64(17);
+    let ws = add_workspace(store, "bulk").await;
+    for n in 0..count {
+        let name = format!("{} {}", word(&mut rng, 3), word(&mut rng, 2));
+        insert(store, user(&ws, n, &name, &format!("u.{n}@ex.com"))).await;
+    }
+    ws
+}
+
+/// The keys of every live user of `ws` whose name or email holds `needle`.
+pub async fn search_keys(store: &Arc<dyn Store>, ws: &Workspace, needle: &str) -> Vec<i64> {
+    let mut request = list(ws);
+    request.search = Some(needle.to_owned());
+    all_pages(store, &request, 100).await
+}
+
+pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<dyn Store>) {
+    let mut rng = StdRng::seed_from_u64(16);
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let mut users = Vec::new();
+    for n in 0..160 {
+        let name = format!("{} {}", word(&mut rng, 3), word(&mut rng, 2));
+        let email = format!(
+            "{}.{n}@{}",
+            word(&mut rng, 2).replace(' ', "_"),
+            DOMAINS[rng.gen_range(0..DOMAINS.len())]
+        );
+        let mut u = user(&ws, n, &name, &email);
+        u.role = ["admin", "editor", "viewer"][rng.gen_range(0..3)].into();
+        u.status = [
+            UserStatus::Active,
+            UserStatus::Invited,
+            UserStatus::Inactive,
+        ][rng.gen_range(0..3)];
+        if rng.gen_bool(0.1) {
+            u.deleted_at = Some(u.created_at);
+        }
+        users.push(insert(&store, u).await);
+    }
+    // The other workspace holds look-alikes, never found from this one.
+    for n in 0..20 {
+        let twin = &users[n];
+        let email = format!("twin.{}", twin.email);
+        insert(
+            &store,
+            user(&other, u32::try_from(n).unwrap(), &twin.name, &email),
+        )
+        .await;
+    }
+    for _ in 0..40 {
+        let needle = needle(&mut rng, &users);
+        for (role, status) in [
+            (None, None),
+            (Some("editor"), None),
+            (None, Some(UserStatus::Active)),
+            (Some("viewer"), Some(UserStatus::Invited)),
+        ] {
+            let mut request = list(&ws);
+            request.search = Some(needle.clone());
+            request.role = role.map(str::to_owned);
+            request.status = status;
+            let mut expected: Vec<i64> = users
+                .iter()
+                .filter(|u| u.deleted_at.is_none())
+                .filter(|u| role.is_none_or(|r| u.role == r))
+                .filter(|u| status.is_none_or(|s| u.status == s))
+                .filter(|u| holds(&u.name, &needle) || holds(&u.email, &needle))
+                .map(|u| u.key)
+                .collect();
+            expected.sort_unstable_by(|a, b| b.cmp(a));
+            let found = all_pages(&store, &request, 4).await;
+            assert_eq!(
+                found, expected,
+                "search {needle:?}, role {role:?}, status {status:?}"
+            );
+            // A numbered page skips the matches before it.
+            request.offset = 2;
+            request.limit = 3;
+            let page: Vec<i64> = store
+                .list_users(&request)
+                .await
+                .unwrap()
+                .iter()
+                .map(|u| u.key)
+                .collect();
+            let skipped: Vec<i64> = expected.iter().skip(2).take(3).copied().collect();
+            assert_eq!(page, skipped, "offset 2 of search {needle:?}");
+        }
+        // Deleted users are found when asked for.
+        let mut with_deleted = list(&ws);
+        with_deleted.search = Some(needle.clone());
+        with_deleted.include_deleted = true;
+        let mut expected: Vec<i64> = users
+            .iter()
+            .filter(|u| holds(&u.name, &needle) || holds(&u.email, &needle))
+            .map(|u| u.key)
+            .collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(
+            all_pages(&store, &with_deleted, 7).await,
+            expected,
+            "{needle:?} with deleted"
+        );
+    }
+}

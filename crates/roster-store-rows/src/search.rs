@@ -1,0 +1,376 @@
+//! A user search (a case-insensitive substring of name or email) planned from how common its
+//! trigrams are, the same way on both stores.
+//!
+//! A trigram index answers a substring by intersecting the posting lists of the needle's
+//! trigrams. Asking it for all of them (SQLite's FTS5 phrase, PostgreSQL's `ILIKE` through
+//! `pg_trgm`) makes the cost follow the longest lists: at a million users a full email
+//! address, whose trigrams are each shared by tens of thousands of users, cost 7 ms of
+//! FTS5 work although one user matches. So a search is planned:
+//!
+//! - Each trigram's user count is looked up ([`TrigramCounts`]), counting at most
+//!   [`SearchTuning::common`] users: a small bounded read, remembered for [`COUNT_TTL`] (planner
+//!   statistics, never used as an answer: a stale count only makes a plan slower).
+//! - The index is asked only for the [`INDEXED_TRIGRAMS`] rarest trigrams, whose
+//!   intersection is short; every candidate is then checked against the whole needle
+//!   ([`Needle::found_in`]), so the answer is exact whichever trigrams were picked.
+//! - When even the rarest trigram is common, the needle may match nearly everyone (the
+//!   email domain every user shares): the users are then walked in list order, through the
+//!   index of the request's filters, checking each, for at most
+//!   [`SearchTuning::scan_budget`] rows; a page
+//!   that is not full by then is finished through the index, after the last row walked.
+//!
+//! The store runs the plan; this module decides it and checks candidates, so both stores
+//! answer the same rows.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Trigrams the index is asked for.
+pub const INDEXED_TRIGRAMS: usize = 3;
+/// How long a trigram's count is trusted.
+pub const COUNT_TTL: Duration = Duration::from_secs(300);
+/// Counts remembered at most (about 40 bytes each); the memory is emptied when full.
+const COUNTS_MAX: usize = 200_000;
+
+/// `c` as the trigram indexes compare it: lower case, one character for one (a character
+/// whose lower case is longer keeps its first, as SQLite's case folding does).
+fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    c.to_lowercase().next().unwrap_or(c)
+}
+
+/// What is searched, case-folded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needle {
+    folded: Vec<char>,
+    text: String,
+}
+
+impl Needle {
+    pub fn new(search: &str) -> Self {
+        let folded: Vec<char> = search.chars().map(fold_char).collect();
+        let text = folded.iter().collect();
+        Self { folded, text }
+    }
+
+    /// The needle, case-folded.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Its distinct trigrams, in order, each with where it first starts.
+    pub fn trigrams(&self) -> Vec<(usize, String)> {
+        let mut out: Vec<(usize, String)> = Vec::new();
+        for (at, window) in self.folded.windows(3).enumerate() {
+            let trigram: String = window.iter().collect();
+            if !out.iter().any(|(_, seen)| *seen == trigram) {
+                out.push((at, trigram));
+            }
+        }
+        out
+    }
+
+    /// Whether `text` contains the needle, case-insensitively.
+    pub fn found_in(&self, text: &str) -> bool {
+        if self.text.is_ascii() && text.is_ascii() {
+            let needle = self.text.as_bytes();
+            return text
+                .as_bytes()
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle));
+        }
+        let folded: Vec<char> = text.chars().map(fold_char).collect();
+        folded
+            .windows(self.folded.len())
+            .any(|window| window == self.folded.as_slice())
+    }
+}
+
+/// The planner's thresholds. The defaults suit any size; tests lower them to reach every
+/// path of a plan with a few users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchTuning {
+    /// A trigram found in at least this many users is common; counting stops there.
+    pub common: u32,
+    /// Rows a walk in list order checks before the index takes over.
+    pub scan_budget: u32,
+}
+
+impl Default for SearchTuning {
+    fn default() -> Self {
+        Self {
+            common: 16_384,
+            scan_budget: 2048,
+        }
+    }
+}
+
+/// How a store answers a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Walk the users in list order first: at most the tuning's `scan_budget` rows, or all
+    /// of them when there are no trigrams.
+    pub scan_first: bool,
+    /// The trigrams to ask the index for, rarest first.
+    pub trigrams: Vec<String>,
+}
+
+impl Plan {
+    /// The plan for trigrams (with where they start in the needle) of these user counts
+    /// (each at most `common`) among about `total` users.
+    ///
+    /// The rarest trigram is asked for first. Each further one, rarest first, costs the
+    /// index its list of users and saves a row read and check for every candidate it rules
+    /// out: it is added while the candidates left (estimated as if trigrams were found
+    /// independently) outnumber its list [`LIST_PER_ROW`] times over. A trigram sharing two
+    /// characters with one taken is found with it and rules out next to nothing: skipped.
+    pub fn from_counts(mut counted: Vec<(usize, String, u32)>, common: u32, total: u64) -> Self {
+        counted.sort_by_key(|(_, _, count)| *count);
+        // No trigram (a needle shorter than three characters) leaves only the walk.
+        let scan_first = counted.first().is_none_or(|(_, _, count)| *count >= common);
+        let total = total.max(1) as f64;
+        let mut taken: Vec<usize> = Vec::new();
+        let mut trigrams = Vec::new();
+        let mut candidates = f64::INFINITY;
+        for (at, trigram, count) in counted {
+            let count = f64::from(count);
+            let apart = taken.iter().all(|other| at.abs_diff(*other) >= 2);
+            if !apart || trigrams.len() >= INDEXED_TRIGRAMS {
+                continue;
+            }
+            if candidates.is_finite() && candidates * LIST_PER_ROW <= count {
+                break;
+            }
+            candidates = if candidates.is_finite() {
+                candidates * count / total
+            } else {
+                count
+            };
+            taken.push(at);
+            trigrams.push(trigram);
+        }
+        Self {
+            scan_first,
+            trigrams,
+        }
+    }
+}
+
+/// How many entries of a trigram's list the index reads in the time one candidate row is
+/// read and checked (measured on SQLite's FTS5: about 10 ns an entry, 1 µs a row).
+pub const LIST_PER_ROW: f64 = 100.0;
+
+/// Remembered trigram counts, for planning (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct TrigramCounts {
+    pub tuning: SearchTuning,
+    counts: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl TrigramCounts {
+    pub fn new(tuning: SearchTuning) -> Self {
+        Self {
+            tuning,
+            counts: Mutex::default(),
+        }
+    }
+
+    /// The plan for `needle`, counting (with `count`, which may stop at the tuning's
+    /// `common`) the trigrams, and (with `total`) about how many users the index holds,
+    /// where not done in the last [`COUNT_TTL`].
+    pub fn plan<E>(
+        &self,
+        needle: &Needle,
+        mut count: impl FnMut(&str) -> Result<u32, E>,
+        total: impl FnOnce() -> Result<u32, E>,
+    ) -> Result<Plan, E> {
+        let now = Instant::now();
+        let mut counted = Vec::new();
+        for (at, trigram) in needle.trigrams() {
+            let common = self.tuning.common;
+            let n = self.remembered(&trigram, now, || Ok(count(&trigram)?.min(common)))?;
+            counted.push((at, trigram, n));
+        }
+        // The empty key, which no trigram is, holds the total.
+        let total = self.remembered("", now, total)?;
+        Ok(Plan::from_counts(
+            counted,
+            self.tuning.common,
+            u64::from(total),
+        ))
+    }
+
+    /// The number remembered under `key` since less than [`COUNT_TTL`], else `fetch`'s.
+    fn remembered<E>(
+        &self,
+        key: &str,
+        now: Instant,
+        fetch: impl FnOnce() -> Result<u32, E>,
+    ) -> Result<u32, E> {
+        let known = self
+            .lock()
+            .get(key)
+            .filter(|(_, at)| now.duration_since(*at) < COUNT_TTL)
+            .map(|(n, _)| *n);
+        if let Some(n) = known {
+            return Ok(n);
+        }
+        let n = fetch()?;
+        let mut counts = self.lock();
+        if counts.len() >= COUNTS_MAX {
+            counts.clear();
+        }
+        counts.insert(key.to_owned(), (n, now));
+        Ok(n)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The rows a search keeps: after skipping `offset` matches, up to `limit`.
+#[derive(Debug)]
+pub struct Found<T> {
+    skip: u64,
+    limit: usize,
+    pub rows: Vec<T>,
+}
+
+impl<T> Found<T> {
+    pub fn new(offset: u64, limit: u32) -> Self {
+        Self {
+            skip: offset,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Keep a matching row (made by `make` only when kept).
+    pub fn keep<E>(&mut self, make: impl FnOnce() -> Result<T, E>) -> Result<(), E> {
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else if !self.is_full() {
+            self.rows.push(make()?);
+        }
+        Ok(())
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows.len() >= self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needle_is_found_case_insensitively_in_ascii_and_beyond() {
+        let needle = Needle::new("Ann.Lee@");
+        assert!(needle.found_in("mary-ann.lee@example.com"));
+        assert!(needle.found_in("ANN.LEE@X"));
+        assert!(!needle.found_in("ann lee@x"));
+        let accented = Needle::new("ZOË");
+        assert!(accented.found_in("zoë garcia"));
+        assert!(accented.found_in("Zoë Garcia"));
+        assert!(!accented.found_in("zoe garcia"));
+        assert!(!Needle::new("longer than the text").found_in("short"));
+    }
+
+    #[test]
+    fn trigrams_are_distinct_and_folded() {
+        assert_eq!(Needle::new("AaAa").trigrams(), vec![(0, "aaa".to_owned())]);
+        assert_eq!(
+            Needle::new("Zoë G").trigrams(),
+            vec![
+                (0, "zoë".to_owned()),
+                (1, "oë ".to_owned()),
+                (2, "ë g".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_plan_adds_trigrams_while_they_rule_out_more_rows_than_they_cost() {
+        // "richardrossi.999998@corp.example" at a million users: after "rdr" (1,283
+        // candidates), "dro" shares "dr" with it; "999" leaves about 5 candidates, fewer
+        // than "998" would cost.
+        let email = vec![
+            (3, "rdr".into(), 1283),
+            (4, "dro".into(), 3787),
+            (13, "999".into(), 3700),
+            (15, "998".into(), 3999),
+            (19, "@co".into(), 16_384),
+            (25, "exa".into(), 16_384),
+        ];
+        let plan = Plan::from_counts(email, 16_384, 1_000_000);
+        assert!(!plan.scan_first);
+        assert_eq!(plan.trigrams, vec!["rdr", "999"]);
+        // "rossi.99999": "999", then "i.9" (one character shared), then nothing worth it.
+        let name_and_number = vec![
+            (0, "ros".into(), 16_384),
+            (4, "i.9".into(), 5556),
+            (5, ".99".into(), 11_111),
+            (6, "999".into(), 3700),
+        ];
+        let plan = Plan::from_counts(name_and_number, 16_384, 1_000_000);
+        assert_eq!(plan.trigrams, vec!["999", "i.9"]);
+        // Among few users, every trigram narrows: up to three are asked for.
+        let few = Plan::from_counts(
+            vec![
+                (0, "abc".into(), 5),
+                (2, "cde".into(), 9),
+                (4, "efg".into(), 9),
+            ],
+            16_384,
+            50,
+        );
+        assert_eq!(few.trigrams, vec!["abc", "cde", "efg"]);
+        let dense = Plan::from_counts(vec![(0, "exa".into(), 9), (1, "xam".into(), 9)], 9, 10);
+        assert!(dense.scan_first);
+        assert_eq!(dense.trigrams, vec!["exa"]);
+    }
+
+    #[test]
+    fn counts_are_taken_once_and_remembered() {
+        let counts = TrigramCounts::default();
+        let mut asked = Vec::new();
+        let needle = Needle::new("abcd");
+        let plan = counts
+            .plan::<()>(
+                &needle,
+                |t| {
+                    asked.push(t.to_owned());
+                    Ok(if t == "bcd" { 7 } else { 100_000 })
+                },
+                || Ok(1_000_000),
+            )
+            .unwrap();
+        assert_eq!(plan.trigrams, vec!["bcd"]);
+        assert_eq!(asked, vec!["abc", "bcd"]);
+        let again = counts
+            .plan::<()>(
+                &needle,
+                |_| panic!("a remembered count is not taken again"),
+                || panic!("a remembered total is not taken again"),
+            )
+            .unwrap();
+        assert_eq!(again, plan);
+    }
+
+    #[test]
+    fn found_skips_the_offset_then_keeps_up_to_the_limit() {
+        let mut found = Found::new(2, 3);
+        for n in 0..10 {
+            found.keep::<()>(|| Ok(n)).unwrap();
+        }
+        assert_eq!(found.rows, vec![2, 3, 4]);
+        assert!(found.is_full());
+    }
+}

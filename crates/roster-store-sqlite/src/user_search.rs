@@ -1,0 +1,185 @@
+//! A user search on SQLite, run as `roster_store_rows::search` plans it: the rarest
+//! trigrams from the FTS5 index (`users_search`), or a walk in list order first when every
+//! trigram is common; each candidate checked against the whole needle here.
+
+use roster_core::store::StoreError;
+use roster_core::{User, UserListRequest};
+use roster_store_rows::search::{Found, Needle, TrigramCounts};
+use rusqlite::params;
+
+use crate::error::sql_error;
+use crate::reader::Reader;
+use crate::rows::{self, Sql};
+use crate::users::list_query;
+use crate::writer::Writer;
+
+/// Users holding a trigram in their name or email, counted up to a limit.
+const COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM users_search
+    WHERE users_search MATCH ?1 LIMIT ?2)";
+
+/// The FTS5 expression for `text` in the searched columns: quoted, so it is one trigram
+/// (or a phrase of them) whatever it holds.
+fn in_searched_columns(terms: &[String]) -> String {
+    let quoted: Vec<String> = terms
+        .iter()
+        .map(|term| format!("\"{}\"", term.replace('"', "\"\"")))
+        .collect();
+    format!("{{name email}} : ({})", quoted.join(" AND "))
+}
+
+/// The page `request` asks for, of users whose name or email contains `search`.
+pub(crate) fn search(
+    reader: &Reader,
+    counts: &TrigramCounts,
+    request: &UserListRequest,
+    search: &str,
+) -> Result<Vec<User>, StoreError> {
+    let needle = Needle::new(search);
+    let plan = counts.plan(
+        &needle,
+        |trigram| {
+            let term = in_searched_columns(&[trigram.to_owned()]);
+            reader
+                .row(COUNT, params![term, counts.tuning.common], |row| {
+                    row.get::<_, u32>(0).map_err(sql_error)
+                })
+                .map(Option::unwrap_or_default)
+        },
+        // Keys are never reused: the highest is about how many users were ever indexed.
+        || {
+            reader
+                .row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
+                    row.get::<_, i64>(0).map_err(sql_error)
+                })
+                .map(|max| u32::try_from(max.unwrap_or_default()).unwrap_or(u32::MAX))
+        },
+    )?;
+    let mut found = Found::new(request.offset, request.limit);
+    let mut walk = UserListRequest {
+        search: None,
+        offset: 0,
+        ..request.clone()
+    };
+    if plan.scan_first {
+        walk.limit = if plan.trigrams.is_empty() {
+            u32::MAX
+        } else {
+            counts.tuning.scan_budget
+        };
+        let scanned = check(reader, &list_query(&walk, None), &needle, &mut found)?;
+        match scanned.last_key {
+            Some(last) if !found.is_full() && scanned.rows >= walk.limit => {
+                walk.before_key = Some(last);
+            }
+            // A full page, or every user walked.
+            _ => return Ok(found.rows),
+        }
+    }
+    walk.limit = u32::MAX;
+    let matching = in_searched_columns(&plan.trigrams);
+    check(
+        reader,
+        &list_query(&walk, Some(&matching)),
+        &needle,
+        &mut found,
+    )?;
+    Ok(found.rows)
+}
+
+/// Leaf pages one merge step writes: a few milliseconds of the writer's time.
+const MERGE_STEP_PAGES: i64 = 100;
+/// Users written (by key) since the last full merge that make the next one due: a tenth
+/// more than then, and at least this many.
+const MERGE_AFTER_USERS: i64 = 1000;
+
+/// Where the background merging of the search index stands.
+#[derive(Debug, Default)]
+pub(crate) struct Tidy {
+    /// The highest user key when the index was last merged whole (0: not since start).
+    merged_at_key: std::sync::atomic::AtomicI64,
+    merging: std::sync::atomic::AtomicBool,
+}
+
+/// One step of the search index's upkeep. FTS5 adds a segment to its index at every commit
+/// and merges them inside commits only a level at a time, so after a bulk import a search
+/// reads its trigrams from dozens of segments (twice the work, measured at a million
+/// users). Once the users have grown by a tenth since the last time (and at the first
+/// call after a start), the index is merged into one segment, [`MERGE_STEP_PAGES`] pages
+/// per step, each step a transaction of its own between other writes.
+pub(crate) async fn tidy(
+    reader: &Reader,
+    writer: &Writer,
+    tidy: &Tidy,
+) -> Result<bool, StoreError> {
+    use std::sync::atomic::Ordering;
+    let highest = reader
+        .row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
+            row.get::<_, i64>(0).map_err(sql_error)
+        })?
+        .unwrap_or_default();
+    let merged_at = tidy.merged_at_key.load(Ordering::Relaxed);
+    let grown = highest >= merged_at + (merged_at / 10).max(MERGE_AFTER_USERS);
+    let first = merged_at == 0 && highest > 0;
+    if !(tidy.merging.load(Ordering::Relaxed) || grown || first) {
+        return Ok(false);
+    }
+    let merged = writer
+        .write_alone(|tx| {
+            let before = tx.total_changes();
+            tx.execute(
+                "INSERT INTO users_search (users_search, rank) VALUES ('merge', ?1)",
+                params![-MERGE_STEP_PAGES],
+            )
+            .map_err(sql_error)?;
+            Ok(tx.total_changes() - before > 1)
+        })
+        .await?;
+    tidy.merging.store(merged, Ordering::Relaxed);
+    if !merged {
+        tidy.merged_at_key.store(highest, Ordering::Relaxed);
+    }
+    Ok(merged)
+}
+
+/// What a walk saw.
+struct Walked {
+    rows: u32,
+    last_key: Option<i64>,
+}
+
+/// Walk the users `query` yields, keeping those whose name or email holds `needle`, until
+/// `found` is full.
+fn check(
+    reader: &Reader,
+    query: &Sql,
+    needle: &Needle,
+    found: &mut Found<User>,
+) -> Result<Walked, StoreError> {
+    reader.read(|conn| {
+        let mut statement = conn.prepare_cached(&query.text).map_err(sql_error)?;
+        let column = |name: &str| statement.column_index(name).map_err(sql_error);
+        let (pk, name, email) = (column("pk")?, column("name")?, column("email")?);
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(query.params.iter()))
+            .map_err(sql_error)?;
+        let mut walked = Walked {
+            rows: 0,
+            last_key: None,
+        };
+        while !found.is_full() {
+            let Some(row) = rows.next().map_err(sql_error)? else {
+                break;
+            };
+            walked.rows += 1;
+            walked.last_key = Some(row.get(pk).map_err(sql_error)?);
+            let text = |index| row.get_ref(index).map_err(sql_error);
+            let holds = |value: rusqlite::types::ValueRef<'_>| {
+                value.as_str().is_ok_and(|text| needle.found_in(text))
+            };
+            if holds(text(name)?) || holds(text(email)?) {
+                found.keep(|| rows::user(row))?;
+            }
+        }
+        Ok(walked)
+    })
+}
