@@ -138,6 +138,35 @@ def wrk(address, path, script, args, sampler):
     return result
 
 
+def search_scenarios(probe, script):
+    """Every class of search a person types, alone and with a role and a status filter."""
+    local, _ = probe["email"].split("@", 1)
+    letters, number = local.rsplit(".", 1)
+    q = urllib.request.quote
+    classes = [
+        (f"{probe['search']} (rare trigrams)", probe["search"], None),
+        ("a whole email address (rare, common trigrams)", probe["email"], None),
+        (f"{letters[-5:]}.{number[:5]} (a name and a number)", f"{letters[-5:]}.{number[:5]}", None),
+        (f"{probe['nobody']} (nobody, common trigrams)", probe["nobody"], None),
+        (f"{probe['everyone']} (nearly everyone), first page", probe["everyone"], None),
+        (f"{probe['everyone']} (nearly everyone), middle page", probe["everyone"], "everyone"),
+    ]
+    out = []
+    for filtered in (False, True):
+        for label, needle, deep in classes:
+            path = f"/v1/users?limit=20&search={q(needle)}"
+            if filtered:
+                path += "&role=editor&status=inactive"
+                label += ", role+status"
+            if deep:
+                cursor = probe[f"{deep}_filtered_deep_cursor" if filtered else f"{deep}_deep_cursor"]
+                if not cursor:
+                    continue
+                path += f"&cursor={cursor}"
+            out.append((f"search {label}", SERVER, path, script))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -239,8 +268,7 @@ def main():
              f"/v1/users?limit=20&cursor={deep}", plain),
             ("GET /v1/users?role=editor&status=inactive", SERVER,
              "/v1/users?limit=20&role=editor&status=inactive", plain),
-            (f"GET /v1/users?search={probe['search']} (rare substring)", SERVER,
-             f"/v1/users?limit=20&search={probe['search']}", plain),
+        ] + search_scenarios(probe, plain) + [
             ("GET /v1/users?email=… (exact lookup)", SERVER, f"/v1/users?email={email}", plain),
             ("seed 004 list, page=1 (15 a page)", SERVER,
              "/integration-api/v1/dashboard/users?page=1", publica),

@@ -60,6 +60,11 @@ pub const RARE_EVERY: u64 = 10_000;
 /// The rare surname, and the substring the search scenario looks for.
 pub const RARE_NAME: &str = "Quixotella";
 pub const RARE_TERM: &str = "xotel";
+/// A substring every trigram of which is common (a family name, a dot, digits) that no user
+/// holds: numbers have at most six digits.
+pub const NOBODY_TERM: &str = "garcia.1234567";
+/// A substring nearly every user holds: every email domain has it.
+pub const EVERYONE_TERM: &str = "example";
 
 const GIVEN: &[&str] = &[
     "James",
@@ -262,6 +267,15 @@ async fn probe(database_url: &str, workspace: &str, sample: usize) -> anyhow::Re
         }
     }
     let deep_cursor = cursors.get(cursors.len() / 2).cloned();
+    let everyone = UserFilter {
+        search: Some(EVERYONE_TERM.to_owned()),
+        ..UserFilter::default()
+    };
+    let everyone_filtered = UserFilter {
+        role: Some("editor".to_owned()),
+        status: Some("inactive".to_owned()),
+        ..everyone.clone()
+    };
     println!(
         "{}",
         json!({
@@ -270,9 +284,43 @@ async fn probe(database_url: &str, workspace: &str, sample: usize) -> anyhow::Re
             "deep_cursor": deep_cursor,
             "email": email,
             "search": RARE_TERM,
+            "nobody": NOBODY_TERM,
+            "everyone": EVERYONE_TERM,
+            "everyone_deep_cursor": middle_cursor(&roster, &ws, &everyone).await?,
+            "everyone_filtered_deep_cursor": middle_cursor(&roster, &ws, &everyone_filtered).await?,
         })
     );
     Ok(())
+}
+
+/// The cursor halfway through the pages of `filter` (100 users a page), if it has two.
+async fn middle_cursor(
+    roster: &Roster,
+    ws: &roster_core::Workspace,
+    filter: &UserFilter,
+) -> anyhow::Result<Option<String>> {
+    let mut cursors = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = roster
+            .list_users(
+                ws,
+                filter,
+                &Page {
+                    limit: Some(100),
+                    cursor,
+                },
+            )
+            .await?;
+        match page.next_cursor {
+            Some(next) => {
+                let encoded = next.encode();
+                cursors.push(encoded.clone());
+                cursor = Some(encoded);
+            }
+            None => return Ok(cursors.get(cursors.len() / 2).cloned()),
+        }
+    }
 }
 
 async fn baseline(listen: SocketAddr) -> anyhow::Result<()> {

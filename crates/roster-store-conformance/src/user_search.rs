@@ -87,19 +87,40 @@ pub async fn search_keys(store: &Arc<dyn Store>, ws: &Workspace, needle: &str) -
     all_pages(store, &request, 100).await
 }
 
-pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<dyn Store>) {
-    let mut rng = StdRng::seed_from_u64(16);
-    let ws = add_workspace(&store, "acme").await;
-    let other = add_workspace(&store, "other").await;
+/// The live users of `users` (or all, with `include_deleted`) with this role and status
+/// whose name or email holds `needle`, newest first.
+fn expected(
+    users: &[User],
+    needle: &str,
+    role: Option<&str>,
+    status: Option<UserStatus>,
+    include_deleted: bool,
+) -> Vec<i64> {
+    let mut keys: Vec<i64> = users
+        .iter()
+        .filter(|u| include_deleted || u.deleted_at.is_none())
+        .filter(|u| role.is_none_or(|r| u.role == r))
+        .filter(|u| status.is_none_or(|s| u.status == s))
+        .filter(|u| holds(&u.name, needle) || holds(&u.email, needle))
+        .map(|u| u.key)
+        .collect();
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    keys
+}
+
+/// 160 users of random names, emails, roles and statuses (a tenth deleted) in `ws`, and
+/// look-alikes in another workspace, which are never found from `ws`.
+async fn populate(store: &Arc<dyn Store>, rng: &mut StdRng, ws: &Workspace) -> Vec<User> {
+    let other = add_workspace(store, "other").await;
     let mut users = Vec::new();
     for n in 0..160 {
-        let name = format!("{} {}", word(&mut rng, 3), word(&mut rng, 2));
+        let name = format!("{} {}", word(rng, 3), word(rng, 2));
         let email = format!(
             "{}.{n}@{}",
-            word(&mut rng, 2).replace(' ', "_"),
+            word(rng, 2).replace(' ', "_"),
             DOMAINS[rng.gen_range(0..DOMAINS.len())]
         );
-        let mut u = user(&ws, n, &name, &email);
+        let mut u = user(ws, n, &name, &email);
         u.role = ["admin", "editor", "viewer"][rng.gen_range(0..3)].into();
         u.status = [
             UserStatus::Active,
@@ -109,18 +130,19 @@ pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<d
         if rng.gen_bool(0.1) {
             u.deleted_at = Some(u.created_at);
         }
-        users.push(insert(&store, u).await);
+        users.push(insert(store, u).await);
     }
-    // The other workspace holds look-alikes, never found from this one.
-    for n in 0..20 {
-        let twin = &users[n];
+    for (n, twin) in (0..20).zip(&users) {
         let email = format!("twin.{}", twin.email);
-        insert(
-            &store,
-            user(&other, u32::try_from(n).unwrap(), &twin.name, &email),
-        )
-        .await;
+        insert(store, user(&other, n, &twin.name, &email)).await;
     }
+    users
+}
+
+pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<dyn Store>) {
+    let mut rng = StdRng::seed_from_u64(16);
+    let ws = add_workspace(&store, "acme").await;
+    let users = populate(&store, &mut rng, &ws).await;
     for _ in 0..40 {
         let needle = needle(&mut rng, &users);
         for (role, status) in [
@@ -133,15 +155,7 @@ pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<d
             request.search = Some(needle.clone());
             request.role = role.map(str::to_owned);
             request.status = status;
-            let mut expected: Vec<i64> = users
-                .iter()
-                .filter(|u| u.deleted_at.is_none())
-                .filter(|u| role.is_none_or(|r| u.role == r))
-                .filter(|u| status.is_none_or(|s| u.status == s))
-                .filter(|u| holds(&u.name, &needle) || holds(&u.email, &needle))
-                .map(|u| u.key)
-                .collect();
-            expected.sort_unstable_by(|a, b| b.cmp(a));
+            let expected = expected(&users, &needle, role, status, false);
             let found = all_pages(&store, &request, 4).await;
             assert_eq!(
                 found, expected,
@@ -164,16 +178,31 @@ pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<d
         let mut with_deleted = list(&ws);
         with_deleted.search = Some(needle.clone());
         with_deleted.include_deleted = true;
-        let mut expected: Vec<i64> = users
-            .iter()
-            .filter(|u| holds(&u.name, &needle) || holds(&u.email, &needle))
-            .map(|u| u.key)
-            .collect();
-        expected.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(
             all_pages(&store, &with_deleted, 7).await,
-            expected,
+            expected(&users, &needle, None, None, true),
             "{needle:?} with deleted"
         );
     }
+}
+
+/// The search index's background upkeep comes to an end, and searches answer the same
+/// before, during and after it.
+pub async fn search_index_upkeep_ends_and_searches_answer_the_same(store: Arc<dyn Store>) {
+    let ws = workspace_with_users(&store, 1500).await;
+    let before = search_keys(&store, &ws, "ann").await;
+    assert!(!before.is_empty());
+    let mut steps = 0;
+    while store.tidy_search_index().await.unwrap() {
+        steps += 1;
+        assert!(steps < 10_000, "upkeep never ends");
+        if steps % 5 == 0 {
+            assert_eq!(search_keys(&store, &ws, "ann").await, before);
+        }
+    }
+    assert!(
+        !store.tidy_search_index().await.unwrap(),
+        "nothing left to do"
+    );
+    assert_eq!(search_keys(&store, &ws, "ann").await, before);
 }

@@ -13,6 +13,7 @@ mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod user_queries;
+mod user_search;
 mod user_writes;
 mod users;
 mod workspaces;
@@ -34,6 +35,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Planner statistics for searches (see `roster_store_rows::search`).
+    trigram_counts: std::sync::Arc<roster_store_rows::search::TrigramCounts>,
 }
 
 impl PostgresStore {
@@ -61,7 +64,19 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            trigram_counts: std::sync::Arc::default(),
+        })
+    }
+
+    /// The same store with the search planner's thresholds set (tests lower them to reach
+    /// every path of a plan with a few users).
+    #[must_use]
+    pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
+        self.trigram_counts =
+            std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(tuning));
+        self
     }
 
     /// Run `change` (one statement) in a transaction and, if it changed a row, append

@@ -1,7 +1,7 @@
 //! User writes and the list query.
 
 use crate::PostgresStore;
-use crate::{audit, rows, user_writes, users};
+use crate::{audit, rows, user_search, user_writes, users};
 use async_trait::async_trait;
 use roster_core::invitation::Invitation;
 use roster_core::store::UserStore;
@@ -297,27 +297,35 @@ pub(crate) async fn update(
     })
 }
 
-/// Newest first, after the cursor; search is `ILIKE '%…%'` on name or email, answered by
-/// the trigram indexes.
-pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Postgres> {
+/// Newest first, after the cursor. `matching`, when given, are substrings (the trigrams a
+/// search plan picked, see `user_search`) each of which the users' name or email must hold
+/// (`ILIKE '%…%'`, answered by the trigram indexes); `request.search` itself is not read
+/// here.
+pub(crate) fn list_query(
+    request: &UserListRequest,
+    matching: Option<&[String]>,
+) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new("");
-    if let Some(search) = &request.search {
-        // The trigram indexes find the matching users first (one bitmap scan of each), and
-        // the page is cut from them, each fetched by its key (a LATERAL lookup, so that no
-        // plan made on stale statistics hash-joins the whole table). Left to itself the planner,
-        // which cannot tell how rare a substring is, may walk the whole table newest first
-        // filtering every row: seconds at a million users for a substring few of them have.
-        // The cost moves to substrings most users have (every match is collected first).
-        let pattern = like_pattern(search);
-        q.push("WITH matches AS MATERIALIZED (SELECT pk AS hit FROM users WHERE name ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR email ILIKE ")
-            .push_bind(pattern)
-            .push(
-                ") SELECT u.* FROM matches CROSS JOIN LATERAL \
-                 (SELECT * FROM users WHERE users.pk = matches.hit LIMIT 1) u \
-                 WHERE workspace_pk = ",
-            );
+    if let Some(matching) = matching {
+        // The trigram indexes find the candidates first (a bitmap scan of each), and the page
+        // is cut from them, each fetched by its key (a LATERAL lookup, so that no plan made
+        // on stale statistics hash-joins the whole table). Left to itself the planner, which
+        // cannot tell how rare a substring is, may walk the whole table newest first
+        // filtering every row. The search plan keeps the candidates few.
+        q.push("WITH matches AS MATERIALIZED (SELECT pk AS hit FROM users WHERE TRUE");
+        for part in matching {
+            let pattern = like_pattern(part);
+            q.push(" AND (name ILIKE ")
+                .push_bind(pattern.clone())
+                .push(" OR email ILIKE ")
+                .push_bind(pattern)
+                .push(")");
+        }
+        q.push(
+            ") SELECT u.* FROM matches CROSS JOIN LATERAL \
+             (SELECT * FROM users WHERE users.pk = matches.hit LIMIT 1) u \
+             WHERE workspace_pk = ",
+        );
     } else if let Some(group) = request.group_key {
         // Members first: the group's memberships in descending user key order, each user
         // fetched by key, so a small group of a big workspace costs its own size.
@@ -334,14 +342,14 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     }
     q.push_bind(request.workspace_key);
     push_equalities(&mut q, request);
-    if let (Some(group), Some(_)) = (request.group_key, &request.search) {
+    if let (Some(group), Some(_)) = (request.group_key, matching) {
         q.push(" AND pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
             .push_bind(group)
             .push(" AND (expires_at IS NULL OR expires_at > ")
             .push_bind(request.as_of)
             .push("))");
     }
-    let order = if request.group_key.is_some() && request.search.is_none() {
+    let order = if request.group_key.is_some() && matching.is_none() {
         "m.user_pk"
     } else {
         "pk"
@@ -349,7 +357,7 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
     if let Some(before) = request.before_key {
         q.push(format!(" AND {order} < ")).push_bind(before);
     }
-    let plain = request.search.is_none() && request.group_key.is_none();
+    let plain = matching.is_none() && request.group_key.is_none();
     let offset = i64::try_from(request.offset).unwrap_or(i64::MAX);
     if request.offset > 0 && plain {
         // A numbered page starts at the key `offset` rows down the filter's index, found by
@@ -391,7 +399,7 @@ fn push_equalities(q: &mut QueryBuilder<'static, Postgres>, request: &UserListRe
 
 /// `search` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\\` escaped by
 /// `\\` (PostgreSQL's default escape character).
-fn like_pattern(search: &str) -> String {
+pub(crate) fn like_pattern(search: &str) -> String {
     format!("%{}%", roster_store_rows::query::like_escape(search))
 }
 
@@ -448,7 +456,10 @@ impl UserStore for PostgresStore {
     }
 
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
-        let rows = users::list_query(request)
+        if let Some(search) = &request.search {
+            return user_search::search(&self.pool, &self.trigram_counts, request, search).await;
+        }
+        let rows = users::list_query(request, None)
             .build()
             .fetch_all(&self.pool)
             .await

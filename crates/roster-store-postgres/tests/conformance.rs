@@ -18,3 +18,22 @@ async fn fresh() -> Option<Fixture> {
 }
 
 roster_store_conformance::suite!(fresh);
+
+/// The search property again, with planner thresholds a few users reach: walks in list
+/// order a budget at a time, and the index for the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() {
+    let Some(db) = fresh_database().await else {
+        return;
+    };
+    let tuning = roster_store_rows::search::SearchTuning {
+        common: 12,
+        scan_budget: 5,
+    };
+    let store = Arc::new(db.store.clone().with_search_tuning(tuning));
+    roster_store_conformance::user_search::search_returns_exactly_the_users_holding_the_substring(
+        store,
+    )
+    .await;
+    db.drop_database().await;
+}

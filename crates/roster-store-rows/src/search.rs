@@ -7,7 +7,8 @@
 //! address, whose trigrams are each shared by tens of thousands of users, cost 7 ms of
 //! FTS5 work although one user matches. So a search is planned:
 //!
-//! - Each trigram's user count is looked up ([`TrigramCounts`]), counting at most
+//! - Each trigram's user count is looked up ([`TrigramCounts`]: the store counts what
+//!   [`TrigramCounts::to_count`] names and remembers it), counting at most
 //!   [`SearchTuning::common`] users: a small bounded read, remembered for [`COUNT_TTL`] (planner
 //!   statistics, never used as an answer: a stale count only makes a plan slower).
 //! - The index is asked only for the [`INDEXED_TRIGRAMS`] rarest trigrams, whose
@@ -30,6 +31,9 @@ use std::time::{Duration, Instant};
 pub const INDEXED_TRIGRAMS: usize = 3;
 /// How long a trigram's count is trusted.
 pub const COUNT_TTL: Duration = Duration::from_secs(300);
+/// The key [`TrigramCounts::remember`] keeps the number of users under (no trigram is
+/// empty).
+pub const TOTAL: &str = "";
 /// Counts remembered at most (about 40 bytes each); the memory is emptied when full.
 const COUNTS_MAX: usize = 200_000;
 
@@ -178,53 +182,58 @@ impl TrigramCounts {
         }
     }
 
-    /// The plan for `needle`, counting (with `count`, which may stop at the tuning's
-    /// `common`) the trigrams, and (with `total`) about how many users the index holds,
-    /// where not done in the last [`COUNT_TTL`].
-    pub fn plan<E>(
-        &self,
-        needle: &Needle,
-        mut count: impl FnMut(&str) -> Result<u32, E>,
-        total: impl FnOnce() -> Result<u32, E>,
-    ) -> Result<Plan, E> {
+    /// What the plan for `needle` needs counted first: its trigrams whose count is not
+    /// remembered from the last [`COUNT_TTL`] and, as [`TOTAL`], the number of users.
+    pub fn to_count(&self, needle: &Needle) -> Vec<String> {
         let now = Instant::now();
-        let mut counted = Vec::new();
-        for (at, trigram) in needle.trigrams() {
-            let common = self.tuning.common;
-            let n = self.remembered(&trigram, now, || Ok(count(&trigram)?.min(common)))?;
-            counted.push((at, trigram, n));
+        let counts = self.lock();
+        let fresh = |key: &str| {
+            counts
+                .get(key)
+                .is_some_and(|(_, at)| now.duration_since(*at) < COUNT_TTL)
+        };
+        let mut out: Vec<String> = needle
+            .trigrams()
+            .into_iter()
+            .map(|(_, trigram)| trigram)
+            .filter(|trigram| !fresh(trigram))
+            .collect();
+        if !fresh(TOTAL) {
+            out.push(TOTAL.to_owned());
         }
-        // The empty key, which no trigram is, holds the total.
-        let total = self.remembered("", now, total)?;
-        Ok(Plan::from_counts(
-            counted,
-            self.tuning.common,
-            u64::from(total),
-        ))
+        out
     }
 
-    /// The number remembered under `key` since less than [`COUNT_TTL`], else `fetch`'s.
-    fn remembered<E>(
-        &self,
-        key: &str,
-        now: Instant,
-        fetch: impl FnOnce() -> Result<u32, E>,
-    ) -> Result<u32, E> {
-        let known = self
-            .lock()
-            .get(key)
-            .filter(|(_, at)| now.duration_since(*at) < COUNT_TTL)
-            .map(|(n, _)| *n);
-        if let Some(n) = known {
-            return Ok(n);
-        }
-        let n = fetch()?;
+    /// Remember a count (a trigram's, at most the tuning's `common`) or the [`TOTAL`].
+    pub fn remember(&self, key: &str, count: u32) {
         let mut counts = self.lock();
         if counts.len() >= COUNTS_MAX {
             counts.clear();
         }
-        counts.insert(key.to_owned(), (n, now));
-        Ok(n)
+        let count = if key == TOTAL {
+            count
+        } else {
+            count.min(self.tuning.common)
+        };
+        counts.insert(key.to_owned(), (count, Instant::now()));
+    }
+
+    /// The plan for `needle` from the remembered counts (a trigram not counted is taken as
+    /// common).
+    pub fn plan(&self, needle: &Needle) -> Plan {
+        let common = self.tuning.common;
+        let counts = self.lock();
+        let counted = needle
+            .trigrams()
+            .into_iter()
+            .map(|(at, trigram)| {
+                let n = counts.get(&trigram).map_or(common, |(n, _)| *n);
+                (at, trigram, n)
+            })
+            .collect();
+        let total = counts.get(TOTAL).map_or(0, |(n, _)| *n);
+        drop(counts);
+        Plan::from_counts(counted, common, u64::from(total))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
@@ -232,6 +241,19 @@ impl TrigramCounts {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// What a search of `request` starts from: the request its walks run (without the search
+/// and the offset, which the checks of [`Found`] apply) and the rows it keeps.
+pub fn start(
+    request: &roster_core::UserListRequest,
+) -> (roster_core::UserListRequest, Found<roster_core::User>) {
+    let walk = roster_core::UserListRequest {
+        search: None,
+        offset: 0,
+        ..request.clone()
+    };
+    (walk, Found::new(request.offset, request.limit))
 }
 
 /// The rows a search keeps: after skipping `offset` matches, up to `limit`.
@@ -340,28 +362,15 @@ mod tests {
     #[test]
     fn counts_are_taken_once_and_remembered() {
         let counts = TrigramCounts::default();
-        let mut asked = Vec::new();
         let needle = Needle::new("abcd");
-        let plan = counts
-            .plan::<()>(
-                &needle,
-                |t| {
-                    asked.push(t.to_owned());
-                    Ok(if t == "bcd" { 7 } else { 100_000 })
-                },
-                || Ok(1_000_000),
-            )
-            .unwrap();
-        assert_eq!(plan.trigrams, vec!["bcd"]);
-        assert_eq!(asked, vec!["abc", "bcd"]);
-        let again = counts
-            .plan::<()>(
-                &needle,
-                |_| panic!("a remembered count is not taken again"),
-                || panic!("a remembered total is not taken again"),
-            )
-            .unwrap();
-        assert_eq!(again, plan);
+        assert_eq!(counts.to_count(&needle), vec!["abc", "bcd", TOTAL]);
+        counts.remember("abc", 100_000);
+        counts.remember("bcd", 7);
+        counts.remember(TOTAL, 1_000_000);
+        assert!(counts.to_count(&needle).is_empty());
+        assert_eq!(counts.plan(&needle).trigrams, vec!["bcd"]);
+        // Only the new trigram is counted for a longer needle.
+        assert_eq!(counts.to_count(&Needle::new("abcde")), vec!["cde"]);
     }
 
     #[test]

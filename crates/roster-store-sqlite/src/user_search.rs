@@ -4,7 +4,7 @@
 
 use roster_core::store::StoreError;
 use roster_core::{User, UserListRequest};
-use roster_store_rows::search::{Found, Needle, TrigramCounts};
+use roster_store_rows::search::{self, Found, Needle, TrigramCounts, TOTAL};
 use rusqlite::params;
 
 use crate::error::sql_error;
@@ -35,31 +35,25 @@ pub(crate) fn search(
     search: &str,
 ) -> Result<Vec<User>, StoreError> {
     let needle = Needle::new(search);
-    let plan = counts.plan(
-        &needle,
-        |trigram| {
-            let term = in_searched_columns(&[trigram.to_owned()]);
+    for key in counts.to_count(&needle) {
+        let count = if key == TOTAL {
+            // Keys are never reused: the highest is about how many users were ever indexed.
+            let highest = reader.row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
+                row.get::<_, i64>(0).map_err(sql_error)
+            })?;
+            u32::try_from(highest.unwrap_or_default()).unwrap_or(u32::MAX)
+        } else {
+            let term = in_searched_columns(std::slice::from_ref(&key));
             reader
                 .row(COUNT, params![term, counts.tuning.common], |row| {
                     row.get::<_, u32>(0).map_err(sql_error)
-                })
-                .map(Option::unwrap_or_default)
-        },
-        // Keys are never reused: the highest is about how many users were ever indexed.
-        || {
-            reader
-                .row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
-                    row.get::<_, i64>(0).map_err(sql_error)
-                })
-                .map(|max| u32::try_from(max.unwrap_or_default()).unwrap_or(u32::MAX))
-        },
-    )?;
-    let mut found = Found::new(request.offset, request.limit);
-    let mut walk = UserListRequest {
-        search: None,
-        offset: 0,
-        ..request.clone()
-    };
+                })?
+                .unwrap_or_default()
+        };
+        counts.remember(&key, count);
+    }
+    let plan = counts.plan(&needle);
+    let (mut walk, mut found) = search::start(request);
     if plan.scan_first {
         walk.limit = if plan.trigrams.is_empty() {
             u32::MAX

@@ -48,11 +48,13 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("Roster listening on http://{address}");
     tracing::info!(%address, "listening");
-    let purger = tokio::spawn(purge_audit_events(
-        roster.clone(),
-        Duration::from_secs(args.audit_purge_interval_seconds),
-    ));
-    let tidier = tokio::spawn(tidy_search_index(roster.clone()));
+    let upkeep = [
+        tokio::spawn(purge_audit_events(
+            roster.clone(),
+            Duration::from_secs(args.audit_purge_interval_seconds),
+        )),
+        tokio::spawn(tidy_search_index(roster.clone())),
+    ];
     let mailer = match &args.mail.smtp_url {
         Some(url) => {
             let sender = roster_mail::SmtpSender::new(url, &args.mail.mail_from)
@@ -71,28 +73,36 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let off = |name: &str, seed: &str| args.disable_dialects.iter().any(|d| d == name || d == seed);
-    let dialects = roster_http::dialects::Dialects {
-        human_api_admin: !off("human-api-admin", "000"),
-        human_api_app: !off("human-api-app", "001"),
-        holistics: !off("holistics", "003"),
-        publica: !off("publica", "004"),
-    };
-    let limits = roster_http::server::Limits {
-        header_read_timeout: Duration::from_secs(args.limits.header_timeout_seconds),
-        body_idle_timeout: Duration::from_secs(args.limits.body_timeout_seconds),
-        max_connections: args.limits.max_connections,
-        shutdown_grace: Duration::from_secs(args.limits.shutdown_grace_seconds),
-    };
-    let app = roster_http::router_with(roster, dialects);
-    roster_http::server::serve(listener, app, limits, shutdown).await;
-    purger.abort();
-    tidier.abort();
+    let app = roster_http::router_with(roster, dialects(&args));
+    roster_http::server::serve(listener, app, limits(&args), shutdown).await;
+    for task in upkeep {
+        task.abort();
+    }
     if let Some(mailer) = mailer {
         mailer.abort();
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The dialects `--disable-dialects` leaves on.
+fn dialects(args: &ServeArgs) -> roster_http::dialects::Dialects {
+    let off = |name: &str, seed: &str| args.disable_dialects.iter().any(|d| d == name || d == seed);
+    roster_http::dialects::Dialects {
+        human_api_admin: !off("human-api-admin", "000"),
+        human_api_app: !off("human-api-app", "001"),
+        holistics: !off("holistics", "003"),
+        publica: !off("publica", "004"),
+    }
+}
+
+fn limits(args: &ServeArgs) -> roster_http::server::Limits {
+    roster_http::server::Limits {
+        header_read_timeout: Duration::from_secs(args.limits.header_timeout_seconds),
+        body_idle_timeout: Duration::from_secs(args.limits.body_timeout_seconds),
+        max_connections: args.limits.max_connections,
+        shutdown_grace: Duration::from_secs(args.limits.shutdown_grace_seconds),
+    }
 }
 
 /// Search index upkeep, in small steps while there is some (a pause between them leaves
