@@ -91,6 +91,8 @@ const MERGE_AFTER_USERS: i64 = 1000;
 pub(crate) struct Tidy {
     /// The highest user key when the index was last merged whole (0: not since start).
     merged_at_key: std::sync::atomic::AtomicI64,
+    /// The highest user key at the previous look.
+    seen_key: std::sync::atomic::AtomicI64,
     merging: std::sync::atomic::AtomicBool,
 }
 
@@ -98,8 +100,10 @@ pub(crate) struct Tidy {
 /// and merges them inside commits only a level at a time, so after a bulk import a search
 /// reads its trigrams from dozens of segments (twice the work, measured at a million
 /// users). Once the users have grown by a tenth since the last time (and at the first
-/// call after a start), the index is merged into one segment, [`MERGE_STEP_PAGES`] pages
-/// per step, each step a transaction of its own between other writes.
+/// call after a start), and no user was added since the previous look (a bulk import is
+/// over: merging during it would redo the work at every batch and slow it down), the index is
+/// merged into one segment, [`MERGE_STEP_PAGES`] pages per step, each step a transaction of
+/// its own between other writes.
 pub(crate) async fn tidy(
     reader: &Reader,
     writer: &Writer,
@@ -114,7 +118,8 @@ pub(crate) async fn tidy(
     let merged_at = tidy.merged_at_key.load(Ordering::Relaxed);
     let grown = highest >= merged_at + (merged_at / 10).max(MERGE_AFTER_USERS);
     let first = merged_at == 0 && highest > 0;
-    if !(tidy.merging.load(Ordering::Relaxed) || grown || first) {
+    let settled = tidy.seen_key.swap(highest, Ordering::Relaxed) == highest;
+    if !(tidy.merging.load(Ordering::Relaxed) || settled && (grown || first)) {
         return Ok(false);
     }
     let merged = writer

@@ -63,10 +63,14 @@ async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() 
 /// segment per commit, which it merges in steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
-    use roster_core::store::prelude::*;
     let fixture = fresh().await.unwrap();
     let store = fixture.store.clone();
     roster_store_conformance::user_search::workspace_with_users(&store, 1500).await;
+    // The first look sees users being added; merging waits for a look that sees none.
+    assert!(
+        !store.tidy_search_index().await.unwrap(),
+        "writes may still be going on"
+    );
     assert!(
         store.tidy_search_index().await.unwrap(),
         "a merge step was due"
