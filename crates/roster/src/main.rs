@@ -9,6 +9,12 @@ mod transfer;
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a list page or a SCIM page builds and drops
+/// thousands of small strings and JSON values, and glibc's malloc and free were a third of
+/// such a request's time in a profile (bench/RESULTS.md has the before and after).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
