@@ -297,36 +297,10 @@ pub(crate) async fn update(
     })
 }
 
-/// Newest first, after the cursor. `matching`, when given, are substrings (the trigrams a
-/// search plan picked, see `user_search`) each of which the users' name or email must hold
-/// (`ILIKE '%…%'`, answered by the trigram indexes); `request.search` itself is not read
-/// here.
-pub(crate) fn list_query(
-    request: &UserListRequest,
-    matching: Option<&[String]>,
-) -> QueryBuilder<'static, Postgres> {
+/// Newest first, after the cursor. A search is not read here: `user_search` runs it.
+pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new("");
-    if let Some(matching) = matching {
-        // The trigram indexes find the candidates first (a bitmap scan of each), and the page
-        // is cut from them, each fetched by its key (a LATERAL lookup, so that no plan made
-        // on stale statistics hash-joins the whole table). Left to itself the planner, which
-        // cannot tell how rare a substring is, may walk the whole table newest first
-        // filtering every row. The search plan keeps the candidates few.
-        q.push("WITH matches AS MATERIALIZED (SELECT pk AS hit FROM users WHERE TRUE");
-        for part in matching {
-            let pattern = like_pattern(part);
-            q.push(" AND (name ILIKE ")
-                .push_bind(pattern.clone())
-                .push(" OR email ILIKE ")
-                .push_bind(pattern)
-                .push(")");
-        }
-        q.push(
-            ") SELECT u.* FROM matches CROSS JOIN LATERAL \
-             (SELECT * FROM users WHERE users.pk = matches.hit LIMIT 1) u \
-             WHERE workspace_pk = ",
-        );
-    } else if let Some(group) = request.group_key {
+    if let Some(group) = request.group_key {
         // Members first: the group's memberships in descending user key order, each user
         // fetched by key, so a small group of a big workspace costs its own size.
         q.push(
@@ -342,14 +316,7 @@ pub(crate) fn list_query(
     }
     q.push_bind(request.workspace_key);
     push_equalities(&mut q, request);
-    if let (Some(group), Some(_)) = (request.group_key, matching) {
-        q.push(" AND pk IN (SELECT user_pk FROM group_members WHERE group_pk = ")
-            .push_bind(group)
-            .push(" AND (expires_at IS NULL OR expires_at > ")
-            .push_bind(request.as_of)
-            .push("))");
-    }
-    let order = if request.group_key.is_some() && matching.is_none() {
+    let order = if request.group_key.is_some() {
         "m.user_pk"
     } else {
         "pk"
@@ -357,7 +324,7 @@ pub(crate) fn list_query(
     if let Some(before) = request.before_key {
         q.push(format!(" AND {order} < ")).push_bind(before);
     }
-    let plain = matching.is_none() && request.group_key.is_none();
+    let plain = request.group_key.is_none();
     let offset = i64::try_from(request.offset).unwrap_or(i64::MAX);
     if request.offset > 0 && plain {
         // A numbered page starts at the key `offset` rows down the filter's index, found by
@@ -382,7 +349,7 @@ pub(crate) fn list_query(
 }
 
 /// The equality filters of `request` (unqualified columns of `users`).
-fn push_equalities(q: &mut QueryBuilder<'static, Postgres>, request: &UserListRequest) {
+pub(crate) fn push_equalities(q: &mut QueryBuilder<'static, Postgres>, request: &UserListRequest) {
     if !request.include_deleted {
         q.push(" AND deleted_at IS NULL");
     }
@@ -459,7 +426,7 @@ impl UserStore for PostgresStore {
         if let Some(search) = &request.search {
             return user_search::search(&self.pool, &self.trigram_counts, request, search).await;
         }
-        let rows = users::list_query(request, None)
+        let rows = users::list_query(request)
             .build()
             .fetch_all(&self.pool)
             .await

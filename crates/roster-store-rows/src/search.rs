@@ -126,42 +126,64 @@ impl Plan {
     /// The plan for trigrams (with where they start in the needle) of these user counts
     /// (each at most `common`) among about `total` users.
     ///
-    /// The rarest trigram is asked for first. Each further one, rarest first, costs the
-    /// index its list of users and saves a row read and check for every candidate it rules
-    /// out: it is added while the candidates left (estimated as if trigrams were found
-    /// independently) outnumber its list [`LIST_PER_ROW`] times over. A trigram sharing two
-    /// characters with one taken is found with it and rules out next to nothing: skipped.
+    /// The index is asked for the set of one to [`INDEXED_TRIGRAMS`] trigrams that costs
+    /// least: each costs its list of users, and every candidate left (estimated as if
+    /// trigrams were found independently) a row read and check, [`LIST_PER_ROW`] times a
+    /// list entry. A count at `common` is a floor, so its list is priced at four times that.
+    /// Trigrams of a set share at most one character: two sharing two are found together,
+    /// and the estimate would take them for independent.
     pub fn from_counts(mut counted: Vec<(usize, String, u32)>, common: u32, total: u64) -> Self {
         counted.sort_by_key(|(_, _, count)| *count);
         // No trigram (a needle shorter than three characters) leaves only the walk.
         let scan_first = counted.first().is_none_or(|(_, _, count)| *count >= common);
+        counted.truncate(PLANNED_TRIGRAMS);
         let total = total.max(1) as f64;
-        let mut taken: Vec<usize> = Vec::new();
-        let mut trigrams = Vec::new();
-        let mut candidates = f64::INFINITY;
-        for (at, trigram, count) in counted {
-            let count = f64::from(count);
-            let apart = taken.iter().all(|other| at.abs_diff(*other) >= 2);
-            if !apart || trigrams.len() >= INDEXED_TRIGRAMS {
-                continue;
-            }
-            if candidates.is_finite() && candidates * LIST_PER_ROW <= count {
-                break;
-            }
-            candidates = if candidates.is_finite() {
-                candidates * count / total
+        let list = |count: u32| {
+            if count >= common {
+                4.0 * f64::from(common)
             } else {
-                count
-            };
-            taken.push(at);
-            trigrams.push(trigram);
+                f64::from(count)
+            }
+        };
+        let cost = |set: &[usize]| {
+            let lists: f64 = set.iter().map(|&i| list(counted[i].2)).sum();
+            let first = list(counted[set[0]].2);
+            let candidates = set[1..]
+                .iter()
+                .fold(first, |left, &i| left * list(counted[i].2) / total);
+            lists + LIST_PER_ROW * candidates
+        };
+        let apart = |set: &[usize]| {
+            set.iter().enumerate().all(|(n, &a)| {
+                set[n + 1..]
+                    .iter()
+                    .all(|&b| counted[a].0.abs_diff(counted[b].0) >= 2)
+            })
+        };
+        let n = counted.len();
+        let mut sets: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).collect();
+        for a in 0..n {
+            for b in a + 1..n {
+                sets.push(vec![a, b]);
+                for c in b + 1..n {
+                    sets.push(vec![a, b, c]);
+                }
+            }
         }
+        let best = sets
+            .into_iter()
+            .filter(|set| set.len() <= INDEXED_TRIGRAMS && apart(set))
+            .min_by(|x, y| cost(x).total_cmp(&cost(y)))
+            .unwrap_or_default();
         Self {
             scan_first,
-            trigrams,
+            trigrams: best.into_iter().map(|i| counted[i].1.clone()).collect(),
         }
     }
 }
+
+/// The rarest trigrams a plan chooses among (a longer needle's others are common).
+const PLANNED_TRIGRAMS: usize = 12;
 
 /// How many entries of a trigram's list the index reads in the time one candidate row is
 /// read and checked (measured on SQLite's FTS5: about 10 ns an entry, 1 µs a row).
@@ -245,9 +267,9 @@ impl TrigramCounts {
 
 /// What a search of `request` starts from: the request its walks run (without the search
 /// and the offset, which the checks of [`Found`] apply) and the rows it keeps.
-pub fn start(
+pub fn start<T>(
     request: &roster_core::UserListRequest,
-) -> (roster_core::UserListRequest, Found<roster_core::User>) {
+) -> (roster_core::UserListRequest, Found<T>) {
     let walk = roster_core::UserListRequest {
         search: None,
         offset: 0,
@@ -319,10 +341,9 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_adds_trigrams_while_they_rule_out_more_rows_than_they_cost() {
-        // "richardrossi.999998@corp.example" at a million users: after "rdr" (1,283
-        // candidates), "dro" shares "dr" with it; "999" leaves about 5 candidates, fewer
-        // than "998" would cost.
+    fn the_plan_asks_for_the_cheapest_set_of_trigrams_apart() {
+        // "richardrossi.999998@corp.example" at a million users: "rdr" and "999" leave
+        // about 5 candidates; a third list would cost more than it saves.
         let email = vec![
             (3, "rdr".into(), 1283),
             (4, "dro".into(), 3787),
@@ -334,15 +355,23 @@ mod tests {
         let plan = Plan::from_counts(email, 16_384, 1_000_000);
         assert!(!plan.scan_first);
         assert_eq!(plan.trigrams, vec!["rdr", "999"]);
-        // "rossi.99999": "999", then "i.9" (one character shared), then nothing worth it.
+        // "lopez.99899": "989" is the rarest, but both trigrams apart from it share two
+        // characters with it; "998" and "899" share one.
         let name_and_number = vec![
-            (0, "ros".into(), 16_384),
-            (4, "i.9".into(), 5556),
-            (5, ".99".into(), 11_111),
-            (6, "999".into(), 3700),
+            (0, "lop".into(), 16_384),
+            (6, "998".into(), 3999),
+            (7, "989".into(), 3998),
+            (8, "899".into(), 3999),
         ];
         let plan = Plan::from_counts(name_and_number, 16_384, 1_000_000);
-        assert_eq!(plan.trigrams, vec!["999", "i.9"]);
+        assert_eq!(plan.trigrams, vec!["998", "899"]);
+        // A rare trigram alone beats any pair with a common one.
+        let rare = Plan::from_counts(
+            vec![(0, "xot".into(), 100), (2, "tel".into(), 16_384)],
+            16_384,
+            1_000_000,
+        );
+        assert_eq!(rare.trigrams, vec!["xot"]);
         // Among few users, every trigram narrows: up to three are asked for.
         let few = Plan::from_counts(
             vec![
@@ -356,7 +385,7 @@ mod tests {
         assert_eq!(few.trigrams, vec!["abc", "cde", "efg"]);
         let dense = Plan::from_counts(vec![(0, "exa".into(), 9), (1, "xam".into(), 9)], 9, 10);
         assert!(dense.scan_first);
-        assert_eq!(dense.trigrams, vec!["exa"]);
+        assert_eq!(dense.trigrams.len(), 1);
     }
 
     #[test]
