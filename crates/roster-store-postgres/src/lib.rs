@@ -66,7 +66,10 @@ impl PostgresStore {
             .map_err(db_error)?;
         Ok(Self {
             pool,
-            trigram_counts: std::sync::Arc::default(),
+            trigram_counts: std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(
+                roster_store_rows::search::SearchTuning::default(),
+                roster_store_rows::search::Intersection::Bitmaps,
+            )),
         })
     }
 
@@ -74,8 +77,10 @@ impl PostgresStore {
     /// every path of a plan with a few users).
     #[must_use]
     pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
-        self.trigram_counts =
-            std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(tuning));
+        self.trigram_counts = std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(
+            tuning,
+            roster_store_rows::search::Intersection::Bitmaps,
+        ));
         self
     }
 

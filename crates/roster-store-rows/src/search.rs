@@ -112,6 +112,16 @@ impl Default for SearchTuning {
     }
 }
 
+/// How a store's trigram index intersects lists, which prices a further trigram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Intersection {
+    /// Along the shortest list, seeking in the others (SQLite's FTS5).
+    #[default]
+    Seeks,
+    /// Every list read whole into a bitmap (PostgreSQL's GIN): a list costs its length.
+    Bitmaps,
+}
+
 /// How a store answers a search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -124,62 +134,108 @@ pub struct Plan {
 
 impl Plan {
     /// The plan for trigrams (with where they start in the needle) of these user counts
-    /// (each at most `common`) among about `total` users.
-    ///
-    /// The index is asked for the set of one to [`INDEXED_TRIGRAMS`] trigrams that costs
-    /// least: each costs its list of users, and every candidate left (estimated as if
-    /// trigrams were found independently) a row read and check, [`LIST_PER_ROW`] times a
-    /// list entry. A count at `common` is a floor, so its list is priced at four times that.
-    /// Trigrams of a set share at most one character: two sharing two are found together,
-    /// and the estimate would take them for independent.
-    pub fn from_counts(mut counted: Vec<(usize, String, u32)>, common: u32, total: u64) -> Self {
+    /// (each at most `common`) among about `total` users, for an index that intersects
+    /// lists as `intersection` says.
+    pub fn from_counts(
+        mut counted: Vec<(usize, String, u32)>,
+        common: u32,
+        total: u64,
+        intersection: Intersection,
+    ) -> Self {
         counted.sort_by_key(|(_, _, count)| *count);
         // No trigram (a needle shorter than three characters) leaves only the walk.
         let scan_first = counted.first().is_none_or(|(_, _, count)| *count >= common);
         counted.truncate(PLANNED_TRIGRAMS);
         let total = total.max(1) as f64;
-        let list = |count: u32| {
-            if count >= common {
-                4.0 * f64::from(common)
-            } else {
-                f64::from(count)
-            }
+        let trigrams = match intersection {
+            Intersection::Seeks => greedy(&counted, total),
+            Intersection::Bitmaps => cheapest(&counted, common, total),
         };
-        let cost = |set: &[usize]| {
-            let lists: f64 = set.iter().map(|&i| list(counted[i].2)).sum();
-            let first = list(counted[set[0]].2);
-            let candidates = set[1..]
-                .iter()
-                .fold(first, |left, &i| left * list(counted[i].2) / total);
-            lists + LIST_PER_ROW * candidates
-        };
-        let apart = |set: &[usize]| {
-            set.iter().enumerate().all(|(n, &a)| {
-                set[n + 1..]
-                    .iter()
-                    .all(|&b| counted[a].0.abs_diff(counted[b].0) >= 2)
-            })
-        };
-        let n = counted.len();
-        let mut sets: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).collect();
-        for a in 0..n {
-            for b in a + 1..n {
-                sets.push(vec![a, b]);
-                for c in b + 1..n {
-                    sets.push(vec![a, b, c]);
-                }
-            }
-        }
-        let best = sets
-            .into_iter()
-            .filter(|set| set.len() <= INDEXED_TRIGRAMS && apart(set))
-            .min_by(|x, y| cost(x).total_cmp(&cost(y)))
-            .unwrap_or_default();
         Self {
             scan_first,
-            trigrams: best.into_iter().map(|i| counted[i].1.clone()).collect(),
+            trigrams,
         }
     }
+}
+
+/// For an index that seeks (FTS5), trigrams rarest first: the rarest, then each further
+/// one while the candidates left (estimated as if trigrams were found independently)
+/// outnumber its list [`LIST_PER_ROW`] times over. A trigram sharing two characters with
+/// one taken is found with it and rules out next to nothing: skipped. (Measured at a
+/// million users against pricing every set as [`cheapest`] does: this choice was as fast
+/// or faster for every search class of `bench/run`, up to twice for a name and a number.)
+fn greedy(counted: &[(usize, String, u32)], total: f64) -> Vec<String> {
+    let mut taken: Vec<usize> = Vec::new();
+    let mut trigrams = Vec::new();
+    let mut candidates = f64::INFINITY;
+    for (at, trigram, count) in counted {
+        let count = f64::from(*count);
+        let apart = taken.iter().all(|other| at.abs_diff(*other) >= 2);
+        if !apart || trigrams.len() >= INDEXED_TRIGRAMS {
+            continue;
+        }
+        if candidates.is_finite() && candidates * LIST_PER_ROW <= count {
+            break;
+        }
+        candidates = if candidates.is_finite() {
+            candidates * count / total
+        } else {
+            count
+        };
+        taken.push(*at);
+        trigrams.push(trigram.clone());
+    }
+    trigrams
+}
+
+/// For an index that reads every list whole into a bitmap (GIN), the set of one to
+/// [`INDEXED_TRIGRAMS`] trigrams that costs least: its lists' lengths, and every candidate
+/// left a row read and check, [`LIST_PER_ROW`] times a list entry. A count at `common` is
+/// a floor, so its list is priced at four times that. Candidates are estimated from the
+/// rarest trigram's count, each further one narrowing by the square root of its share of
+/// the users: trigrams of one needle are found together more often than chance (the digits
+/// of numbers counted up, the letters of common names). Trigrams of a set share at most
+/// one character: two sharing two are found together nearly always.
+fn cheapest(counted: &[(usize, String, u32)], common: u32, total: f64) -> Vec<String> {
+    let list = |count: u32| {
+        if count >= common {
+            4.0 * f64::from(common)
+        } else {
+            f64::from(count)
+        }
+    };
+    let cost = |set: &[usize]| {
+        let first = list(counted[set[0]].2);
+        let further = &set[1..];
+        let lists = first + further.iter().map(|&i| list(counted[i].2)).sum::<f64>();
+        let candidates = further
+            .iter()
+            .fold(first, |left, &i| left * (list(counted[i].2) / total).sqrt());
+        lists + LIST_PER_ROW * candidates
+    };
+    let apart = |set: &[usize]| {
+        set.iter().enumerate().all(|(n, &a)| {
+            set[n + 1..]
+                .iter()
+                .all(|&b| counted[a].0.abs_diff(counted[b].0) >= 2)
+        })
+    };
+    let n = counted.len();
+    let mut sets: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).collect();
+    for a in 0..n {
+        for b in a + 1..n {
+            sets.push(vec![a, b]);
+            for c in b + 1..n {
+                sets.push(vec![a, b, c]);
+            }
+        }
+    }
+    let best = sets
+        .into_iter()
+        .filter(|set| set.len() <= INDEXED_TRIGRAMS && apart(set))
+        .min_by(|x, y| cost(x).total_cmp(&cost(y)))
+        .unwrap_or_default();
+    best.into_iter().map(|i| counted[i].1.clone()).collect()
 }
 
 /// The rarest trigrams a plan chooses among (a longer needle's others are common).
@@ -193,13 +249,15 @@ pub const LIST_PER_ROW: f64 = 100.0;
 #[derive(Debug, Default)]
 pub struct TrigramCounts {
     pub tuning: SearchTuning,
+    intersection: Intersection,
     counts: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl TrigramCounts {
-    pub fn new(tuning: SearchTuning) -> Self {
+    pub fn new(tuning: SearchTuning, intersection: Intersection) -> Self {
         Self {
             tuning,
+            intersection,
             counts: Mutex::default(),
         }
     }
@@ -255,7 +313,7 @@ impl TrigramCounts {
             .collect();
         let total = counts.get(TOTAL).map_or(0, |(n, _)| *n);
         drop(counts);
-        Plan::from_counts(counted, common, u64::from(total))
+        Plan::from_counts(counted, common, u64::from(total), self.intersection)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
@@ -342,48 +400,62 @@ mod tests {
 
     #[test]
     fn the_plan_asks_for_the_cheapest_set_of_trigrams_apart() {
-        // "richardrossi.999998@corp.example" at a million users: "rdr" and "999" leave
-        // about 5 candidates; a third list would cost more than it saves.
-        let email = vec![
-            (3, "rdr".into(), 1283),
-            (4, "dro".into(), 3787),
-            (13, "999".into(), 3700),
-            (15, "998".into(), 3999),
-            (19, "@co".into(), 16_384),
-            (25, "exa".into(), 16_384),
+        use Intersection::{Bitmaps, Seeks};
+        let plan = |counted: &[(usize, &str, u32)], common, total, intersection| {
+            let counted = counted
+                .iter()
+                .map(|(at, t, n)| (*at, (*t).to_owned(), *n))
+                .collect();
+            Plan::from_counts(counted, common, total, intersection).trigrams
+        };
+        // "richardrossi.999998@corp.example" at a million users: "dro" shares two
+        // characters with "rdr"; three lists leave next to no candidate.
+        let email = [
+            (3, "rdr", 1283),
+            (4, "dro", 3787),
+            (13, "999", 3700),
+            (15, "998", 3999),
+            (19, "@co", 16_384),
+            (25, "exa", 16_384),
         ];
-        let plan = Plan::from_counts(email, 16_384, 1_000_000);
-        assert!(!plan.scan_first);
-        assert_eq!(plan.trigrams, vec!["rdr", "999"]);
-        // "lopez.99899": "989" is the rarest, but both trigrams apart from it share two
-        // characters with it; "998" and "899" share one.
-        let name_and_number = vec![
-            (0, "lop".into(), 16_384),
-            (6, "998".into(), 3999),
-            (7, "989".into(), 3998),
-            (8, "899".into(), 3999),
-        ];
-        let plan = Plan::from_counts(name_and_number, 16_384, 1_000_000);
-        assert_eq!(plan.trigrams, vec!["998", "899"]);
-        // A rare trigram alone beats any pair with a common one.
-        let rare = Plan::from_counts(
-            vec![(0, "xot".into(), 100), (2, "tel".into(), 16_384)],
-            16_384,
-            1_000_000,
+        assert_eq!(
+            plan(&email, 16_384, 1_000_000, Bitmaps),
+            ["rdr", "999", "998"]
         );
-        assert_eq!(rare.trigrams, vec!["xot"]);
+        // Seeking: "999" leaves about 5 candidates, fewer than "998" would cost.
+        assert_eq!(plan(&email, 16_384, 1_000_000, Seeks), ["rdr", "999"]);
+        // "lopez.99899": "989" is the rarest, but shares two characters with both other
+        // numbers. Seeking takes it and a list more; a bitmap reads "lop" whole, so the
+        // other two numbers are cheaper.
+        let name_and_number = [
+            (0, "lop", 16_384),
+            (6, "998", 3999),
+            (7, "989", 3998),
+            (8, "899", 3999),
+        ];
+        assert_eq!(
+            plan(&name_and_number, 16_384, 1_000_000, Seeks),
+            ["989", "lop"]
+        );
+        assert_eq!(
+            plan(&name_and_number, 16_384, 1_000_000, Bitmaps),
+            ["998", "899"]
+        );
+        // A rare trigram alone beats any set with a common one.
+        let rare = [(0, "xot", 100), (2, "tel", 16_384)];
+        assert_eq!(plan(&rare, 16_384, 1_000_000, Bitmaps), ["xot"]);
+        assert_eq!(plan(&rare, 16_384, 1_000_000, Seeks), ["xot"]);
         // Among few users, every trigram narrows: up to three are asked for.
-        let few = Plan::from_counts(
-            vec![
-                (0, "abc".into(), 5),
-                (2, "cde".into(), 9),
-                (4, "efg".into(), 9),
-            ],
-            16_384,
-            50,
+        let few = [(0, "abc", 5), (2, "cde", 9), (4, "efg", 9)];
+        for intersection in [Seeks, Bitmaps] {
+            assert_eq!(plan(&few, 16_384, 50, intersection), ["abc", "cde", "efg"]);
+        }
+        let dense = Plan::from_counts(
+            vec![(0, "exa".into(), 9), (1, "xam".into(), 9)],
+            9,
+            10,
+            Seeks,
         );
-        assert_eq!(few.trigrams, vec!["abc", "cde", "efg"]);
-        let dense = Plan::from_counts(vec![(0, "exa".into(), 9), (1, "xam".into(), 9)], 9, 10);
         assert!(dense.scan_first);
         assert_eq!(dense.trigrams.len(), 1);
     }

@@ -80,7 +80,10 @@ impl SqliteStore {
     /// every path of a plan with a few users).
     #[must_use]
     pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
-        self.trigram_counts = Arc::new(roster_store_rows::search::TrigramCounts::new(tuning));
+        self.trigram_counts = Arc::new(roster_store_rows::search::TrigramCounts::new(
+            tuning,
+            roster_store_rows::search::Intersection::Seeks,
+        ));
         self
     }
 
