@@ -291,13 +291,6 @@ impl Roster {
         Ok(())
     }
 
-    /// One step of the search index's background upkeep (see
-    /// [`UserStore::tidy_search_index`](crate::store::UserStore::tidy_search_index)): `true`
-    /// when another step is due now.
-    pub async fn tidy_search_index(&self) -> Result<bool> {
-        Ok(self.store.tidy_search_index().await?)
-    }
-
     /// Purge the workspace's events older than its retention, in small transactions.
     pub async fn purge_expired_audit_events(&self, workspace: &Workspace) -> Result<u64> {
         let cutoff = self.clock.now() - Duration::days(i64::from(workspace.audit_retention_days));

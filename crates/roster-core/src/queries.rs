@@ -1,10 +1,18 @@
-//! The query operation: users by condition, one page and the total (SCIM's lists).
+//! The query operation: users by condition, one page and the total (SCIM's lists); and the
+//! upkeep of the index searches use.
 
 use crate::error::Result;
 use crate::query::{QueryPage, QueryRequest, UserQuery};
 use crate::workspace::Workspace;
 
 impl crate::roster::Roster {
+    /// One step of the search index's background upkeep (see
+    /// [`UserStore::tidy_search_index`](crate::store::UserStore::tidy_search_index)): `true`
+    /// when another step is due now.
+    pub async fn tidy_search_index(&self) -> Result<bool> {
+        Ok(self.store.tidy_search_index().await?)
+    }
+
     /// One page of the live users matching `request`, with the total that match.
     pub async fn query_users(
         &self,

@@ -9,16 +9,18 @@
 //!
 //! - Each trigram's user count is looked up ([`TrigramCounts`]: the store counts what
 //!   [`TrigramCounts::to_count`] names and remembers it), counting at most
-//!   [`SearchTuning::common`] users: a small bounded read, remembered for [`COUNT_TTL`] (planner
-//!   statistics, never used as an answer: a stale count only makes a plan slower).
-//! - The index is asked only for the [`INDEXED_TRIGRAMS`] rarest trigrams, whose
-//!   intersection is short; every candidate is then checked against the whole needle
+//!   [`SearchTuning::common`] users: a small bounded read, remembered for [`COUNT_TTL`]
+//!   (planner statistics, never used as an answer: a stale count only makes a plan slower).
+//! - The index is asked only for a few of the rarest trigrams (at most
+//!   [`INDEXED_TRIGRAMS`]), chosen by how the store's index intersects lists
+//!   ([`Intersection`]); every candidate is then checked against the whole needle
 //!   ([`Needle::found_in`]), so the answer is exact whichever trigrams were picked.
 //! - When even the rarest trigram is common, the needle may match nearly everyone (the
 //!   email domain every user shares): the users are then walked in list order, through the
-//!   index of the request's filters, checking each, for at most
-//!   [`SearchTuning::scan_budget`] rows; a page
-//!   that is not full by then is finished through the index, after the last row walked.
+//!   index of the request's filters, checking each. SQLite walks at most
+//!   [`SearchTuning::scan_budget`] rows and finishes a page that is not full by then through
+//!   the index, after the last row walked; PostgreSQL, whose index would read every common
+//!   list whole, walks on in growing chunks.
 //!
 //! The store runs the plan; this module decides it and checks candidates, so both stores
 //! answer the same rows.
@@ -77,8 +79,12 @@ impl Needle {
         out
     }
 
-    /// Whether `text` contains the needle, case-insensitively.
+    /// Whether `text` contains the needle, case-insensitively (an empty needle is in
+    /// every text).
     pub fn found_in(&self, text: &str) -> bool {
+        if self.folded.is_empty() {
+            return true;
+        }
         if self.text.is_ascii() && text.is_ascii() {
             let needle = self.text.as_bytes();
             return text
@@ -383,6 +389,7 @@ mod tests {
         assert!(accented.found_in("Zoë Garcia"));
         assert!(!accented.found_in("zoe garcia"));
         assert!(!Needle::new("longer than the text").found_in("short"));
+        assert!(Needle::new("").found_in("anything"));
     }
 
     #[test]
