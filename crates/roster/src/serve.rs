@@ -23,6 +23,8 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Before anything is created or printed, like the port.
+    let shutdown = shutdown_signal()?;
     let mut roster = store::roster(url, store::Create::Yes)
         .await?
         .with_config(config);
@@ -44,7 +46,6 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .ensure_signing_key()
         .await
         .context("cannot set up a key to sign client tokens")?;
-    let shutdown = shutdown_signal()?;
     let address = listener.local_addr()?;
     println!("Roster listening on http://{address}");
     tracing::info!(%address, "listening");
