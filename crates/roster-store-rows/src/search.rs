@@ -53,13 +53,25 @@ fn fold_char(c: char) -> char {
 pub struct Needle {
     folded: Vec<char>,
     text: String,
+    trigrams: Vec<(usize, String)>,
 }
 
 impl Needle {
     pub fn new(search: &str) -> Self {
         let folded: Vec<char> = search.chars().map(fold_char).collect();
         let text = folded.iter().collect();
-        Self { folded, text }
+        let mut trigrams: Vec<(usize, String)> = Vec::new();
+        for (at, window) in folded.windows(3).enumerate() {
+            let trigram: String = window.iter().collect();
+            if !trigrams.iter().any(|(_, seen)| *seen == trigram) {
+                trigrams.push((at, trigram));
+            }
+        }
+        Self {
+            folded,
+            text,
+            trigrams,
+        }
     }
 
     /// The needle, case-folded.
@@ -68,15 +80,8 @@ impl Needle {
     }
 
     /// Its distinct trigrams, in order, each with where it first starts.
-    pub fn trigrams(&self) -> Vec<(usize, String)> {
-        let mut out: Vec<(usize, String)> = Vec::new();
-        for (at, window) in self.folded.windows(3).enumerate() {
-            let trigram: String = window.iter().collect();
-            if !out.iter().any(|(_, seen)| *seen == trigram) {
-                out.push((at, trigram));
-            }
-        }
-        out
+    pub fn trigrams(&self) -> &[(usize, String)] {
+        &self.trigrams
     }
 
     /// Whether `text` contains the needle, case-insensitively (an empty needle is in
@@ -280,9 +285,9 @@ impl TrigramCounts {
         };
         let mut out: Vec<String> = needle
             .trigrams()
-            .into_iter()
-            .map(|(_, trigram)| trigram)
-            .filter(|trigram| !fresh(trigram))
+            .iter()
+            .filter(|(_, trigram)| !fresh(trigram))
+            .map(|(_, trigram)| trigram.clone())
             .collect();
         if !fresh(TOTAL) {
             out.push(TOTAL.to_owned());
@@ -311,10 +316,10 @@ impl TrigramCounts {
         let counts = self.lock();
         let counted = needle
             .trigrams()
-            .into_iter()
+            .iter()
             .map(|(at, trigram)| {
-                let n = counts.get(&trigram).map_or(common, |(n, _)| *n);
-                (at, trigram, n)
+                let n = counts.get(trigram).map_or(common, |(n, _)| *n);
+                (*at, trigram.clone(), n)
             })
             .collect();
         let total = counts.get(TOTAL).map_or(0, |(n, _)| *n);
@@ -359,14 +364,14 @@ impl<T> Found<T> {
         }
     }
 
-    /// Keep a matching row (made by `make` only when kept).
-    pub fn keep<E>(&mut self, make: impl FnOnce() -> Result<T, E>) -> Result<(), E> {
+    /// Count a match: whether it belongs on the page (past the offset, within the limit),
+    /// so the caller pushes it onto `rows`.
+    pub fn takes(&mut self) -> bool {
         if self.skip > 0 {
             self.skip -= 1;
-        } else if !self.is_full() {
-            self.rows.push(make()?);
+            return false;
         }
-        Ok(())
+        !self.is_full()
     }
 
     pub fn is_full(&self) -> bool {
@@ -394,7 +399,7 @@ mod tests {
 
     #[test]
     fn trigrams_are_distinct_and_folded() {
-        assert_eq!(Needle::new("AaAa").trigrams(), vec![(0, "aaa".to_owned())]);
+        assert_eq!(Needle::new("AaAa").trigrams(), [(0, "aaa".to_owned())]);
         assert_eq!(
             Needle::new("Zoë G").trigrams(),
             vec![
@@ -485,7 +490,9 @@ mod tests {
     fn found_skips_the_offset_then_keeps_up_to_the_limit() {
         let mut found = Found::new(2, 3);
         for n in 0..10 {
-            found.keep::<()>(|| Ok(n)).unwrap();
+            if found.takes() {
+                found.rows.push(n);
+            }
         }
         assert_eq!(found.rows, vec![2, 3, 4]);
         assert!(found.is_full());

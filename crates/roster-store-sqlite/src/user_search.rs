@@ -38,10 +38,7 @@ pub(crate) fn search(
     for key in counts.to_count(&needle) {
         let count = if key == TOTAL {
             // Keys are never reused: the highest is about how many users were ever indexed.
-            let highest = reader.row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
-                row.get::<_, i64>(0).map_err(sql_error)
-            })?;
-            u32::try_from(highest.unwrap_or_default()).unwrap_or(u32::MAX)
+            u32::try_from(highest_key(reader)?).unwrap_or(u32::MAX)
         } else {
             let term = in_searched_columns(std::slice::from_ref(&key));
             reader
@@ -110,11 +107,7 @@ pub(crate) async fn tidy(
     tidy: &Tidy,
 ) -> Result<bool, StoreError> {
     use std::sync::atomic::Ordering;
-    let highest = reader
-        .row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
-            row.get::<_, i64>(0).map_err(sql_error)
-        })?
-        .unwrap_or_default();
+    let highest = highest_key(reader)?;
     let merged_at = tidy.merged_at_key.load(Ordering::Relaxed);
     let grown = highest >= merged_at + (merged_at / 10).max(MERGE_AFTER_USERS);
     let first = merged_at == 0 && highest > 0;
@@ -138,6 +131,14 @@ pub(crate) async fn tidy(
         tidy.merged_at_key.store(highest, Ordering::Relaxed);
     }
     Ok(merged)
+}
+
+/// The highest user key there is (0 with no user).
+fn highest_key(reader: &Reader) -> Result<i64, StoreError> {
+    let highest = reader.row("SELECT coalesce(max(pk), 0) FROM users", [], |row| {
+        row.get::<_, i64>(0).map_err(sql_error)
+    })?;
+    Ok(highest.unwrap_or_default())
 }
 
 /// What a walk saw.
@@ -175,8 +176,9 @@ fn check(
             let holds = |value: rusqlite::types::ValueRef<'_>| {
                 value.as_str().is_ok_and(|text| needle.found_in(text))
             };
-            if holds(text(name)?) || holds(text(email)?) {
-                found.keep(|| rows::user(row))?;
+            // `takes` counts a match, so it is asked only of one.
+            if (holds(text(name)?) || holds(text(email)?)) && found.takes() {
+                found.rows.push(rows::user(row)?);
             }
         }
         Ok(walked)
