@@ -165,7 +165,7 @@ pub async fn bulk(
         }
     }
     Ok(axum::response::IntoResponse::into_response(
-        super::scim_json(json!({
+        super::scim_json(&json!({
             "schemas": [BULK_RESPONSE],
             "Operations": results,
         })),

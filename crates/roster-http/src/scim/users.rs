@@ -4,26 +4,36 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use roster_core::group::{Group, Membership};
 use roster_core::query::{QueryRequest, SortField};
 use roster_core::{User, Workspace};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
 use super::list::{self, ListParams};
+use super::user_json::UserJson;
 use super::user_resource::{self, USER_ATTRIBUTES, USER_SCHEMA};
-use super::{base_url, filter, if_match, patch, ScimBody, ScimCaller, ScimError, ScimType};
+use super::{
+    base_url, filter, if_match, patch, ScimBody, ScimCaller, ScimError, ScimJson, ScimType,
+};
 use crate::AppState;
 
 /// Users, as lists and searches make pages of them.
 pub struct Users;
 
 impl list::Listed for Users {
-    fn page<'a>(
-        state: &'a AppState,
-        workspace: &'a Workspace,
+    async fn page(
+        state: &AppState,
+        workspace: &Workspace,
         params: ListParams,
-        base: &'a str,
-    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send + 'a {
-        run_list(state, workspace, params, base)
+        base: &str,
+    ) -> Result<ScimJson, ScimError> {
+        let page = run_list(state, workspace, params, base).await?;
+        // About 600 bytes a user: the body is written once, without growing.
+        Ok(super::scim_page_json(
+            &page.response(),
+            1024 + 768 * page.users.len(),
+        ))
     }
 }
 
@@ -48,12 +58,102 @@ fn sort_field(sort_by: Option<&str>) -> Result<SortField, ScimError> {
     }
 }
 
-pub(super) async fn run_list(
+/// One page of users, with what their resources are written from.
+pub(super) struct UserPage<'a> {
+    users: Vec<User>,
+    groups: Vec<Vec<(Group, Membership)>>,
+    params: ListParams,
+    base: &'a str,
+    total: u64,
+    next_cursor: Option<String>,
+}
+
+impl UserPage<'_> {
+    fn start_index(&self) -> Option<u64> {
+        let params = &self.params;
+        params
+            .cursor
+            .is_none()
+            .then(|| params.start_index.unwrap_or(1))
+    }
+
+    /// The page as a `ListResponse`, its users written one after the other.
+    fn response(&self) -> list::ListResponse<Resources<'_>> {
+        list::response_of(
+            Resources(self),
+            self.users.len(),
+            self.total,
+            self.start_index(),
+            self.next_cursor.clone(),
+        )
+    }
+
+    /// The page with each resource written on its own (a search of every resource type
+    /// merges them with groups').
+    pub(super) fn into_page(self) -> Result<list::Page, ScimError> {
+        let mut items = Vec::with_capacity(self.users.len());
+        for at in 0..self.users.len() {
+            items.push(list::raw(&Resource(&self, at))?);
+        }
+        Ok(list::response(
+            items,
+            self.total,
+            self.start_index(),
+            self.next_cursor,
+        ))
+    }
+
+    fn projected(&self) -> bool {
+        !self.params.attributes.is_empty() || !self.params.excluded.is_empty()
+    }
+}
+
+/// The page's resources, in order.
+struct Resources<'p>(&'p UserPage<'p>);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.users.len()))?;
+        for at in 0..self.0.users.len() {
+            seq.serialize_element(&Resource(self.0, at))?;
+        }
+        seq.end()
+    }
+}
+
+/// The page's resource at a position: written straight from the user unless the request
+/// projects attributes (a projection works on the resource as a `Value`).
+struct Resource<'p>(&'p UserPage<'p>, usize);
+
+impl Serialize for Resource<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Resource(page, at) = *self;
+        let (Some(user), Some(groups)) = (page.users.get(at), page.groups.get(at)) else {
+            return serializer.serialize_none();
+        };
+        let json = UserJson {
+            user,
+            groups,
+            base: page.base,
+        };
+        match page.projected() {
+            false => json.serialize(serializer),
+            true => list::project(
+                user_resource::render_json(json),
+                &page.params.attributes,
+                &page.params.excluded,
+            )
+            .serialize(serializer),
+        }
+    }
+}
+
+pub(super) async fn run_list<'a>(
     state: &AppState,
     workspace: &Workspace,
     params: ListParams,
-    base: &str,
-) -> Result<Value, ScimError> {
+    base: &'a str,
+) -> Result<UserPage<'a>, ScimError> {
     let condition = match &params.filter {
         Some(text) => Some(filter::user_condition(&filter::parse(text)?)?),
         None => None,
@@ -68,28 +168,14 @@ pub(super) async fn run_list(
     };
     let page = state.roster.query_users(workspace, request).await?;
     let groups = state.roster.groups_of_users(workspace, &page.users).await?;
-    let resources = page
-        .users
-        .iter()
-        .zip(groups)
-        .map(|(user, groups)| {
-            list::project(
-                user_resource::render(user, &groups, base),
-                &params.attributes,
-                &params.excluded,
-            )
-        })
-        .collect();
-    let start_index = params
-        .cursor
-        .is_none()
-        .then(|| params.start_index.unwrap_or(1));
-    Ok(list::response(
-        resources,
-        page.total,
-        start_index,
-        page.next_cursor,
-    ))
+    Ok(UserPage {
+        users: page.users,
+        groups,
+        params,
+        base,
+        total: page.total,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// The user's resource, with its groups.
