@@ -4,8 +4,11 @@
 //!   `GET /v1/users/{id}` with one fixed user: the ceiling any server meets on this machine.
 //! - `users`: synthetic users as NDJSON, realistic enough to exercise every index (names,
 //!   emails, roles, statuses, attributes; a rare surname for the search scenario).
+//! - `load`: a steady mix of reads and writes at a fixed rate, for the soak.
 //! - `probe`: what the load needs from a loaded database: random user ids, a cursor deep in
 //!   the list, an email to look up.
+
+mod load;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -40,6 +43,25 @@ enum Command {
         count: u64,
         #[arg(long)]
         output: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// A steady mix of reads and audited writes at a fixed rate (the soak's load): one
+    /// JSON line a second, then the run's summary.
+    Load {
+        #[arg(long, default_value = "127.0.0.1:18080")]
+        server: String,
+        /// A secret key with the users scopes.
+        #[arg(long, env = "ROSTER_BENCH_KEY")]
+        key: String,
+        /// Requests a second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// `probe`'s output: the user ids to read.
+        #[arg(long)]
+        probe: PathBuf,
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
@@ -365,6 +387,35 @@ async fn main() -> anyhow::Result<()> {
             output,
             seed,
         } => synthetic_users(count, seed, output),
+        Command::Load {
+            server,
+            key,
+            rate,
+            seconds,
+            probe,
+            seed,
+        } => {
+            let text = std::fs::read_to_string(&probe)
+                .with_context(|| format!("cannot read {}", probe.display()))?;
+            let probed: serde_json::Value = serde_json::from_str(&text)?;
+            let ids = probed["ids"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            load::run(load::LoadArgs {
+                server,
+                key,
+                rate,
+                seconds,
+                ids,
+                seed,
+            })
+            .await
+        }
         Command::Probe {
             database_url,
             workspace,
