@@ -104,6 +104,7 @@ enum Outcome {
 
 /// One request of the mix: method, path and body.
 fn pick(
+    run: u64,
     rng: &mut StdRng,
     ids: &[String],
     made: &Mutex<Vec<String>>,
@@ -131,7 +132,7 @@ fn pick(
         70..85 => {
             let body = json!({
                 "name": format!("Soak {n}"),
-                "email": format!("soak.{n}.{}@soak.example", rng.gen::<u32>()),
+                "email": format!("soak.{run}.{n}@soak.example"),
                 "role": "viewer",
                 "send_invitation": false,
             });
@@ -185,6 +186,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let in_flight = Arc::new(AtomicU64::new(0));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<(u64, Outcome)>();
     let mut rng = StdRng::seed_from_u64(args.seed);
+    // New users' emails carry the run's start, so a second run on the same database makes
+    // new users, not conflicts.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let start = Instant::now();
     let total = args.rate * args.seconds;
     let step = Duration::from_secs(1).as_nanos() as f64 / args.rate as f64;
@@ -221,7 +227,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             let _ = sender.send((second, Outcome::Refused));
             continue;
         }
-        let (method, path, body) = pick(&mut rng, &ids, &made, n);
+        let (method, path, body) = pick(run, &mut rng, &ids, &made, n);
         let creates = method == Method::POST && path == "/v1/users";
         let request = Request::builder()
             .method(method)
