@@ -51,6 +51,20 @@ def ensure_tools():
         run(apt, stdout=subprocess.DEVNULL)
 
 
+def write_section(begin, end, section):
+    """Put `section` (from marker `begin` to marker `end`) into bench/RESULTS.md in place of
+    the text between the same markers, or at its end the first time."""
+    text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        text = text[:start] + section + text[stop + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(RESULTS, "w") as out:
+        out.write(text)
+    log(f"wrote {RESULTS}")
+
+
 def wait_healthy(address, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -335,17 +349,9 @@ def main():
         table,
         END,
     ])
-    text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-    marker_begin = BEGIN.replace("begin", f"begin {store}")
-    section = section.replace(BEGIN, marker_begin).replace(END, END.replace("end", f"end {store}"))
-    pattern = re.compile(re.escape(marker_begin) + ".*?" + re.escape(END.replace("end", f"end {store}")), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(RESULTS, "w") as out:
-        out.write(text)
-    log(f"wrote {RESULTS}")
+    marker_begin, marker_end = BEGIN.replace("begin", f"begin {store}"), END.replace("end", f"end {store}")
+    section = section.replace(BEGIN, marker_begin).replace(END, marker_end)
+    write_section(marker_begin, marker_end, section)
 
 
 if __name__ == "__main__":

@@ -215,15 +215,7 @@ def main():
         table,
         END,
     ])
-    text = open(bench.RESULTS).read() if os.path.exists(bench.RESULTS) else "# Benchmark results\n"
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(bench.RESULTS, "w") as out:
-        out.write(text)
-    bench.log(f"wrote {bench.RESULTS}")
+    bench.write_section(BEGIN, END, section)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -179,15 +178,7 @@ def main():
         table,
         END,
     ])
-    text = open(bench.RESULTS).read()
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(bench.RESULTS, "w") as out:
-        out.write(text)
-    bench.log(f"wrote {bench.RESULTS}")
+    bench.write_section(BEGIN, END, section)
 
 
 if __name__ == "__main__":

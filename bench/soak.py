@@ -174,16 +174,7 @@ def main():
     print(section)
     if args.no_write:
         return
-    text = open(bench.RESULTS).read() if os.path.exists(bench.RESULTS) else "# Benchmark results\n"
-    begin, end_marker = BEGIN.format(store=store), END.format(store=store)
-    if begin in text and end_marker in text:
-        head, rest = text.split(begin, 1)
-        text = head + section + rest.split(end_marker, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(bench.RESULTS, "w") as out:
-        out.write(text)
-    bench.log(f"wrote {bench.RESULTS}")
+    bench.write_section(BEGIN.format(store=store), END.format(store=store), section)
 
 
 if __name__ == "__main__":

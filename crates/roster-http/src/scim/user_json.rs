@@ -387,7 +387,8 @@ mod tests {
             },
             16,
         );
-        let read: Value = serde_json::from_slice(&page.0).unwrap_or_default();
+        let body = page.map(|page| page.0).unwrap_or_default();
+        let read: Value = serde_json::from_slice(&body).unwrap_or_default();
         assert_eq!(read, written(&user, &[]));
         assert_eq!(
             read["title"],
