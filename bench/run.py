@@ -51,6 +51,33 @@ def ensure_tools():
         run(apt, stdout=subprocess.DEVNULL)
 
 
+def start_roster(url):
+    """`roster serve` on SERVER over database `url`, with the bench key and its rate limit
+    raised out of the way; its environment (for the CLI) and the process. Exits if the
+    server stops at once (the port taken by another)."""
+    env = dict(os.environ, ROSTER_DATABASE_URL=url, ROSTER_BOOTSTRAP_SECRET_KEY=SECRET,
+               RUST_LOG="warn")
+    server = subprocess.Popen([ROSTER, "serve", "--listen", SERVER,
+                               "--rate-limit-per-minute", "100000000"],
+                              env=env, stdout=subprocess.DEVNULL)
+    wait_healthy(SERVER)
+    time.sleep(0.5)
+    if server.poll() is not None:
+        raise SystemExit(f"Roster exited at start ({server.returncode}): is {SERVER} taken?")
+    return env, server
+
+
+def stop(children):
+    """SIGTERM each process, then wait for it (killing one that takes over 30 s)."""
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def write_section(begin, end, section):
     """Put `section` (from marker `begin` to marker `end`) into bench/RESULTS.md in place of
     the text between the same markers, or at its end the first time."""
@@ -207,16 +234,11 @@ def main():
             url = f"{args.postgres}/{pg_database}"
         else:
             url = f"sqlite://{work}/roster.db"
-        env = dict(os.environ, ROSTER_DATABASE_URL=url, ROSTER_BOOTSTRAP_SECRET_KEY=SECRET,
-                   RUST_LOG="warn")
-        server = subprocess.Popen([ROSTER, "serve", "--listen", SERVER,
-                                   "--rate-limit-per-minute", "100000000"],
-                                  env=env, stdout=subprocess.DEVNULL)
+        env, server = start_roster(url)
         children.append(server)
         baseline = subprocess.Popen([BENCH, "baseline", "--listen", BASELINE],
                                     stdout=subprocess.DEVNULL)
         children.append(baseline)
-        wait_healthy(SERVER)
         sampler = RssSampler(server.pid)
 
         users_file = os.path.join(work, "users.ndjson")
@@ -297,13 +319,7 @@ def main():
             results.append((name, wrk(address, path, script, args, sampler)))
         baseline_rate = results[0][1]["rate"]
     finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop(children)
         if pg_database:
             subprocess.run(["psql", args.postgres + "/postgres", "-qc",
                             f"DROP DATABASE IF EXISTS {pg_database}"])

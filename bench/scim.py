@@ -79,16 +79,11 @@ def main():
     children = []
     try:
         url = f"sqlite://{work}/roster.db"
-        env = dict(os.environ, ROSTER_DATABASE_URL=url, ROSTER_BOOTSTRAP_SECRET_KEY=bench.SECRET,
-                   RUST_LOG="warn")
-        server = subprocess.Popen([bench.ROSTER, "serve", "--listen", bench.SERVER,
-                                   "--rate-limit-per-minute", "100000000"],
-                                  env=env, stdout=subprocess.DEVNULL)
+        _, server = bench.start_roster(url)
         children.append(server)
         baseline = subprocess.Popen([bench.BENCH, "baseline", "--listen", bench.BASELINE],
                                     stdout=subprocess.DEVNULL)
         children.append(baseline)
-        bench.wait_healthy(bench.SERVER)
         sampler = bench.RssSampler(server.pid)
 
         users_file = os.path.join(work, "users.ndjson")
@@ -171,13 +166,7 @@ def main():
             bench.log(f"{name} ({who or 'baseline'}): {args.duration} s at {args.connections} connections")
             results.append((name, who, bench.wrk(address, path, script, args, sampler)))
     finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        bench.stop(children)
         shutil.rmtree(work, ignore_errors=True)
 
     baseline_rate = results[0][2]["rate"]

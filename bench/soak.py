@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -86,15 +85,7 @@ def main():
             url = f"{args.postgres}/{pg_database}"
         else:
             url = f"sqlite://{work}/roster.db"
-        env = dict(os.environ, ROSTER_DATABASE_URL=url, ROSTER_BOOTSTRAP_SECRET_KEY=bench.SECRET,
-                   RUST_LOG="warn")
-        server = subprocess.Popen([bench.ROSTER, "serve", "--listen", bench.SERVER,
-                                   "--rate-limit-per-minute", "100000000"],
-                                  env=env, stdout=subprocess.DEVNULL)
-        bench.wait_healthy(bench.SERVER)
-        time.sleep(0.5)
-        if server.poll() is not None:
-            raise SystemExit(f"Roster exited at start ({server.returncode}): is {bench.SERVER} taken?")
+        _, server = bench.start_roster(url)
         rss = RssSeries(server.pid)
 
         users_file = os.path.join(work, "users.ndjson")
@@ -130,11 +121,7 @@ def main():
         rss.stop = True
     finally:
         if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            bench.stop([server])
         if pg_database:
             subprocess.run(["psql", args.postgres + "/postgres", "-qc",
                             f"DROP DATABASE IF EXISTS {pg_database}"])
