@@ -13,6 +13,7 @@ mod outbox;
 mod reader;
 mod rows;
 mod sessions;
+mod substring;
 mod user_queries;
 mod user_search;
 mod user_writes;

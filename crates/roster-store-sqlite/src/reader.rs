@@ -51,6 +51,7 @@ impl Reader {
         ))
         .map_err(sql_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        crate::substring::register(&conn).map_err(sql_error)?;
         Ok(conn)
     }
 

@@ -1,57 +1,84 @@
 //! User queries (SCIM filters) on SQLite: the shared builder's SQL with this backend's
 //! placeholders, prefix ranges and trigram index.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use roster_core::query::UserField;
 use roster_store_rows::query::{prefix_end, QuerySql};
+use roster_store_rows::search::Plan;
 
 use crate::rows::{micros, Sql};
+use crate::substring::{indexed_column, CONTAINS};
 
-impl QuerySql for Sql {
+/// A user query's SQL, with the plan of each substring it looks for
+/// ([`crate::substring::plans`]).
+#[derive(Debug, Default)]
+pub(crate) struct UserQuerySql {
+    pub sql: Sql,
+    pub substrings: HashMap<String, Plan>,
+}
+
+impl QuerySql for UserQuerySql {
     fn push(&mut self, sql: &str) {
-        Sql::push(self, sql);
+        self.sql.push(sql);
     }
 
     fn bind_text(&mut self, value: String) {
-        self.bind(value);
+        self.sql.bind(value);
     }
 
     fn bind_time(&mut self, value: DateTime<Utc>) {
-        self.bind(micros(value));
+        self.sql.bind(micros(value));
     }
 
     fn bind_int(&mut self, value: i64) {
-        self.bind(value);
+        self.sql.bind(value);
     }
 
-    /// User names, emails and names go through the FTS5 trigram index (which matches
-    /// case-insensitively, as these fields compare) when the needle holds a trigram; the
-    /// rest, and shorter needles, are a scan with `instr`.
+    /// User names, emails and names, with a needle of three characters or more, are found
+    /// as the needle's plan says (see [`crate::substring`]): a check of each user in list
+    /// order when every trigram is common, else the index asked for the rarest trigrams and
+    /// each candidate checked. A needle with no plan is asked of the index as a phrase. The
+    /// other fields, and shorter needles, are a scan with `instr`.
     fn contains(&mut self, field: UserField, column: &str, needle: &str) {
-        let indexed = match field {
-            UserField::UserName => Some("user_name"),
-            UserField::Email => Some("email"),
-            UserField::Name => Some("name"),
-            _ => None,
+        let indexed = indexed_column(field).filter(|_| needle.chars().count() >= 3);
+        let Some(fts_column) = indexed else {
+            self.sql.push(&format!("(instr({column}, "));
+            self.sql.bind(needle.to_owned());
+            self.sql.push(") > 0)");
+            return;
         };
-        match indexed {
-            Some(fts_column) if needle.chars().count() >= 3 => {
-                Sql::push(
-                    self,
-                    "pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ",
-                );
-                self.bind(format!(
-                    "{fts_column} : \"{}\"",
-                    needle.replace('"', "\"\"")
-                ));
-                Sql::push(self, ")");
+        let (matching, check) = match self.substrings.get(needle) {
+            None => (
+                format!("{fts_column} : \"{}\"", needle.replace('"', "\"\"")),
+                false,
+            ),
+            Some(plan) if plan.scan_first || plan.trigrams.is_empty() => {
+                self.sql.push(&format!("({CONTAINS}({column}, "));
+                self.sql.bind(needle.to_owned());
+                self.sql.push("))");
+                return;
             }
-            _ => {
-                Sql::push(self, &format!("(instr({column}, "));
-                self.bind(needle.to_owned());
-                Sql::push(self, ") > 0)");
+            Some(plan) => {
+                let quoted: Vec<String> = plan
+                    .trigrams
+                    .iter()
+                    .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                    .collect();
+                (format!("{fts_column} : ({})", quoted.join(" AND ")), true)
             }
+        };
+        self.sql
+            .push("(pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ");
+        self.sql.bind(matching);
+        self.sql.push(")");
+        if check {
+            self.sql.push(&format!(" AND {CONTAINS}({column}, "));
+            self.sql.bind(needle.to_owned());
+            self.sql.push(")");
         }
+        self.sql.push(")");
     }
 
     /// SQLite's planner, without statistics, takes the index of all users (deleted ones
@@ -61,10 +88,10 @@ impl QuerySql for Sql {
     }
 
     fn starts_with(&mut self, column: &str, prefix: &str) {
-        Sql::push(self, &format!("({column} >= "));
-        self.bind(prefix.to_owned());
-        Sql::push(self, &format!(" AND {column} < "));
-        self.bind(prefix_end(prefix));
-        Sql::push(self, ")");
+        self.sql.push(&format!("({column} >= "));
+        self.sql.bind(prefix.to_owned());
+        self.sql.push(&format!(" AND {column} < "));
+        self.sql.bind(prefix_end(prefix));
+        self.sql.push(")");
     }
 }

@@ -4,7 +4,7 @@
 
 use roster_core::store::StoreError;
 use roster_core::{User, UserListRequest};
-use roster_store_rows::search::{self, Found, Needle, TrigramCounts, TOTAL};
+use roster_store_rows::search::{self, Found, Needle, Plan, TrigramCounts, TOTAL};
 use rusqlite::params;
 
 use crate::error::sql_error;
@@ -35,21 +35,7 @@ pub(crate) fn search(
     search: &str,
 ) -> Result<Vec<User>, StoreError> {
     let needle = Needle::new(search);
-    for key in counts.to_count(&needle) {
-        let count = if key == TOTAL {
-            // Keys are never reused: the highest is about how many users were ever indexed.
-            u32::try_from(highest_key(reader)?).unwrap_or(u32::MAX)
-        } else {
-            let term = in_searched_columns(std::slice::from_ref(&key));
-            reader
-                .row(COUNT, params![term, counts.tuning.common], |row| {
-                    row.get::<_, u32>(0).map_err(sql_error)
-                })?
-                .unwrap_or_default()
-        };
-        counts.remember(&key, count);
-    }
-    let plan = counts.plan(&needle);
+    let plan = plan(reader, counts, &needle)?;
     let (mut walk, mut found) = search::start(request);
     if plan.scan_first {
         walk.limit = if plan.trigrams.is_empty() {
@@ -75,6 +61,29 @@ pub(crate) fn search(
         &mut found,
     )?;
     Ok(found.rows)
+}
+
+/// How to find `needle`: its trigrams counted (those not counted lately), then planned.
+pub(crate) fn plan(
+    reader: &Reader,
+    counts: &TrigramCounts,
+    needle: &Needle,
+) -> Result<Plan, StoreError> {
+    for key in counts.to_count(needle) {
+        let count = if key == TOTAL {
+            // Keys are never reused: the highest is about how many users were ever indexed.
+            u32::try_from(highest_key(reader)?).unwrap_or(u32::MAX)
+        } else {
+            let term = in_searched_columns(std::slice::from_ref(&key));
+            reader
+                .row(COUNT, params![term, counts.tuning.common], |row| {
+                    row.get::<_, u32>(0).map_err(sql_error)
+                })?
+                .unwrap_or_default()
+        };
+        counts.remember(&key, count);
+    }
+    Ok(counts.plan(needle))
 }
 
 /// Leaf pages one merge step writes: a few milliseconds of the writer's time.

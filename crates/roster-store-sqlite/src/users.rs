@@ -519,11 +519,11 @@ impl UserStore for SqliteStore {
     }
 
     async fn query_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
-        let mut sql = Sql::default();
+        let mut sql = self.user_query_sql(query)?;
         roster_store_rows::query::page(&mut sql, "*", query);
         self.reader.rows(
-            &sql.text,
-            rusqlite::params_from_iter(sql.params),
+            &sql.sql.text,
+            rusqlite::params_from_iter(sql.sql.params),
             rows::user,
         )
     }
@@ -537,13 +537,30 @@ impl UserStore for SqliteStore {
             )?;
             return Ok(u64::try_from(live.unwrap_or(0)).unwrap_or(0));
         }
-        let mut sql = Sql::default();
+        let mut sql = self.user_query_sql(query)?;
         roster_store_rows::query::count(&mut sql, query);
-        let count: Option<i64> =
-            self.reader
-                .row(&sql.text, rusqlite::params_from_iter(sql.params), |row| {
-                    rows::get(row, "count(*)")
-                })?;
+        let count: Option<i64> = self.reader.row(
+            &sql.sql.text,
+            rusqlite::params_from_iter(sql.sql.params),
+            |row| rows::get(row, "count(*)"),
+        )?;
         Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+    }
+}
+
+impl SqliteStore {
+    /// The SQL builder for `query`, with a plan for each substring it looks for.
+    fn user_query_sql(
+        &self,
+        query: &UserQuery,
+    ) -> Result<crate::user_queries::UserQuerySql, StoreError> {
+        Ok(crate::user_queries::UserQuerySql {
+            sql: Sql::default(),
+            substrings: crate::substring::plans(
+                &self.reader,
+                &self.trigram_counts,
+                &query.condition,
+            )?,
+        })
     }
 }

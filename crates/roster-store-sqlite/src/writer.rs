@@ -140,6 +140,7 @@ impl Writer {
         conn.pragma_update(None, "journal_size_limit", WAL_FILE_LIMIT_BYTES)
             .map_err(sql_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        crate::substring::register(&conn).map_err(sql_error)?;
         let checkpoints = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
