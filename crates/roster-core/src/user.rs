@@ -118,7 +118,7 @@ impl User {
     /// never match a lookup.
     pub fn email_key(&self) -> String {
         if self.email.is_empty() {
-            format!("~NO-EMAIL~{}", self.uuid.simple())
+            format!("{NO_EMAIL_KEY}{}", self.uuid.simple())
         } else {
             email_key(&self.email)
         }
@@ -341,6 +341,10 @@ impl UserPatch {
 }
 
 /// The lower-cased form emails are matched and kept unique by.
+/// How the key of a user without an email begins (its UUID follows): upper case, so no
+/// real email's key (lower case) begins so.
+pub const NO_EMAIL_KEY: &str = "~NO-EMAIL~";
+
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }

@@ -95,6 +95,7 @@ macro_rules! suite {
         );
         $crate::suite!(@role user_queries $fresh;
             queries_compare_each_field_as_scim_does,
+            a_user_without_email_holds_no_email_substring,
             queries_sort_and_page_by_position_and_by_keyset,
             users_are_found_by_many_ids_within_their_workspace,
             the_count_of_live_users_follows_every_write,

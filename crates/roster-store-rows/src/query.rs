@@ -244,32 +244,53 @@ fn push_compare(q: &mut impl QuerySql, field: UserField, op: Operator, operand: 
             q.bind_time(*at);
             q.push(")");
         }
-        Operand::Text(text) => match op {
-            Operator::Contains => q.contains(field, col, text),
-            Operator::StartsWith => q.starts_with(col, text),
-            Operator::EndsWith => {
-                // The length is a number this code counted, so it is written into the
-                // statement (PostgreSQL's substr takes an integer, not a bound bigint).
-                let n = text.chars().count();
-                q.push(&format!(
-                    "(length({col}) >= {n} AND substr({col}, length({col}) - {n} + 1) = "
-                ));
-                q.bind_text(text.clone());
-                q.push(")");
-            }
-            Operator::Ne => {
-                let collated = q.collated(col);
-                q.push(&format!("({col} IS NULL OR {collated} <> "));
-                q.bind_text(text.clone());
-                q.push(")");
-            }
-            _ => {
-                let collated = q.collated(col);
-                q.push(&format!("({collated} {} ", sql_operator(op)));
-                q.bind_text(text.clone());
-                q.push(")");
-            }
-        },
+        Operand::Text(text)
+            if field == UserField::Email
+                && matches!(
+                    op,
+                    Operator::Contains | Operator::StartsWith | Operator::EndsWith
+                ) =>
+        {
+            // A user without an email has a placeholder key: no piece of it is an email's.
+            q.push("(");
+            push_text(q, field, col, op, text);
+            q.push(&format!(
+                " AND substr({col}, 1, {}) <> '{}')",
+                roster_core::user::NO_EMAIL_KEY.len(),
+                roster_core::user::NO_EMAIL_KEY
+            ));
+        }
+        Operand::Text(text) => push_text(q, field, col, op, text),
+    }
+}
+
+/// `col` compared with `text` by `op`.
+fn push_text(q: &mut impl QuerySql, field: UserField, col: &str, op: Operator, text: &str) {
+    match op {
+        Operator::Contains => q.contains(field, col, text),
+        Operator::StartsWith => q.starts_with(col, text),
+        Operator::EndsWith => {
+            // The length is a number this code counted, so it is written into the
+            // statement (PostgreSQL's substr takes an integer, not a bound bigint).
+            let n = text.chars().count();
+            q.push(&format!(
+                "(length({col}) >= {n} AND substr({col}, length({col}) - {n} + 1) = "
+            ));
+            q.bind_text(text.to_owned());
+            q.push(")");
+        }
+        Operator::Ne => {
+            let collated = q.collated(col);
+            q.push(&format!("({col} IS NULL OR {collated} <> "));
+            q.bind_text(text.to_owned());
+            q.push(")");
+        }
+        _ => {
+            let collated = q.collated(col);
+            q.push(&format!("({collated} {} ", sql_operator(op)));
+            q.bind_text(text.to_owned());
+            q.push(")");
+        }
     }
 }
 
