@@ -96,6 +96,7 @@ impl Tally {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
     Answered(u16, u64),
     Failed,
@@ -199,12 +200,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         let mut whole = Tally::default();
         let mut seconds: std::collections::BTreeMap<u64, Tally> = Default::default();
         while let Some((second, outcome)) = receiver.recv().await {
-            let tally = seconds.entry(second).or_default();
-            match &outcome {
-                Outcome::Answered(s, us) => tally.add(Outcome::Answered(*s, *us)),
-                Outcome::Failed => tally.add(Outcome::Failed),
-                Outcome::Refused => tally.add(Outcome::Refused),
-            }
+            seconds.entry(second).or_default().add(outcome);
             whole.add(outcome);
             // A second is printed once the next-but-one has begun answering.
             while seconds.len() > 2 {

@@ -10,6 +10,7 @@ use roster_store_rows::search::Plan;
 
 use crate::rows::{micros, Sql};
 use crate::substring::{indexed_column, CONTAINS};
+use crate::user_search::in_columns;
 
 /// A user query's SQL, with the plan of each substring it looks for
 /// ([`crate::substring::plans`]).
@@ -38,9 +39,9 @@ impl QuerySql for UserQuerySql {
 
     /// User names, emails and names, with a needle of three characters or more, are found
     /// as the needle's plan says (see [`crate::substring`]): a check of each user in list
-    /// order when every trigram is common, else the index asked for the rarest trigrams and
-    /// each candidate checked. A needle with no plan is asked of the index as a phrase. The
-    /// other fields, and shorter needles, are a scan with `instr`.
+    /// order when every trigram is common (or no plan was made), else the index asked for
+    /// the planned trigrams and each candidate checked. The other fields, and shorter
+    /// needles, are a scan with `instr`.
     fn contains(&mut self, field: UserField, column: &str, needle: &str) {
         let indexed = indexed_column(field).filter(|_| needle.chars().count() >= 3);
         let Some(fts_column) = indexed else {
@@ -49,36 +50,17 @@ impl QuerySql for UserQuerySql {
             self.sql.push(") > 0)");
             return;
         };
-        let (matching, check) = match self.substrings.get(needle) {
-            None => (
-                format!("{fts_column} : \"{}\"", needle.replace('"', "\"\"")),
-                false,
-            ),
-            Some(plan) if plan.scan_first || plan.trigrams.is_empty() => {
-                self.sql.push(&format!("({CONTAINS}({column}, "));
-                self.sql.bind(needle.to_owned());
-                self.sql.push("))");
-                return;
-            }
-            Some(plan) => {
-                let quoted: Vec<String> = plan
-                    .trigrams
-                    .iter()
-                    .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                    .collect();
-                (format!("{fts_column} : ({})", quoted.join(" AND ")), true)
-            }
-        };
-        self.sql
-            .push("(pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ");
-        self.sql.bind(matching);
-        self.sql.push(")");
-        if check {
-            self.sql.push(&format!(" AND {CONTAINS}({column}, "));
-            self.sql.bind(needle.to_owned());
-            self.sql.push(")");
+        let planned = self.substrings.get(needle);
+        self.sql.push("(");
+        if let Some(plan) = planned.filter(|p| !p.scan_first && !p.trigrams.is_empty()) {
+            self.sql
+                .push("pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ");
+            self.sql.bind(in_columns(fts_column, &plan.trigrams));
+            self.sql.push(") AND ");
         }
-        self.sql.push(")");
+        self.sql.push(&format!("{CONTAINS}({column}, "));
+        self.sql.bind(needle.to_owned());
+        self.sql.push("))");
     }
 
     /// SQLite's planner, without statistics, takes the index of all users (deleted ones

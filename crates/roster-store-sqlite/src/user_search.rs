@@ -17,14 +17,19 @@ use crate::writer::Writer;
 const COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM users_search
     WHERE users_search MATCH ?1 LIMIT ?2)";
 
-/// The FTS5 expression for `text` in the searched columns: quoted, so it is one trigram
-/// (or a phrase of them) whatever it holds.
+/// The FTS5 expression for every one of `terms` in the searched columns.
 fn in_searched_columns(terms: &[String]) -> String {
+    in_columns("{name email}", terms)
+}
+
+/// The FTS5 expression for every one of `terms` in `columns` (a column, or `{a b}`): each
+/// quoted, so it is one trigram whatever it holds.
+pub(crate) fn in_columns(columns: &str, terms: &[String]) -> String {
     let quoted: Vec<String> = terms
         .iter()
         .map(|term| format!("\"{}\"", term.replace('"', "\"\"")))
         .collect();
-    format!("{{name email}} : ({})", quoted.join(" AND "))
+    format!("{columns} : ({})", quoted.join(" AND "))
 }
 
 /// The page `request` asks for, of users whose name or email contains `search`.
