@@ -67,6 +67,7 @@ actions! {
     GroupDelete => "group.delete",
     GroupMemberAdd => "group.member_add",
     GroupMemberRemove => "group.member_remove",
+    ConsoleSetupLink => "console.setup_link",
 }
 
 impl Action {

@@ -191,6 +191,8 @@ codes! {
         "The client's admin API is not enabled.";
     OperatorWorkspaceRequired => "operator_workspace_required", Forbidden,
         "Only admin credentials of the operator workspace manage workspaces.";
+    ConsoleForbidden => "console_forbidden", Forbidden,
+        "Only active users with the admin role may use the console.";
     RateLimited => "rate_limited", RateLimited,
         "The credential's requests per minute are used up; retry after Retry-After.";
     TooManyAttempts => "too_many_attempts", RateLimited,
@@ -225,6 +227,12 @@ codes! {
         "The invitation token was replaced or revoked.";
     InvitationUsed => "invitation_used", Gone,
         "The invitation token was already used.";
+    SetupLinkInvalid => "setup_link_invalid", NotFound,
+        "The console setup link's token is unknown.";
+    SetupLinkExpired => "setup_link_expired", Gone,
+        "The console setup link expired (they last 24 hours).";
+    SetupLinkUsed => "setup_link_used", Gone,
+        "The console setup link was already used.";
     UserPurged => "user_purged", Gone,
         "The user was erased; its id answers this on every read and change.";
     SessionNotFound => "session_not_found", NotFound,

@@ -14,6 +14,7 @@ pub mod audit_log;
 mod auth_cache;
 pub mod clients;
 pub mod clock;
+pub mod console;
 pub mod error;
 pub mod group;
 mod group_members;

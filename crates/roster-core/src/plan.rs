@@ -31,12 +31,18 @@ pub struct UserSideEffects {
     pub revoke_personal_token: bool,
     /// Put the user in these groups (a group that is gone fails the write `Stale`).
     pub join_groups: Vec<Membership>,
+    /// Mark this console setup token (its hash) used; if it is not live, the write fails
+    /// `Stale`.
+    pub claim_setup_token: Option<[u8; 32]>,
 }
 
 impl UserSideEffects {
     /// The primitive writes, in the order a backend executes them.
     pub fn plan(self) -> Vec<UserWrite> {
         let mut plan = Vec::new();
+        if let Some(hash) = self.claim_setup_token {
+            plan.push(UserWrite::ClaimSetupToken(hash));
+        }
         if self.revoke_invitations || self.invitation.is_some() {
             // A pending invitation's mail carries a token that is now dead.
             plan.push(UserWrite::RevokeInvitations);

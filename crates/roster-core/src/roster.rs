@@ -238,7 +238,20 @@ impl Roster {
         &self,
         workspace: &Workspace,
         ctx: &AuditContext,
+        input: NewUser,
+    ) -> Result<User> {
+        self.create_user_with(workspace, ctx, input, UserSideEffects::default())
+            .await
+    }
+
+    /// [`Roster::create_user`], with `extra` written in the same transaction (a console
+    /// setup link claimed).
+    pub(crate) async fn create_user_with(
+        &self,
+        workspace: &Workspace,
+        ctx: &AuditContext,
         mut input: NewUser,
+        extra: UserSideEffects,
     ) -> Result<User> {
         let password = input.password.take();
         let grants = std::mem::take(&mut input.groups);
@@ -283,6 +296,7 @@ impl Roster {
         } else {
             UserSideEffects::default()
         };
+        effects.claim_setup_token = extra.claim_setup_token;
         effects.password_hash = password_hash;
         effects.join_groups = join_groups;
         match self
@@ -368,6 +382,27 @@ impl Roster {
         page: &Page,
         offset: u64,
     ) -> Result<UserPage> {
+        let mut request = self.user_list_request(workspace, filter, page).await?;
+        request.offset = offset;
+        let mut users = self.store.list_users(&request).await?;
+        let size = request.page_size();
+        let next_cursor = if users.len() > size {
+            users.truncate(size);
+            users.last().map(|last| request.cursor_after(last.key))
+        } else {
+            None
+        };
+        Ok(UserPage { users, next_cursor })
+    }
+
+    /// The store's request for a list of `workspace`'s users under `filter` (its group
+    /// found), one page of `page`.
+    pub(crate) async fn user_list_request(
+        &self,
+        workspace: &Workspace,
+        filter: &UserFilter,
+        page: &Page,
+    ) -> Result<crate::listing::UserListRequest> {
         let group_key = match filter.group.as_deref().map(str::trim) {
             Some(group) if !group.is_empty() => Some(
                 self.get_group(workspace, group)
@@ -384,18 +419,7 @@ impl Roster {
             ),
             _ => None,
         };
-        let mut request =
-            UserListRequest::build(workspace, filter, page, group_key, self.clock.now())?;
-        request.offset = offset;
-        let mut users = self.store.list_users(&request).await?;
-        let size = request.page_size();
-        let next_cursor = if users.len() > size {
-            users.truncate(size);
-            users.last().map(|last| request.cursor_after(last.key))
-        } else {
-            None
-        };
-        Ok(UserPage { users, next_cursor })
+        UserListRequest::build(workspace, filter, page, group_key, self.clock.now())
     }
 
     /// The live user with this email (case-insensitive): one unique-index lookup.

@@ -46,6 +46,9 @@ pub struct SignIn {
     /// is the backend's); they are recorded on the session and used for throttling.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Only a user with this role may sign in (the console asks for `admin`); any other is
+    /// refused like a wrong password, and its audit event says `missing_role`.
+    pub role: Option<String>,
 }
 
 /// A new session and its token (shown once).
@@ -77,15 +80,23 @@ fn sessions_to_end(live: usize, limit: usize) -> usize {
 }
 
 /// Why a sign-in that found `found` (a user and its password hash) is refused, if it is.
-fn refusal(found: &Option<(User, Option<String>)>, password_matches: bool) -> Option<&'static str> {
+/// A sign-in that asks for `role` refuses a user without it.
+fn refusal(
+    found: &Option<(User, Option<String>)>,
+    password_matches: bool,
+    role: Option<&str>,
+) -> Option<&'static str> {
     match found {
         None => Some("unknown_user"),
         Some((_, None)) => Some("no_password"),
         Some(_) if !password_matches => Some("wrong_password"),
         Some((user, _)) => match user.status {
-            UserStatus::Active => None,
             UserStatus::Invited => Some("invited"),
             UserStatus::Inactive => Some("inactive"),
+            UserStatus::Active if role.is_some_and(|role| user.role != role) => {
+                Some("missing_role")
+            }
+            UserStatus::Active => None,
         },
     }
 }
@@ -238,7 +249,7 @@ impl Roster {
         let found = self.store.find_sign_in(workspace.key, &name).await?;
         let hash = found.as_ref().and_then(|(_, hash)| hash.as_deref());
         let verified = self.passwords.verify(&password, hash).await?;
-        if let Some(reason) = refusal(&found, verified.matches) {
+        if let Some(reason) = refusal(&found, verified.matches, input.role.as_deref()) {
             self.throttle.fail(&keys, now);
             let user = found.as_ref().map(|(user, _)| user);
             self.store

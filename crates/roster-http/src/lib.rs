@@ -8,6 +8,7 @@
 //! ([`error`]).
 
 pub mod auth;
+pub mod console;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -37,7 +38,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// memory; SCIM's payload limit under `/scim/v2` (group PATCHes of thousands of members,
 /// bulk requests); [`MAX_BODY_BYTES`] for everything else.
 pub fn body_limit(path: &str) -> Option<usize> {
-    if path == "/v1/users/import" {
+    if path == "/v1/users/import" || path == "/console/import" {
         None
     } else if path.starts_with(scim::PREFIX) {
         Some(scim::MAX_PAYLOAD_BYTES)
@@ -50,6 +51,10 @@ pub fn body_limit(path: &str) -> Option<usize> {
 #[derive(Clone)]
 pub struct AppState {
     pub roster: std::sync::Arc<Roster>,
+    /// How the console is served.
+    pub console: std::sync::Arc<console::Settings>,
+    /// The console's bulk jobs in progress (this node's).
+    pub console_jobs: std::sync::Arc<console::Jobs>,
 }
 
 /// The whole HTTP surface: every route, the error envelope for unknown routes and methods,
@@ -60,8 +65,19 @@ pub fn router(roster: Roster) -> Router {
 
 /// [`router`] with only the chosen dialects.
 pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
+    router_full(roster, dialects, console::Settings::default())
+}
+
+/// [`router`] with only the chosen dialects and the console served as `console` says.
+pub fn router_full(
+    roster: Roster,
+    dialects: dialects::Dialects,
+    console: console::Settings,
+) -> Router {
     let state = AppState {
         roster: std::sync::Arc::new(roster),
+        console: std::sync::Arc::new(console),
+        console_jobs: std::sync::Arc::default(),
     };
     let guard = surface::GuardState {
         dialects,
@@ -71,6 +87,7 @@ pub fn router_with(roster: Roster, dialects: dialects::Dialects) -> Router {
         .merge(native::routes(state.clone()))
         .merge(dialects.routes())
         .merge(scim::routes().layer(DefaultBodyLimit::max(scim::MAX_PAYLOAD_BYTES)))
+        .merge(console::routes(state.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::serve))

@@ -48,6 +48,8 @@ pub enum Surface {
     Publica,
     /// SCIM 2.0 (`/scim/v2/…`), always on.
     Scim,
+    /// The web console (`/console/…`): HTML pages, its own error pages.
+    Console,
 }
 
 impl Surface {
@@ -59,6 +61,8 @@ impl Surface {
         };
         if under(crate::scim::PREFIX) {
             Surface::Scim
+        } else if under(crate::console::PREFIX) {
+            Surface::Console
         } else if (dialects.human_api_admin && under("/api/v1"))
             || (dialects.human_api_app && under("/v1/apps"))
         {
@@ -96,6 +100,7 @@ impl Surface {
                 crate::dialects::publica::response(status, code, message, None, None)
             }
             Surface::Scim => crate::scim::response(status, code, message),
+            Surface::Console => crate::console::error_page(status, message),
         }
     }
 }
@@ -243,6 +248,8 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
             let status = response.status();
             surface.error(status, said.code, said.message)
         }
+        // The console renders its own error pages.
+        None if surface == Surface::Console => response,
         None if response.status().is_client_error() || response.status().is_server_error() => {
             reenvelope(surface, response).await
         }

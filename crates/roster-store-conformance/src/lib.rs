@@ -59,6 +59,7 @@ macro_rules! suite {
             workspaces_are_isolated,
             roles_in_use_cannot_be_removed,
             audit_retention_and_auth_settings_round_trip,
+            console_setup_tokens_are_claimed_once,
         );
         $crate::suite!(@role credentials $fresh;
             api_keys_are_found_by_hash_only,

@@ -211,3 +211,66 @@ pub async fn audit_retention_and_auth_settings_round_trip(store: Arc<dyn Store>)
         "the workspace's creation and the two changes"
     );
 }
+
+pub async fn console_setup_tokens_are_claimed_once(store: Arc<dyn Store>) {
+    use roster_core::console::SetupToken;
+    use roster_core::store::UserWrite;
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "globex").await;
+    let token = |name: &str, ws_key: i64, hours: i64| SetupToken {
+        workspace_key: ws_key,
+        token_hash: hash(name),
+        created_at: t0() - chrono::Duration::hours(1),
+        expires_at: t0() + chrono::Duration::hours(hours),
+        used_at: None,
+    };
+    let live = token("cst_live", ws.key, 1);
+    let expired = token("cst_expired", ws.key, -1);
+    let elsewhere = token("cst_elsewhere", other.key, 1);
+    for t in [&live, &expired, &elsewhere] {
+        store.insert_setup_token(t, &ev()).await.unwrap();
+    }
+    let (found, ws_id) = store
+        .find_setup_token(&hash("cst_live"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, ws_id.as_str()), (live.clone(), ws.id.as_str()));
+    assert!(store
+        .find_setup_token(&hash("cst_unknown"))
+        .await
+        .unwrap()
+        .is_none());
+
+    // An expired token, another workspace's or an unknown one writes nothing, the user
+    // included.
+    for (n, name) in [(1, "cst_expired"), (2, "cst_elsewhere"), (3, "cst_unknown")] {
+        let user = user(&ws, n, "Ann", &format!("ann{n}@example.com"));
+        let claim = [UserWrite::ClaimSetupToken(hash(name))];
+        assert!(
+            matches!(
+                store.insert_user(&user, &ev(), &claim).await,
+                Err(StoreError::Stale)
+            ),
+            "{name}"
+        );
+        assert!(store.get_user(ws.key, &user.id).await.unwrap().is_none());
+    }
+
+    // The live one is claimed once, at the write's time.
+    let first = user(&ws, 4, "Ann", "ann@example.com");
+    let claim = [UserWrite::ClaimSetupToken(hash("cst_live"))];
+    store.insert_user(&first, &ev(), &claim).await.unwrap();
+    let (used, _) = store
+        .find_setup_token(&hash("cst_live"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.used_at, Some(first.created_at));
+    let second = user(&ws, 5, "Bob", "bob@example.com");
+    assert!(matches!(
+        store.insert_user(&second, &ev(), &claim).await,
+        Err(StoreError::Stale)
+    ));
+    assert!(store.get_user(ws.key, &second.id).await.unwrap().is_none());
+}

@@ -56,6 +56,20 @@ async fn execute_one(
                 .await,
             )
         }
+        UserWrite::ClaimSetupToken(hash) => {
+            return expect_one(
+                sqlx::query(
+                    "UPDATE console_setup_tokens SET used_at = $3
+                     WHERE token_hash = $1 AND workspace_pk = $2 AND used_at IS NULL
+                       AND expires_at > $3",
+                )
+                .bind(hash.as_slice())
+                .bind(workspace_pk)
+                .bind(at)
+                .execute(&mut **tx)
+                .await,
+            )
+        }
         UserWrite::InsertInvitation(invitation) => {
             insert_invitation(workspace_pk, user_pk, invitation)
         }

@@ -5,6 +5,7 @@ use crate::PostgresStore;
 use crate::{audit, rows};
 use async_trait::async_trait;
 use roster_core::audit::NewEvent;
+use roster_core::console::SetupToken;
 use roster_core::invitation::InvitationSettings;
 use roster_core::keys::ApiKey;
 use roster_core::session::AuthSettings;
@@ -176,5 +177,36 @@ impl WorkspaceStore for PostgresStore {
         self.execute_audited(workspace_key, event, change)
             .await
             .map(|_| ())
+    }
+
+    async fn insert_setup_token(
+        &self,
+        token: &SetupToken,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let change = sqlx::query(
+            "INSERT INTO console_setup_tokens (token_hash, workspace_pk, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token.token_hash.as_slice())
+        .bind(token.workspace_key)
+        .bind(token.created_at)
+        .bind(token.expires_at);
+        self.execute_audited(token.workspace_key, event, change)
+            .await
+            .map(|_| ())
+    }
+
+    async fn find_setup_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(SetupToken, String)>, StoreError> {
+        let row = sqlx::query(roster_store_rows::find_setup_token!("$1"))
+            .bind(token_hash.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map(|row| Ok((rows::setup_token(&row)?, rows::get(&row, "w_id")?)))
+            .transpose()
     }
 }

@@ -1,6 +1,7 @@
 //! Rows to domain values, one function per record, over any backend's [`Columns`].
 
 use roster_core::audit::{AuditEvent, AuditHead};
+use roster_core::console::SetupToken;
 use roster_core::group::{Group, Membership};
 use roster_core::invitation::Invitation;
 use roster_core::keys::ApiKey;
@@ -139,6 +140,16 @@ pub fn invitation(row: &impl Columns) -> Result<Invitation, StoreError> {
         expires_at: row.time(c("i_expires_at"))?,
         accepted_at: row.opt_time(c("i_accepted_at"))?,
         revoked_at: row.opt_time(c("i_revoked_at"))?,
+    })
+}
+
+pub fn setup_token(row: &impl Columns) -> Result<SetupToken, StoreError> {
+    Ok(SetupToken {
+        workspace_key: row.int(c("t_workspace_pk"))?,
+        token_hash: row.hash(c("t_token_hash"))?,
+        created_at: row.time(c("t_created_at"))?,
+        expires_at: row.time(c("t_expires_at"))?,
+        used_at: row.opt_time(c("t_used_at"))?,
     })
 }
 

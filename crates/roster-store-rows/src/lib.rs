@@ -10,9 +10,25 @@ pub mod search;
 
 pub use columns::{Col, Columns};
 pub use decode::{
-    api_client, api_key, event, group, head, invitation, mail, membership, session, signing_key,
-    user, workspace,
+    api_client, api_key, event, group, head, invitation, mail, membership, session, setup_token,
+    signing_key, user, workspace,
 };
+
+/// The console_setup_tokens columns [`setup_token`] reads, with the workspace's public id as
+/// `w_id`; the statement's one parameter is the token hash (`$1` or `?1`).
+#[macro_export]
+macro_rules! find_setup_token {
+    ($param:literal) => {
+        concat!(
+            "SELECT t.workspace_pk AS t_workspace_pk, t.token_hash AS t_token_hash,
+                    t.created_at AS t_created_at, t.expires_at AS t_expires_at,
+                    t.used_at AS t_used_at, w.id AS w_id
+               FROM console_setup_tokens t JOIN workspaces w ON w.pk = t.workspace_pk
+              WHERE t.token_hash = ",
+            $param
+        )
+    };
+}
 
 /// The api_keys columns [`api_key`] reads, under names that do not clash with a joined
 /// workspace's.
@@ -87,6 +103,7 @@ macro_rules! for_each_record {
             group -> roster_core::group::Group,
             membership -> roster_core::group::Membership,
             invitation -> roster_core::invitation::Invitation,
+            setup_token -> roster_core::console::SetupToken,
             mail -> roster_core::outbox::Mail,
             session -> roster_core::session::Session,
             event -> roster_core::audit::AuditEvent,

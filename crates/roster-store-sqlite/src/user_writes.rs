@@ -59,6 +59,19 @@ fn execute_one(
                 Err(StoreError::Stale)
             }
         }
+        UserWrite::ClaimSetupToken(hash) => {
+            let changed = run(
+                "UPDATE console_setup_tokens SET used_at = ?3
+                 WHERE token_hash = ?1 AND workspace_pk = ?2 AND used_at IS NULL
+                   AND expires_at > ?3",
+                params![hash.as_slice(), workspace_pk, at],
+            )?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Stale)
+            }
+        }
         UserWrite::InsertInvitation(invitation) => {
             insert_invitation(tx, workspace_pk, user_pk, invitation)
         }

@@ -5,6 +5,7 @@ use crate::SqliteStore;
 use crate::{audit, rows};
 use async_trait::async_trait;
 use roster_core::audit::NewEvent;
+use roster_core::console::SetupToken;
 use roster_core::invitation::InvitationSettings;
 use roster_core::keys::ApiKey;
 use roster_core::session::AuthSettings;
@@ -183,5 +184,40 @@ impl WorkspaceStore for SqliteStore {
         })
         .await
         .map(|_| ())
+    }
+
+    async fn insert_setup_token(
+        &self,
+        token: &SetupToken,
+        event: &NewEvent,
+    ) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.write_audited(token.workspace_key, event, move |tx| {
+            tx.execute(
+                "INSERT INTO console_setup_tokens (token_hash, workspace_pk, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    token.token_hash.as_slice(),
+                    token.workspace_key,
+                    rows::micros(token.created_at),
+                    rows::micros(token.expires_at),
+                ],
+            )
+            .map(|n| n == 1)
+            .map_err(sql_error)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn find_setup_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(SetupToken, String)>, StoreError> {
+        self.reader.row(
+            roster_store_rows::find_setup_token!("?1"),
+            [token_hash.as_slice()],
+            |row| Ok((rows::setup_token(row)?, rows::get(row, "w_id")?)),
+        )
     }
 }

@@ -87,6 +87,28 @@ pub enum Command {
     /// Read the outbox: without an SMTP server configured, Roster's built-in mail catcher.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The web console at /console/.
+    #[command(subcommand)]
+    Console(ConsoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsoleCommand {
+    /// Print a new one-time setup link (valid 24 hours) where a first console admin of the
+    /// workspace is created with an email and a password. Earlier links stay valid until
+    /// used or expired.
+    #[command(name = "setup-link")]
+    SetupLink {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// The address browsers reach the server at; the link starts with it.
+        #[arg(
+            long,
+            env = "ROSTER_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +223,12 @@ pub struct ServeArgs {
     /// (`sk_live_` and at least 43 URL-safe characters) instead of a random one.
     #[arg(long, env = "ROSTER_BOOTSTRAP_SECRET_KEY", hide_env_values = true)]
     pub bootstrap_secret_key: Option<String>,
+
+    /// The address browsers reach the server at (`https://…` behind TLS: the console's
+    /// cookie is then `Secure`). The printed setup link starts with it; default
+    /// `http://` and the listening address.
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     #[command(flatten)]
     pub access: AccessArgs,

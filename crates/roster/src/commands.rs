@@ -10,8 +10,8 @@ use roster_core::{
 use serde_json::{json, Value};
 
 use crate::cli::{
-    AuditCommand, Cli, ClientsCommand, Command, ExportFormat, KeysCommand, MailCommand,
-    RolesCommand, SigningKeysCommand, UsersCommand, WorkspacesCommand,
+    AuditCommand, Cli, ClientsCommand, Command, ConsoleCommand, ExportFormat, KeysCommand,
+    MailCommand, RolesCommand, SigningKeysCommand, UsersCommand, WorkspacesCommand,
 };
 use crate::output::say;
 use crate::{serve, store, transfer};
@@ -57,7 +57,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mail(command) => {
             mail(store::roster(&url, store::Create::No).await?, command).await
         }
+        Command::Console(ConsoleCommand::SetupLink {
+            workspace: ws,
+            public_url,
+        }) => {
+            let roster = store::roster(&url, store::Create::No).await?;
+            let ws = workspace(&roster, &ws).await?;
+            let link = roster.issue_console_setup_link(&ws, &ctx()).await?;
+            say!("{}", setup_link_text(&public_url, &link));
+            Ok(())
+        }
     }
+}
+
+/// How a new setup link is shown, by `serve` on a first start and by
+/// `roster console setup-link`.
+pub fn setup_link_text(public_url: &str, link: &roster_core::console::SetupLink) -> String {
+    format!(
+        "Create the first console admin of workspace \"{}\" at this one-time link (valid until {}):\n\n    {}/console/setup?token={}\n",
+        link.workspace.name,
+        link.expires_at.format("%Y-%m-%d %H:%M UTC"),
+        public_url.trim_end_matches('/'),
+        link.token
+    )
 }
 
 async fn roles(roster: Roster, command: RolesCommand) -> anyhow::Result<()> {

@@ -31,6 +31,10 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     if args.password_concurrency > 0 {
         roster = roster.with_password_concurrency(usize::from(args.password_concurrency));
     }
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", listener_address(&listener)));
     if let Some(made) = roster
         .bootstrap(args.bootstrap_secret_key.as_deref())
         .await
@@ -41,6 +45,11 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             "Created workspace \"{}\" ({}) and its first admin key. The secret is shown only this once:\n\n    {}\n",
             made.workspace.name, made.workspace.id, made.key.secret
         );
+        let link = roster
+            .issue_console_setup_link(&made.workspace, &roster_core::AuditContext::system())
+            .await
+            .context("cannot make the console's setup link")?;
+        println!("{}", crate::commands::setup_link_text(&public_url, &link));
     }
     roster
         .ensure_signing_key()
@@ -74,7 +83,10 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let app = roster_http::router_with(roster, dialects(&args));
+    let console = roster_http::console::Settings {
+        secure_cookies: public_url.starts_with("https://"),
+    };
+    let app = roster_http::router_full(roster, dialects(&args), console);
     roster_http::server::serve(listener, app, limits(&args), shutdown).await;
     for task in upkeep {
         task.abort();
@@ -84,6 +96,16 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The address `listener` is bound to, as a browser reaches it (a wildcard address as
+/// 127.0.0.1).
+fn listener_address(listener: &TcpListener) -> String {
+    match listener.local_addr() {
+        Ok(addr) if addr.ip().is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        Ok(addr) => addr.to_string(),
+        Err(_) => "127.0.0.1:8080".to_owned(),
+    }
 }
 
 /// The dialects `--disable-dialects` leaves on.

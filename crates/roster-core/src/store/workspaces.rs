@@ -1,6 +1,7 @@
 //! Workspaces and their settings.
 
 use crate::audit::NewEvent;
+use crate::console::SetupToken;
 use crate::error::StoreError;
 use crate::invitation::InvitationSettings;
 use crate::keys::ApiKey;
@@ -72,4 +73,17 @@ pub trait WorkspaceStore: Send + Sync {
         settings: &AuthSettings,
         event: &NewEvent,
     ) -> Result<(), StoreError>;
+
+    /// Store a console setup token (its hash) with its event.
+    async fn insert_setup_token(
+        &self,
+        token: &SetupToken,
+        event: &NewEvent,
+    ) -> Result<(), StoreError>;
+
+    /// The setup token with this hash, and its workspace's public id.
+    async fn find_setup_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(SetupToken, String)>, StoreError>;
 }

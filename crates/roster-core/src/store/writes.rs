@@ -32,6 +32,10 @@ pub enum UserWrite {
     /// Mark this pending invitation of the user accepted at the write's time; if it is not
     /// pending (accepted, revoked, another user's), fail the whole write with `Stale`.
     AcceptInvitation(String),
+    /// Mark the console setup token with this hash used at the write's time; if it is not
+    /// live (unknown, used, expired, or another workspace's), fail the whole write with
+    /// `Stale`.
+    ClaimSetupToken([u8; 32]),
     /// Store this invitation for the user.
     InsertInvitation(Invitation),
     /// Queue this mail about the user.

@@ -167,6 +167,7 @@ pub async fn sign_in(
                 password: body.password,
                 ip: body.ip,
                 user_agent: body.user_agent,
+                role: None,
             },
         )
         .await?;
