@@ -30,15 +30,7 @@ const TOKEN_PREFIX: &str = "cst_";
 const TOKEN_BYTES: usize = 32;
 const MAX_TOKEN_LEN: usize = 100;
 
-/// A stored setup token: only its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetupToken {
-    pub workspace_key: i64,
-    pub token_hash: [u8; 32],
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub used_at: Option<DateTime<Utc>>,
-}
+pub use crate::store::SetupToken;
 
 /// A new setup link's token (shown once) and when it stops working.
 #[derive(Debug, Clone)]

@@ -58,16 +58,9 @@ async fn execute_one(
         }
         UserWrite::ClaimSetupToken(hash) => {
             return expect_one(
-                sqlx::query(
-                    "UPDATE console_setup_tokens SET used_at = $3
-                     WHERE token_hash = $1 AND workspace_pk = $2 AND used_at IS NULL
-                       AND expires_at > $3",
-                )
-                .bind(hash.as_slice())
-                .bind(workspace_pk)
-                .bind(at)
-                .execute(&mut **tx)
-                .await,
+                claim_setup_token(workspace_pk, hash, at)
+                    .execute(&mut **tx)
+                    .await,
             )
         }
         UserWrite::InsertInvitation(invitation) => {
@@ -115,6 +108,21 @@ async fn execute_one(
 }
 
 type Statement<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Mark a live setup token used at `at` (one row, else the write is `Stale`).
+fn claim_setup_token(
+    workspace_pk: i64,
+    hash: &[u8; 32],
+    at: DateTime<Utc>,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(
+        "UPDATE console_setup_tokens SET used_at = $3
+         WHERE token_hash = $1 AND workspace_pk = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash.to_vec())
+    .bind(workspace_pk)
+    .bind(at)
+}
 
 fn insert_invitation(workspace_pk: i64, user_pk: i64, invitation: &Invitation) -> Statement<'_> {
     sqlx::query(

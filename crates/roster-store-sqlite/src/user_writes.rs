@@ -59,19 +59,7 @@ fn execute_one(
                 Err(StoreError::Stale)
             }
         }
-        UserWrite::ClaimSetupToken(hash) => {
-            let changed = run(
-                "UPDATE console_setup_tokens SET used_at = ?3
-                 WHERE token_hash = ?1 AND workspace_pk = ?2 AND used_at IS NULL
-                   AND expires_at > ?3",
-                params![hash.as_slice(), workspace_pk, at],
-            )?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Stale)
-            }
-        }
+        UserWrite::ClaimSetupToken(hash) => claim_setup_token(tx, workspace_pk, hash, at),
         UserWrite::InsertInvitation(invitation) => {
             insert_invitation(tx, workspace_pk, user_pk, invitation)
         }
@@ -117,6 +105,27 @@ fn execute_one(
 /// Invitation mail of a user still waiting to go out carries a token that is now dead.
 const WITHDRAW_INVITATION_MAIL: &str = "UPDATE outbox SET status = 'withdrawn', text = NULL
     WHERE user_pk = ?1 AND kind = 'invitation' AND status = 'pending'";
+
+/// Mark a live setup token used at `at`; any other is `Stale`.
+fn claim_setup_token(
+    tx: &Transaction<'_>,
+    workspace_pk: i64,
+    hash: &[u8; 32],
+    at: i64,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE console_setup_tokens SET used_at = ?3
+             WHERE token_hash = ?1 AND workspace_pk = ?2 AND used_at IS NULL AND expires_at > ?3",
+        )
+        .and_then(|mut claim| claim.execute(params![hash.as_slice(), workspace_pk, at]))
+        .map_err(sql_error)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Stale)
+    }
+}
 
 fn insert_invitation(
     tx: &Transaction<'_>,

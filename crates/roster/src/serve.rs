@@ -35,22 +35,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", listener_address(&listener)));
-    if let Some(made) = roster
-        .bootstrap(args.bootstrap_secret_key.as_deref())
-        .await
-        .context("cannot set up the default workspace")?
-    {
-        // The one time this secret is shown. It goes to standard output, not the log.
-        println!(
-            "Created workspace \"{}\" ({}) and its first admin key. The secret is shown only this once:\n\n    {}\n",
-            made.workspace.name, made.workspace.id, made.key.secret
-        );
-        let link = roster
-            .issue_console_setup_link(&made.workspace, &roster_core::AuditContext::system())
-            .await
-            .context("cannot make the console's setup link")?;
-        println!("{}", crate::commands::setup_link_text(&public_url, &link));
-    }
+    bootstrap(&roster, args.bootstrap_secret_key.as_deref(), &public_url).await?;
     roster
         .ensure_signing_key()
         .await
@@ -95,6 +80,29 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         mailer.abort();
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// On an empty installation, make the default workspace and print, once, its first admin
+/// key and a console setup link.
+async fn bootstrap(roster: &Roster, secret: Option<&str>, public_url: &str) -> anyhow::Result<()> {
+    let Some(made) = roster
+        .bootstrap(secret)
+        .await
+        .context("cannot set up the default workspace")?
+    else {
+        return Ok(());
+    };
+    // The one time this secret is shown. It goes to standard output, not the log.
+    println!(
+        "Created workspace \"{}\" ({}) and its first admin key. The secret is shown only this once:\n\n    {}\n",
+        made.workspace.name, made.workspace.id, made.key.secret
+    );
+    let link = roster
+        .issue_console_setup_link(&made.workspace, &roster_core::AuditContext::system())
+        .await
+        .context("cannot make the console's setup link")?;
+    println!("{}", crate::commands::setup_link_text(public_url, &link));
     Ok(())
 }
 

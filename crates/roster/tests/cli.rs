@@ -617,16 +617,16 @@ fn installation_with_users(users: usize) -> (tempfile::TempDir, String) {
 fn audit_verify_names_the_edited_event() {
     let (dir, url) = installation_with_users(5);
     let ok = run_ok(&url, &["audit", "verify", "--workspace", "default"]);
-    assert!(ok.contains("ok, 7 events verified"), "{ok}");
+    assert!(ok.contains("ok, 8 events verified"), "{ok}");
     let archive = dir.path().join("audit.ndjson");
     run_ok(
         &url,
         &["audit", "export", "--output", archive.to_str().unwrap()],
     );
     let exported = std::fs::read_to_string(&archive).unwrap();
-    assert_eq!(exported.lines().count(), 7);
+    assert_eq!(exported.lines().count(), 8);
     let csv = run_ok(&url, &["audit", "export", "--format", "csv"]);
-    assert_eq!(csv.lines().count(), 8, "a header and seven rows");
+    assert_eq!(csv.lines().count(), 9, "a header and eight rows");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sql = |statement: String| {

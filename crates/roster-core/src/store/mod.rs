@@ -22,7 +22,7 @@ pub use sessions::SessionStore;
 pub use users::UserStore;
 pub use workspaces::WorkspaceStore;
 pub use writes::{
-    ImportWrite, MembershipWrite, SessionStart, SignInName, UpdateOutcome, UserWrite,
+    ImportWrite, MembershipWrite, SessionStart, SetupToken, SignInName, UpdateOutcome, UserWrite,
 };
 
 /// Every role trait, for a file that calls the store: `use crate::store::prelude::*;`.

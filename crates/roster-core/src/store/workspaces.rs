@@ -1,11 +1,11 @@
 //! Workspaces and their settings.
 
 use crate::audit::NewEvent;
-use crate::console::SetupToken;
 use crate::error::StoreError;
 use crate::invitation::InvitationSettings;
 use crate::keys::ApiKey;
 use crate::session::AuthSettings;
+use crate::store::SetupToken;
 use crate::workspace::Workspace;
 use async_trait::async_trait;
 

@@ -6,6 +6,7 @@ use crate::invitation::Invitation;
 use crate::outbox::Mail;
 use crate::session::Session;
 use crate::user::User;
+use chrono::{DateTime, Utc};
 
 /// One user written by an import: a new user (`expected_version` is `None`) or an update of
 /// the stored row at `expected_version`.
@@ -54,6 +55,16 @@ pub enum UserWrite {
     /// Fail the whole write with a backend error. Only failure-injection tests plan it, to
     /// prove that what was written before it is rolled back.
     Abort,
+}
+
+/// A stored console setup token (`roster_core::console`): only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupToken {
+    pub workspace_key: i64,
+    pub token_hash: [u8; 32],
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 /// How a sign-in names its user.

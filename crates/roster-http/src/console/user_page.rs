@@ -73,55 +73,13 @@ pub async fn render(
     said: Option<&str>,
     failed: Option<&str>,
 ) -> Markup {
-    let ws = &console.workspace;
     let live = !user.is_deleted();
-    let sessions = if live {
-        state
-            .roster
-            .list_user_sessions(ws, &user.id)
-            .await
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let groups = if live {
-        state
-            .roster
-            .user_groups(ws, &user.id)
-            .await
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let all_groups = state
-        .roster
-        .list_groups(
-            ws,
-            &Page {
-                limit: Some(100),
-                cursor: None,
-            },
-        )
-        .await
-        .map(|p| p.groups)
-        .unwrap_or_default();
-    let filter = AuditFilter {
-        user_id: Some(user.id.clone()),
-        ..AuditFilter::default()
-    };
-    let events = state
-        .roster
-        .list_audit_events(
-            ws,
-            &filter,
-            &Page {
-                limit: Some(20),
-                cursor: None,
-            },
-        )
-        .await
-        .map(|p| p.events)
-        .unwrap_or_default();
+    let Around {
+        sessions,
+        groups,
+        all_groups,
+        events,
+    } = around(state, console, user).await;
     let body = html! {
         @if let Some(said) = said { (notice(said)) }
         @if let Some(failed) = failed { (problem(failed)) }
@@ -162,6 +120,54 @@ pub async fn render(
         }
     };
     console.page(&user.name, Nav::Users, body)
+}
+
+/// What the page shows around a user: its sessions, its groups (and every group, to add
+/// it to one), its latest audit events.
+struct Around {
+    sessions: Vec<roster_core::Session>,
+    groups: Vec<(roster_core::Group, roster_core::Membership)>,
+    all_groups: Vec<roster_core::Group>,
+    events: Vec<roster_core::AuditEvent>,
+}
+
+async fn around(state: &AppState, console: &Console, user: &User) -> Around {
+    let (ws, roster) = (&console.workspace, &state.roster);
+    let live = !user.is_deleted();
+    let first = |limit| Page {
+        limit: Some(limit),
+        cursor: None,
+    };
+    let filter = AuditFilter {
+        user_id: Some(user.id.clone()),
+        ..AuditFilter::default()
+    };
+    let (hundred, twenty) = (first(100), first(20));
+    let (sessions, groups, all_groups, events) = tokio::join!(
+        async {
+            match live {
+                true => roster
+                    .list_user_sessions(ws, &user.id)
+                    .await
+                    .unwrap_or_default(),
+                false => Vec::new(),
+            }
+        },
+        async {
+            match live {
+                true => roster.user_groups(ws, &user.id).await.unwrap_or_default(),
+                false => Vec::new(),
+            }
+        },
+        roster.list_groups(ws, &hundred),
+        roster.list_audit_events(ws, &filter, &twenty),
+    );
+    Around {
+        sessions,
+        groups,
+        all_groups: all_groups.map(|p| p.groups).unwrap_or_default(),
+        events: events.map(|p| p.events).unwrap_or_default(),
+    }
 }
 
 fn fields(user: &User) -> Markup {
