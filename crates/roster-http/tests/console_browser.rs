@@ -3,6 +3,12 @@
 //! chromedriver these tests print why and pass, except where `ROSTER_TEST_REQUIRE_BROWSER` is
 //! set (`.ci/run` sets it and installs both), where they fail.
 //! Each test saves a screenshot under `target/console-screenshots/`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
 
 mod common;
 

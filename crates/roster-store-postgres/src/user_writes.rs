@@ -57,11 +57,7 @@ async fn execute_one(
             )
         }
         UserWrite::ClaimSetupToken(hash) => {
-            return expect_one(
-                claim_setup_token(workspace_pk, hash, at)
-                    .execute(&mut **tx)
-                    .await,
-            )
+            return claim_setup_token(tx, workspace_pk, hash, at).await
         }
         UserWrite::InsertInvitation(invitation) => {
             insert_invitation(workspace_pk, user_pk, invitation)
@@ -110,18 +106,20 @@ async fn execute_one(
 type Statement<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
 /// Mark a live setup token used at `at` (one row, else the write is `Stale`).
-fn claim_setup_token(
+async fn claim_setup_token(
+    tx: &mut Transaction<'static, Postgres>,
     workspace_pk: i64,
     hash: &[u8; 32],
     at: DateTime<Utc>,
-) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    sqlx::query(
+) -> Result<(), StoreError> {
+    let claim = sqlx::query(
         "UPDATE console_setup_tokens SET used_at = $3
          WHERE token_hash = $1 AND workspace_pk = $2 AND used_at IS NULL AND expires_at > $3",
     )
-    .bind(hash.to_vec())
+    .bind(hash.as_slice())
     .bind(workspace_pk)
-    .bind(at)
+    .bind(at);
+    expect_one(claim.execute(&mut **tx).await)
 }
 
 fn insert_invitation(workspace_pk: i64, user_pk: i64, invitation: &Invitation) -> Statement<'_> {

@@ -81,24 +81,12 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// `request` if it carries the CSRF token it must (re-built, when its form was read to find
-/// it); else the 403 page.
-async fn check_csrf(request: Request) -> Result<Request, Response> {
-    let refused = || {
-        let message = "This form did not come from this console session (or the session changed). Reload the page and try again.";
-        Err((
-            StatusCode::FORBIDDEN,
-            layout::bare("Refused", &layout::problem(message)),
-        )
-            .into_response())
-    };
-    let Some(expected) = expected_csrf(request.headers()) else {
-        return refused();
-    };
+/// it); `None` if it does not.
+async fn check_csrf(request: Request) -> Option<Request> {
+    let expected = expected_csrf(request.headers())?;
     if let Some(sent) = request.headers().get(CSRF_HEADER) {
-        return match sent.to_str() {
-            Ok(sent) if same(sent, &expected) => Ok(request),
-            _ => refused(),
-        };
+        let sent = sent.to_str().ok()?;
+        return same(sent, &expected).then_some(request);
     }
     let is_form = request
         .headers()
@@ -106,18 +94,23 @@ async fn check_csrf(request: Request) -> Result<Request, Response> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return refused();
+        return None;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return refused();
-    };
+    let bytes = to_bytes(body, MAX_FORM_BYTES).await.ok()?;
     let carried = form_urlencoded::parse(&bytes)
         .any(|(key, value)| key == CSRF_FIELD && same(&value, &expected));
-    if !carried {
-        return refused();
-    }
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    carried.then(|| Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The answer to a state-changing request without its CSRF token.
+fn csrf_refused() -> Response {
+    let message = "This form did not come from this console session (or the session changed). Reload the page and try again.";
+    (
+        StatusCode::FORBIDDEN,
+        layout::bare("Refused", &layout::problem(message)),
+    )
+        .into_response()
 }
 
 /// Every console request: a state-changing one must carry its CSRF token; every answer
@@ -127,8 +120,8 @@ pub async fn protect(State(_): State<AppState>, request: Request, next: Next) ->
         request
     } else {
         match check_csrf(request).await {
-            Ok(request) => request,
-            Err(refused) => return with_security_headers(refused),
+            Some(request) => request,
+            None => return with_security_headers(csrf_refused()),
         }
     };
     with_security_headers(next.run(request).await)
