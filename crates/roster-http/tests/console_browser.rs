@@ -1,7 +1,7 @@
 //! The console in a real browser: headless Debian Chromium driven over WebDriver
 //! (chromedriver), against the real router served on a loopback port. Without Chromium and
-//! chromedriver these tests print why and pass, except where `ROSTER_TEST_REQUIRE_BROWSER` is
-//! set (`.ci/run` sets it and installs both), where they fail.
+//! chromedriver these tests print why and pass, except in CI (`CI` or
+//! `ROSTER_TEST_REQUIRE_BROWSER` set; `.ci/run` sets it and installs both), where they fail.
 //! Each test saves a screenshot under `target/console-screenshots/`.
 #![allow(
     clippy::unwrap_used,
@@ -71,7 +71,8 @@ impl Browser {
         if !(std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists())
         {
             assert!(
-                std::env::var_os("ROSTER_TEST_REQUIRE_BROWSER").is_none(),
+                std::env::var_os("ROSTER_TEST_REQUIRE_BROWSER").is_none()
+                    && std::env::var_os("CI").is_none(),
                 "CI needs Chromium and chromedriver ({CHROMIUM}, {CHROMEDRIVER}); .ci/run installs them"
             );
             eprintln!("skipped: no {CHROMIUM} or {CHROMEDRIVER} (apt-get install chromium chromium-driver)");
@@ -354,6 +355,20 @@ async fn search_narrows_the_table() {
         "the search is in the address"
     );
     b.screenshot("users-search").await;
+
+    // At 360 px wide the page does not scroll sideways (the table scrolls in its own box).
+    b.client.set_window_size(360, 800).await.unwrap();
+    b.go("/console/users").await;
+    let width = b
+        .client
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_u64().unwrap() <= 360,
+        "the page is {width} px wide at 360"
+    );
+    b.screenshot("users-360").await;
     b.close().await;
 }
 

@@ -106,8 +106,7 @@ fn workspace_switcher(console: &Console) -> Markup {
             (csrf(console))
             label for="ws-switch" { "Workspace" }
             input #ws-switch name="workspace" value=(console.workspace.name) size="12"
-                list="ws-list" autocomplete="off";
-            datalist #ws-list {}
+                autocomplete="off";
             button type="submit" { "Switch" }
         }
     }
