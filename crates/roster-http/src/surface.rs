@@ -237,7 +237,11 @@ fn code_of(status: StatusCode) -> &'static str {
 pub async fn guard(State(state): State<GuardState>, mut request: Request, next: Next) -> Response {
     let surface = Surface::of(request.uri().path(), state.dialects);
     if let Some((status, code, message)) = refusal(&request) {
-        return surface.error(status, code, message);
+        let refused = surface.error(status, code, message);
+        if surface == Surface::Console {
+            return crate::console::with_security_headers(refused);
+        }
+        return refused;
     }
     let slot = RateSlot::default();
     request.extensions_mut().insert(slot.clone());
@@ -255,6 +259,9 @@ pub async fn guard(State(state): State<GuardState>, mut request: Request, next: 
         }
         None => response,
     };
+    if surface == Surface::Console {
+        response = crate::console::with_security_headers(response);
+    }
     if let Some(decision) = slot.take() {
         let now = state.app.roster.now().timestamp();
         for (name, value) in crate::auth::rate_headers(&decision, now) {

@@ -1135,3 +1135,67 @@ fn audit_verify_detects_a_deleted_chain_and_a_hand_moved_checkpoint() {
         "{report}"
     );
 }
+
+/// The status of a plain GET (any body).
+fn get_status(address: &str, path: &str) -> u16 {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response[9..12].parse().unwrap()
+}
+
+/// The path of the console setup link in `text`.
+fn setup_path(text: &str, base: &str) -> String {
+    let start = text
+        .find(&format!("{base}/console/setup?token=cst_"))
+        .unwrap_or_else(|| panic!("no setup link at {base} in: {text}"));
+    let link = text[start..].split_whitespace().next().unwrap();
+    link.strip_prefix(base).unwrap().to_owned()
+}
+
+#[test]
+fn the_first_start_prints_a_console_setup_link_and_the_cli_prints_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let server = Server::start(&url, None);
+    let first = setup_path(&server.banner, &format!("http://{}", server.address));
+    assert_eq!(
+        get_status(&server.address, &first),
+        200,
+        "the link opens the setup form"
+    );
+
+    let printed = run_ok(
+        &url,
+        &[
+            "console",
+            "setup-link",
+            "--public-url",
+            "https://roster.example.com/",
+        ],
+    );
+    let second = setup_path(&printed, "https://roster.example.com");
+    assert_ne!(first, second);
+    assert_eq!(get_status(&server.address, &second), 200);
+    assert_eq!(
+        get_status(&server.address, &first),
+        200,
+        "an earlier link stays valid"
+    );
+    assert_eq!(
+        get_status(&server.address, "/console/setup?token=cst_made-up"),
+        404
+    );
+    assert_eq!(server.terminate().code(), Some(0));
+
+    // A second start of the same database prints neither a key nor a link.
+    let again = Server::start(&url, None);
+    assert!(!again.banner.contains("/console/setup"), "{}", again.banner);
+    assert_eq!(again.terminate().code(), Some(0));
+}

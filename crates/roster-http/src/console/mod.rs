@@ -35,6 +35,7 @@ use axum::Router;
 use crate::AppState;
 
 pub use bulk::Jobs;
+pub use session::with_security_headers;
 
 /// Where the console is mounted.
 pub const PREFIX: &str = "/console";

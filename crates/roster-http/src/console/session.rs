@@ -113,21 +113,21 @@ fn csrf_refused() -> Response {
         .into_response()
 }
 
-/// Every console request: a state-changing one must carry its CSRF token; every answer
-/// gets the security headers, and pages are not cached.
+/// Every state-changing console request must carry its CSRF token. (The security headers
+/// go on every console answer in [`crate::surface::guard`].)
 pub async fn protect(State(_): State<AppState>, request: Request, next: Next) -> Response {
-    let request = if matches!(*request.method(), Method::GET | Method::HEAD) {
-        request
-    } else {
-        match check_csrf(request).await {
-            Some(request) => request,
-            None => return with_security_headers(csrf_refused()),
-        }
-    };
-    with_security_headers(next.run(request).await)
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    match check_csrf(request).await {
+        Some(request) => next.run(request).await,
+        None => csrf_refused(),
+    }
 }
 
-fn with_security_headers(mut response: Response) -> Response {
+/// The console's security headers on `response` (also on answers no console route made:
+/// an unknown page, a refused request; [`crate::surface::guard`] adds them there).
+pub fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         ("content-security-policy", CSP),
