@@ -330,7 +330,55 @@ async fn console_answers_carry_the_security_headers(app: App) {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }
 
+async fn settings_and_clients_change_through_their_forms(app: App) {
+    user_with_role(&app, "ada@example.com", "admin").await;
+    let cookie = signed_in(&app, "ada@example.com").await;
+    let page = send(&app, Method::GET, "/console/settings", &cookie, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = csrf_in(&page.body);
+    let form = format!("csrf={csrf}&min_password_length=12&check_common_passwords=on&session_idle_minutes=30&session_lifetime_hours=&session_limit_policy=refuse");
+    let saved = send(
+        &app,
+        Method::POST,
+        "/console/settings/auth",
+        &cookie,
+        Some(&form),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let ws = workspace(&app).await;
+    assert_eq!(ws.auth.min_password_length, Some(12));
+    assert_eq!(ws.auth.session_idle_minutes, Some(30));
+    assert_eq!(ws.auth.check_common_passwords, Some(true));
+    let bad = format!("csrf={csrf}&rate_limit_per_minute=lots&audit_retention_days=90");
+    let refused = send(
+        &app,
+        Method::POST,
+        "/console/settings/limits",
+        &cookie,
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("must be a whole number"),
+        "{}",
+        refused.body
+    );
+
+    let form = format!("csrf={csrf}&name=zapier&scope=users%3Aread&admin_api=on");
+    let made = send(&app, Method::POST, "/console/clients", &cookie, Some(&form)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.body.contains("shown only this once"));
+    let clients = app.roster.list_api_clients(&ws).await.unwrap();
+    assert_eq!(clients.len(), 1);
+    assert!(clients[0].admin_api_enabled);
+    let listed = send(&app, Method::GET, "/console/clients", &cookie, None).await;
+    assert!(listed.body.contains(&clients[0].client_id) && listed.body.contains("zapier"));
+}
+
 on_both_stores!(
+    settings_and_clients_change_through_their_forms,
     only_admins_sign_in_to_the_console,
     an_admin_who_loses_the_role_loses_the_console,
     a_setup_link_works_once_within_a_day,

@@ -13,8 +13,10 @@ pub enum Nav {
     Groups,
     Import,
     Keys,
+    Clients,
     Audit,
     Outbox,
+    Settings,
 }
 
 const NAV: &[(Nav, &str, &str)] = &[
@@ -22,8 +24,10 @@ const NAV: &[(Nav, &str, &str)] = &[
     (Nav::Groups, "/console/groups", "Groups"),
     (Nav::Import, "/console/import", "Import & export"),
     (Nav::Keys, "/console/keys", "API keys"),
+    (Nav::Clients, "/console/clients", "API clients"),
     (Nav::Audit, "/console/audit", "Audit log"),
     (Nav::Outbox, "/console/outbox", "Outbox"),
+    (Nav::Settings, "/console/settings", "Settings"),
 ];
 
 fn head(title: &str) -> Markup {

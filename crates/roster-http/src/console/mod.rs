@@ -18,11 +18,13 @@
 mod assets;
 mod audit;
 mod bulk;
+mod clients;
 mod groups;
 mod import;
 mod keys;
 mod layout;
 mod session;
+mod settings;
 mod signin;
 mod user_actions;
 mod user_page;
@@ -96,6 +98,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/keys", get(keys::list).post(keys::create))
         .route("/console/keys/{id}/revoke", post(keys::revoke))
         .route("/console/groups", get(groups::list).post(groups::create))
+        .route("/console/clients", get(clients::list).post(clients::create))
+        .route("/console/clients/{id}/admin-api", post(clients::admin_api))
+        .route("/console/clients/{id}/revoke", post(clients::revoke))
+        .route("/console/settings", get(settings::index))
+        .route("/console/settings/{section}", post(settings::save))
         .route("/console/outbox", get(groups::outbox))
         .route("/console/audit", get(audit::list))
         .route("/console/audit/verify", post(audit::verify))
