@@ -155,7 +155,7 @@ def main():
         page_bytes, weight = first_visit_weight(cookie)
 
         scenarios = [
-            ("bare HTTP baseline", bench.BASELINE, script(work, "baseline", cookie, ["/"], False)),
+            ("bare HTTP baseline", bench.BASELINE, script(work, "baseline", cookie, ["/v1/users/usr_fixed"], False)),
             ("users page (whole page)", bench.SERVER,
              script(work, "page", cookie, ["/console/users"], False)),
             ("search keystroke (results fragment)", bench.SERVER,

@@ -268,7 +268,7 @@ impl Roster {
             .user_list_request(workspace, filter, &Page::default())
             .await?;
         request.limit = COUNT_CAP + 1;
-        let found = self.store.list_users(&request).await?.len() as u64;
+        let found = self.store.count_users_upto(&request).await?;
         Ok(UserCount {
             count: found.min(u64::from(COUNT_CAP)),
             exact: found <= u64::from(COUNT_CAP),

@@ -215,6 +215,7 @@ pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<d
             request.search = Some(needle.clone());
             request.role = role.map(str::to_owned);
             request.status = status;
+            let unsearched = expected(&users, "", role, status, false).len() as u64;
             let expected = expected(&users, &needle, role, status, false);
             let found = all_pages(&store, &request, 4).await;
             assert_eq!(
@@ -233,6 +234,25 @@ pub async fn search_returns_exactly_the_users_holding_the_substring(store: Arc<d
                 .collect();
             let skipped: Vec<i64> = expected.iter().skip(2).take(3).copied().collect();
             assert_eq!(page, skipped, "offset 2 of search {needle:?}");
+            // A count that stops: every match up to its limit, none read whole.
+            request.offset = 0;
+            for limit in [1, 5, 1000] {
+                request.limit = limit;
+                let counted = store.count_users_upto(&request).await.unwrap();
+                let wanted = expected.len().min(limit as usize) as u64;
+                assert_eq!(
+                    counted, wanted,
+                    "count of {needle:?} up to {limit}, role {role:?}, status {status:?}"
+                );
+            }
+            request.search = None;
+            request.limit = 7;
+            let counted = store.count_users_upto(&request).await.unwrap();
+            assert_eq!(
+                counted,
+                unsearched.min(7),
+                "count up to 7, role {role:?}, status {status:?}"
+            );
         }
         scim_substrings_match_the_same(&store, &ws, &users, &needle).await;
         // Deleted users are found when asked for.

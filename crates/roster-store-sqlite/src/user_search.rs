@@ -39,6 +39,28 @@ pub(crate) fn search(
     request: &UserListRequest,
     search: &str,
 ) -> Result<Vec<User>, StoreError> {
+    search_keeping(reader, counts, request, search, rows::user)
+}
+
+/// How many users [`search`] would return: the same walk, no user read.
+pub(crate) fn count(
+    reader: &Reader,
+    counts: &TrigramCounts,
+    request: &UserListRequest,
+    search: &str,
+) -> Result<u64, StoreError> {
+    let kept = search_keeping(reader, counts, request, search, |_| Ok(()))?;
+    Ok(kept.len() as u64)
+}
+
+/// [`search`], keeping of each match what `keep` reads of its row.
+fn search_keeping<T>(
+    reader: &Reader,
+    counts: &TrigramCounts,
+    request: &UserListRequest,
+    search: &str,
+    keep: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     let needle = Needle::new(search);
     let plan = plan(reader, counts, &needle)?;
     let (mut walk, mut found) = search::start(request);
@@ -48,7 +70,7 @@ pub(crate) fn search(
         } else {
             counts.tuning.scan_budget
         };
-        let scanned = check(reader, &list_query(&walk, None), &needle, &mut found)?;
+        let scanned = check(reader, &list_query(&walk, None), &needle, &mut found, &keep)?;
         match scanned.last_key {
             Some(last) if !found.is_full() && scanned.rows >= walk.limit => {
                 walk.before_key = Some(last);
@@ -64,6 +86,7 @@ pub(crate) fn search(
         &list_query(&walk, Some(&matching)),
         &needle,
         &mut found,
+        &keep,
     )?;
     Ok(found.rows)
 }
@@ -163,11 +186,12 @@ struct Walked {
 
 /// Walk the users `query` yields, keeping those whose name or email holds `needle`, until
 /// `found` is full.
-fn check(
+fn check<T>(
     reader: &Reader,
     query: &Sql,
     needle: &Needle,
-    found: &mut Found<User>,
+    found: &mut Found<T>,
+    keep: &impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
 ) -> Result<Walked, StoreError> {
     reader.read(|conn| {
         let mut statement = conn.prepare_cached(&query.text).map_err(sql_error)?;
@@ -192,7 +216,7 @@ fn check(
             };
             // `takes` counts a match, so it is asked only of one.
             if (holds(text(name)?) || holds(text(email)?)) && found.takes() {
-                found.rows.push(rows::user(row)?);
+                found.rows.push(keep(row)?);
             }
         }
         Ok(walked)

@@ -423,6 +423,20 @@ impl UserStore for SqliteStore {
         )
     }
 
+    async fn count_users_upto(&self, request: &UserListRequest) -> Result<u64, StoreError> {
+        if let Some(search) = &request.search {
+            return user_search::count(&self.reader, &self.trigram_counts, request, search);
+        }
+        let query = users::list_query(request, None);
+        let sql = format!("SELECT count(*) FROM ({})", query.text);
+        let counted = self
+            .reader
+            .row(&sql, rusqlite::params_from_iter(query.params), |row| {
+                rows::get::<i64>(row, "count(*)")
+            })?;
+        Ok(counted.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     async fn update_user(
         &self,
         user: &User,

@@ -49,6 +49,13 @@ pub trait UserStore: Send + Sync {
     /// cursor.
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError>;
 
+    /// How many users [`list_users`](UserStore::list_users) would return for `request`:
+    /// its matches after the cursor, at most `request.limit` (a count that stops). A store
+    /// that can count without reading whole users overrides this.
+    async fn count_users_upto(&self, request: &UserListRequest) -> Result<u64, StoreError> {
+        Ok(self.list_users(request).await?.len() as u64)
+    }
+
     /// Write every mutable field of `user` if the stored row still has version
     /// `expected_version`; the stored version becomes `user.version`. `plan` and the event
     /// are written only with the change, in its transaction.

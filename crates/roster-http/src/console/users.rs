@@ -266,13 +266,25 @@ async fn results(state: &AppState, console: &Console, query: &TableQuery) -> Mar
         limit: Some(PAGE_SIZE),
         cursor: query.cursor.clone(),
     };
-    let (listed, counted) = tokio::join!(
-        state.roster.list_users(&console.workspace, &filter, &page),
-        state.roster.console_user_count(&console.workspace, &filter)
-    );
-    let listed = match listed {
+    let listed = match state
+        .roster
+        .list_users(&console.workspace, &filter, &page)
+        .await
+    {
         Ok(listed) => listed,
         Err(err) => return problem(&err.message),
+    };
+    // A first page that holds every match is its own count.
+    let counted = if listed.next_cursor.is_none() && query.cursor.is_none() {
+        Ok(roster_core::console::UserCount {
+            count: listed.users.len() as u64,
+            exact: true,
+        })
+    } else {
+        state
+            .roster
+            .console_user_count(&console.workspace, &filter)
+            .await
     };
     let count_line = match counted {
         Ok(c) if c.exact && c.count == 1 => "1 user".to_owned(),
