@@ -115,11 +115,12 @@ def cpu_seconds(pid):
 
 
 def settle(pid, limit=600):
-    """Wait until the server is idle (under 5% of a core for 3 s running): an import leaves
+    """Wait until the server is idle (under 5% of a core for 12 s running, longer than the
+    10 s between two looks of the index upkeep): an import leaves
     the search index's background upkeep to finish, which a measurement should not share
     the machine with."""
     quiet, waited, last = 0, 0, cpu_seconds(pid)
-    while quiet < 3 and waited < limit:
+    while quiet < 12 and waited < limit:
         time.sleep(1)
         waited += 1
         now = cpu_seconds(pid)

@@ -49,7 +49,7 @@ pub struct SetupAdmin {
 }
 
 /// Past this many matches a filtered count says "more than".
-pub const COUNT_CAP: u32 = 1000;
+pub const COUNT_CAP: u32 = 500;
 
 /// How many users match a filter: exactly, or at least `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -377,7 +377,46 @@ async fn settings_and_clients_change_through_their_forms(app: App) {
     assert!(listed.body.contains(&clients[0].client_id) && listed.body.contains("zapier"));
 }
 
+async fn the_count_is_exact_unfiltered_and_stops_when_filtered(app: App) {
+    user_with_role(&app, "ada@example.com", "admin").await;
+    let cap = roster_core::console::COUNT_CAP as usize;
+    let mut lines = String::from("email,name,role\n");
+    for n in 0..=cap {
+        lines.push_str(&format!("many{n}@example.com,Many {n},viewer\n"));
+    }
+    let imported = app
+        .call_raw(Method::POST, "/v1/users/import?format=csv", Some(lines))
+        .await;
+    assert_eq!(
+        imported.body["data"]["created"],
+        cap + 1,
+        "{}",
+        imported.body
+    );
+    let cookie = signed_in(&app, "ada@example.com").await;
+    let all = send(&app, Method::GET, "/console/users", &cookie, None).await;
+    assert!(
+        all.body.contains(&format!("{} users", cap + 2)),
+        "exact without a filter"
+    );
+    let many = send(&app, Method::GET, "/console/users?q=many", &cookie, None).await;
+    assert!(
+        many.body.contains(&format!("More than {cap} users match")),
+        "stops past the cap"
+    );
+    let few = send(&app, Method::GET, "/console/users?q=many12", &cookie, None).await;
+    // many12, many120..many129 (and more when the cap is larger): one page, its own count.
+    let exact = (0..=cap)
+        .filter(|n| n.to_string().starts_with("12"))
+        .count();
+    assert!(
+        few.body.contains(&format!("{exact} users")),
+        "{exact} exact on one page"
+    );
+}
+
 on_both_stores!(
+    the_count_is_exact_unfiltered_and_stops_when_filtered,
     settings_and_clients_change_through_their_forms,
     only_admins_sign_in_to_the_console,
     an_admin_who_loses_the_role_loses_the_console,
