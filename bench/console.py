@@ -23,7 +23,6 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -158,22 +157,8 @@ def main():
     work = tempfile.mkdtemp(prefix="roster-bench-console-")
     children = []
     try:
-        url = f"sqlite://{work}/roster.db"
-        _, server = bench.start_roster(url)
-        children.append(server)
-        baseline = subprocess.Popen([bench.BENCH, "baseline", "--listen", bench.BASELINE],
-                                    stdout=subprocess.DEVNULL)
-        children.append(baseline)
+        _, server, users_file = bench.seeded_roster(work, args.users, children)
         sampler = bench.RssSampler(server.pid)
-        users_file = os.path.join(work, "users.ndjson")
-        bench.log(f"generating {args.users:,} users")
-        bench.run([bench.BENCH, "users", "--count", str(args.users), "--output", users_file])
-        bench.log("importing them")
-        subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST", "-T", users_file,
-                        "-H", f"Authorization: Bearer {bench.SECRET}",
-                        "-H", "Content-Type: application/x-ndjson",
-                        f"http://{bench.SERVER}/v1/users/import"],
-                       check=True, capture_output=True, text=True)
         settle(server.pid)
         cookie = console_session()
         page_bytes, weight = first_visit_weight(cookie)

@@ -67,6 +67,27 @@ def start_roster(url):
     return env, server
 
 
+def seeded_roster(work, users, children):
+    """Roster on a fresh SQLite file in `work` and the bare baseline beside it (both added
+    to `children`), with `users` synthetic users generated and imported; the database URL,
+    the server process and the users file."""
+    url = f"sqlite://{work}/roster.db"
+    _, server = start_roster(url)
+    children.append(server)
+    children.append(subprocess.Popen([BENCH, "baseline", "--listen", BASELINE],
+                                     stdout=subprocess.DEVNULL))
+    users_file = os.path.join(work, "users.ndjson")
+    log(f"generating {users:,} users")
+    run([BENCH, "users", "--count", str(users), "--output", users_file])
+    log("importing them into Roster")
+    subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST", "-T", users_file,
+                    "-H", f"Authorization: Bearer {SECRET}",
+                    "-H", "Content-Type: application/x-ndjson",
+                    f"http://{SERVER}/v1/users/import"],
+                   check=True, capture_output=True, text=True)
+    return url, server, users_file
+
+
 def stop(children):
     """SIGTERM each process, then wait for it (killing one that takes over 30 s)."""
     for child in children:

@@ -78,23 +78,8 @@ def main():
     work = tempfile.mkdtemp(prefix="roster-bench-scim-")
     children = []
     try:
-        url = f"sqlite://{work}/roster.db"
-        _, server = bench.start_roster(url)
-        children.append(server)
-        baseline = subprocess.Popen([bench.BENCH, "baseline", "--listen", bench.BASELINE],
-                                    stdout=subprocess.DEVNULL)
-        children.append(baseline)
+        url, server, users_file = bench.seeded_roster(work, args.users, children)
         sampler = bench.RssSampler(server.pid)
-
-        users_file = os.path.join(work, "users.ndjson")
-        bench.log(f"generating {args.users:,} users")
-        bench.run([bench.BENCH, "users", "--count", str(args.users), "--output", users_file])
-        bench.log("importing them into Roster")
-        subprocess.run(["curl", "-sS", "--fail-with-body", "-X", "POST", "-T", users_file,
-                        "-H", f"Authorization: Bearer {bench.SECRET}",
-                        "-H", "Content-Type: application/x-ndjson",
-                        f"http://{bench.SERVER}/v1/users/import"],
-                       check=True, capture_output=True, text=True)
         bench.log("loading them into scim2-server (in-process, through its POST /v2/Users)")
         sample_file = os.path.join(work, "reference-ids.json")
         host, port = REFERENCE.split(":")

@@ -11,6 +11,21 @@ use super::layout::{self, maybe_time, problem, Nav};
 use super::session::Console;
 use crate::AppState;
 
+/// The workspace's first 100 groups, for the pickers (none when they cannot be read: the
+/// page still works, without them).
+pub(super) async fn first_groups(state: &AppState, console: &Console) -> Vec<roster_core::Group> {
+    let first = Page {
+        limit: Some(100),
+        cursor: None,
+    };
+    state
+        .roster
+        .list_groups(&console.workspace, &first)
+        .await
+        .map(|page| page.groups)
+        .unwrap_or_default()
+}
+
 async fn groups_page(state: &AppState, console: &Console, said: Option<&str>) -> Markup {
     let listed = state
         .roster

@@ -142,7 +142,7 @@ async fn around(state: &AppState, console: &Console, user: &User) -> Around {
         user_id: Some(user.id.clone()),
         ..AuditFilter::default()
     };
-    let (hundred, twenty) = (first(100), first(20));
+    let twenty = first(20);
     let (sessions, groups, all_groups, events) = tokio::join!(
         async {
             match live {
@@ -159,13 +159,13 @@ async fn around(state: &AppState, console: &Console, user: &User) -> Around {
                 false => Vec::new(),
             }
         },
-        roster.list_groups(ws, &hundred),
+        super::groups::first_groups(state, console),
         roster.list_audit_events(ws, &filter, &twenty),
     );
     Around {
         sessions,
         groups,
-        all_groups: all_groups.map(|p| p.groups).unwrap_or_default(),
+        all_groups,
         events: events.map(|p| p.events).unwrap_or_default(),
     }
 }

@@ -143,18 +143,7 @@ pub async fn list(
     if wants_results(&headers) {
         return results.into_response();
     }
-    let groups = state
-        .roster
-        .list_groups(
-            &console.workspace,
-            &Page {
-                limit: Some(100),
-                cursor: None,
-            },
-        )
-        .await
-        .map(|page| page.groups)
-        .unwrap_or_default();
+    let groups = super::groups::first_groups(&state, &console).await;
     let body = html! {
         (filters(&console, &query, &groups))
         (bulk_bar(&console, &groups))
