@@ -160,6 +160,23 @@ async fn only_admins_sign_in_to_the_console(app: App) {
         !session.contains("Secure"),
         "no Secure without an https public URL"
     );
+
+    // A browser whose session ended still sends its old cookie: it signs in again all the same.
+    let old = session.split(';').next().unwrap().to_owned();
+    let token = old.trim_start_matches("roster_console=");
+    app.roster
+        .sign_out(&AuditContext::system(), token)
+        .await
+        .unwrap();
+    let form = send(&app, Method::GET, "/console/signin", &old, None).await;
+    let pre = csrf_in(&form.body);
+    let cookies = format!("{old}; roster_pre={pre}");
+    let body = format!(
+        "csrf={pre}&workspace=default&email=ada%40example.com&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let again = send(&app, Method::POST, "/console/signin", &cookies, Some(&body)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
 }
 
 async fn an_admin_who_loses_the_role_loses_the_console(app: App) {

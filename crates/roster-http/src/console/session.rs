@@ -62,13 +62,17 @@ pub fn csrf_of_session(session_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24])
 }
 
-/// The CSRF token a request must carry: its session's, else (before sign-in) the value of
-/// its pre-session cookie.
-fn expected_csrf(headers: &HeaderMap) -> Option<String> {
-    match cookie(headers, SESSION_COOKIE) {
-        Some(token) => Some(csrf_of_session(token)),
-        None => cookie(headers, PRE_COOKIE).map(str::to_owned),
+/// The forms that come before a session: they repeat the pre-session cookie, whatever
+/// session cookie (an expired one, say) the browser still sends.
+const BEFORE_SESSION: &[&str] = &["/console/signin", "/console/setup"];
+
+/// The CSRF token a request to `path` must carry: the pre-session cookie's value for the
+/// forms before a session, else its session's.
+fn expected_csrf(headers: &HeaderMap, path: &str) -> Option<String> {
+    if BEFORE_SESSION.contains(&path) {
+        return cookie(headers, PRE_COOKIE).map(str::to_owned);
     }
+    cookie(headers, SESSION_COOKIE).map(csrf_of_session)
 }
 
 /// Equal, in time that does not depend on where they differ.
@@ -83,7 +87,7 @@ fn same(a: &str, b: &str) -> bool {
 /// `request` if it carries the CSRF token it must (re-built, when its form was read to find
 /// it); `None` if it does not.
 async fn check_csrf(request: Request) -> Option<Request> {
-    let expected = expected_csrf(request.headers())?;
+    let expected = expected_csrf(request.headers(), request.uri().path())?;
     if let Some(sent) = request.headers().get(CSRF_HEADER) {
         let sent = sent.to_str().ok()?;
         return same(sent, &expected).then_some(request);
