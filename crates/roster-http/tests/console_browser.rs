@@ -577,3 +577,36 @@ async fn another_workspaces_user_is_not_found() {
     b.screenshot("other-workspace-404").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_renders_for_a_signed_in_admin() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.user("Page Visitor", "visitor@example.com").await;
+    b.sign_in_as_admin().await;
+    for (path, title, shot) in [
+        ("/console/users/new", "Create or invite a user", "user-new"),
+        ("/console/groups", "Groups", "groups"),
+        ("/console/import", "Import & export", "import-form"),
+        ("/console/keys", "API keys", "keys"),
+        ("/console/clients", "API clients", "clients"),
+        ("/console/audit", "Audit log", "audit-log"),
+        ("/console/outbox", "Outbox", "outbox"),
+        ("/console/settings", "Settings", "settings"),
+    ] {
+        b.go(path).await;
+        let heading = b.client.find(Locator::Css("main h1")).await.unwrap();
+        assert_eq!(heading.text().await.unwrap(), title, "{path}");
+        let section = b
+            .client
+            .find(Locator::Css("nav a[aria-current=page]"))
+            .await;
+        assert!(
+            section.is_ok(),
+            "{path} marks its section in the navigation"
+        );
+        b.screenshot(shot).await;
+    }
+    b.close().await;
+}
