@@ -243,33 +243,28 @@ fn checkpoint(conn: Connection, alive: Weak<()>, log_frames: &AtomicI64) {
 /// `ftruncate` that stalled every write (and `bench/soak`'s p99) every two seconds under a
 /// steady load. A busy reader makes it fail; the next group tries again.
 fn rewind_long_log(conn: &Connection, log_frames: &AtomicI64, cap_frames: i64) {
-    if log_frames.load(Ordering::Relaxed) <= cap_frames {
-        return;
-    }
-    // The first column is 1 when a reader kept the log from being rewound.
-    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
-        row.get::<_, i64>(0)
-    }) {
-        Ok(0) => log_frames.store(0, Ordering::Relaxed),
-        Ok(_) => {}
-        Err(err) => {
-            tracing::warn!(error = %err, "WAL rewind failed; retrying after the next write")
-        }
+    if log_frames.load(Ordering::Relaxed) > cap_frames {
+        rewind(conn, log_frames, "RESTART");
     }
 }
 
 /// With no write waiting, empty a log that holds frames (TRUNCATE, so the file and its
 /// index shrink too). A busy reader makes it fail; the next idle moment tries again.
 fn empty_idle_log(conn: &Connection, log_frames: &AtomicI64) {
-    if log_frames.load(Ordering::Relaxed) == 0 {
-        return;
+    if log_frames.load(Ordering::Relaxed) > 0 {
+        rewind(conn, log_frames, "TRUNCATE");
     }
-    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-        row.get::<_, i64>(0)
-    }) {
+}
+
+/// A checkpoint that starts the log over (`mode` RESTART or TRUNCATE); on success the log
+/// is empty. A reader still on the log makes it fail; the caller's next turn tries again.
+fn rewind(conn: &Connection, log_frames: &AtomicI64, mode: &str) {
+    // The first column is 1 when a reader kept the log from being rewound.
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
+    match conn.query_row(&sql, [], |row| row.get::<_, i64>(0)) {
         Ok(0) => log_frames.store(0, Ordering::Relaxed),
         Ok(_) => {}
-        Err(err) => tracing::warn!(error = %err, "emptying the idle WAL failed; retrying"),
+        Err(err) => tracing::warn!(error = %err, mode, "WAL rewind failed; retrying"),
     }
 }
 
@@ -356,11 +351,13 @@ mod tests {
             .unwrap_or(-1)
     }
 
-    #[test]
-    fn a_long_log_is_rewound_in_place_not_truncated() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = std::env::temp_dir().join(format!("roster-wal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("rewind.db");
+    /// A database `name` in `dir` whose log holds 20 writes of 8 KiB, not checkpointed.
+    fn with_a_long_log(
+        dir: &Path,
+        name: &str,
+    ) -> Result<(std::path::PathBuf, Connection), Box<dyn std::error::Error>> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(name);
         let conn = Connection::open(&path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
@@ -369,6 +366,13 @@ mod tests {
         for _ in 0..20 {
             conn.execute("INSERT INTO t VALUES (zeroblob(8192))", [])?;
         }
+        Ok((path, conn))
+    }
+
+    #[test]
+    fn a_long_log_is_rewound_in_place_not_truncated() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("roster-wal-{}", std::process::id()));
+        let (_, conn) = with_a_long_log(&dir, "rewind.db")?;
         let frames = log_length(&conn);
         let wal = dir.join("rewind.db-wal");
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
@@ -397,16 +401,7 @@ mod tests {
     #[test]
     fn an_idle_writer_empties_the_log() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("roster-wal-idle-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join("idle.db");
-        let conn = Connection::open(&path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE t (v BLOB);",
-        )?;
-        for _ in 0..20 {
-            conn.execute("INSERT INTO t VALUES (zeroblob(8192))", [])?;
-        }
+        let (path, conn) = with_a_long_log(&dir, "idle.db")?;
         let frames = log_length(&conn);
         assert!(frames > 20, "the log holds the inserts: {frames} frames");
         let wal = dir.join("idle.db-wal");
