@@ -107,27 +107,6 @@ def filters():
     return paths
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def settle(pid, limit=600):
-    """Wait until the server is idle (under 5% of a core for 12 s running, longer than the
-    10 s between two looks of the index upkeep): an import leaves
-    the search index's background upkeep to finish, which a measurement should not share
-    the machine with."""
-    quiet, waited, last = 0, 0, cpu_seconds(pid)
-    while quiet < 12 and waited < limit:
-        time.sleep(1)
-        waited += 1
-        now = cpu_seconds(pid)
-        quiet = quiet + 1 if now - last < 0.05 else 0
-        last = now
-    bench.log(f"server idle after {waited} s")
-
-
 def first_visit_weight(cookie):
     """Bytes a first visit to the users page transfers on a cold cache: the page and every
     script and style sheet it names (the server sends them uncompressed)."""
@@ -159,7 +138,7 @@ def main():
     try:
         _, server, users_file = bench.seeded_roster(work, args.users, children)
         sampler = bench.RssSampler(server.pid)
-        settle(server.pid)
+        bench.settle([server.pid])
         cookie = console_session()
         page_bytes, weight = first_visit_weight(cookie)
 

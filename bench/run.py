@@ -149,6 +149,31 @@ class RssSampler:
         return self.max_kb / 1024
 
 
+def cpu_seconds(pid):
+    """CPU time `pid` has used (user and system), in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids, quiet_for=12, limit=600):
+    """Wait until every process in `pids` is idle (each under 5% of a core) for `quiet_for`
+    seconds running; the seconds waited. After an import the server finishes the search
+    index's upkeep (a look every 10 s, hence the default 12) and empties its log; a server
+    that fell behind in a slow scenario goes on answering what wrk left queued. Neither
+    should share the machine with the next measurement."""
+    quiet, waited = 0, 0
+    last = [cpu_seconds(pid) for pid in pids]
+    while quiet < quiet_for and waited < limit:
+        time.sleep(1)
+        waited += 1
+        now = [cpu_seconds(pid) for pid in pids]
+        quiet = quiet + 1 if all(b - a < 0.05 for a, b in zip(last, now)) else 0
+        last = now
+    log(f"idle after {waited} s")
+    return waited
+
+
 def http(method, path, body=None, key=SECRET, content_type="application/json"):
     request = urllib.request.Request(f"http://{SERVER}{path}", data=body, method=method)
     request.add_header("Authorization", f"Bearer {key}")
@@ -281,6 +306,8 @@ def main():
             raise SystemExit(f"import created {report['created']} of {args.users}: {report}")
         log(f"imported in {import_seconds:.1f} s")
 
+        log("waiting for the server to finish the import's upkeep")
+        settled = settle([server.pid])
         log("probing the loaded database for ids, a deep cursor and an email")
         probe = json.loads(subprocess.run([BENCH, "probe", "--database-url", url],
                                           check=True, capture_output=True, text=True).stdout)
@@ -379,7 +406,8 @@ def main():
         f"{platform.system()} {platform.release()}; wrk with {args.threads} threads and "
         f"{args.connections} connections for {args.duration} s per scenario, on the same machine "
         "as the server. Latencies are wrk's; peak RSS is the server's, sampled every 100 ms. "
-        "The load's key has its rate limit raised (100,000,000 a minute) so the figures measure "
+        f"After the import the server went idle (its search index's upkeep done) {settled} s "
+        "later, and the measurements began then. The load's key has its rate limit raised (100,000,000 a minute) so the figures measure "
         "the server; the last scenario uses a key limited to 600 a minute, so nearly every "
         "request is refused with 429: what the limiter's refusal costs.",
         "",

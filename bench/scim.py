@@ -90,6 +90,8 @@ def main():
         if reference.stdout.readline().strip() != "ready":
             raise SystemExit("scim2-server did not start")
 
+        bench.log("waiting for both servers to finish loading")
+        bench.settle([server.pid, reference.pid])
         probe = json.loads(subprocess.run([bench.BENCH, "probe", "--database-url", url],
                                           check=True, capture_output=True, text=True).stdout)
         with open(users_file) as lines:
@@ -148,6 +150,9 @@ def main():
             if address == bench.SERVER and who == "roster" and "20 a page" in name and reference.poll() is None:
                 reference.send_signal(signal.SIGTERM)
                 reference.wait(timeout=30)
+            # Each server measured alone: the other may still be answering what wrk left
+            # queued in its slow scenario (scim2-server takes seconds to drain).
+            bench.settle([p.pid for p in (server, reference) if p.poll() is None], quiet_for=2)
             bench.log(f"{name} ({who or 'baseline'}): {args.duration} s at {args.connections} connections")
             results.append((name, who, bench.wrk(address, path, script, args, sampler)))
     finally:

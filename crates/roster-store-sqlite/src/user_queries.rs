@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use roster_core::query::UserField;
+use roster_core::query::{Condition, Operand, Operator, UserField};
 use roster_store_rows::query::{prefix_end, QuerySql};
 use roster_store_rows::search::Plan;
 
@@ -67,6 +67,30 @@ impl QuerySql for UserQuerySql {
     /// too) and reads every row to skip the deleted; the live users' index needs no row.
     fn every_live_user(&self) -> &'static str {
         " INDEXED BY users_live"
+    }
+
+    /// A substring of common trigrams (or too short for them), an end or an inequality on
+    /// the user name, email or name checks every live user: walking the field's own index
+    /// reads its lower-cased column from the index's entries, a half to a quarter of the
+    /// time of reading it from each user's row (by the creation-time index SQLite picks).
+    fn counting_index(&self, condition: &Condition) -> &'static str {
+        let Condition::Compare(field, op, Operand::Text(needle)) = condition else {
+            return "";
+        };
+        let checks_everyone = match op {
+            Operator::Contains => self
+                .substrings
+                .get(needle)
+                .is_none_or(|plan| plan.scan_first || plan.trigrams.is_empty()),
+            Operator::EndsWith | Operator::Ne => true,
+            _ => false,
+        };
+        match (checks_everyone, field) {
+            (true, UserField::Email) => " INDEXED BY users_email_key",
+            (true, UserField::UserName) => " INDEXED BY users_user_name_key",
+            (true, UserField::Name) => " INDEXED BY users_name_lower",
+            _ => "",
+        }
     }
 
     fn starts_with(&mut self, column: &str, prefix: &str) {
