@@ -13,6 +13,7 @@ pub mod dialects;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod json_reply;
 pub mod native;
 pub mod openapi;
 mod openapi_rules;

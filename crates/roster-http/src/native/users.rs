@@ -1,9 +1,9 @@
 //! `/v1/users`: list, create, read, update and soft-delete users.
 
+use crate::json_reply::{JsonReply, BYTES_PER_USER};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
 use roster_core::{NewUser, Page, Scope, UserFilter, UserPatch};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -175,7 +175,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
-) -> Result<Json<UserList>, ApiError> {
+) -> Result<JsonReply<UserList>, ApiError> {
     caller.require(Scope::UsersRead)?;
     let filter = UserFilter {
         role: params.role,
@@ -194,13 +194,17 @@ pub async fn list(
         .list_users(&caller.workspace, &filter, &page)
         .await?;
     let next_cursor = page.next_cursor.map(|c| c.encode());
-    Ok(Json(UserList {
-        data: page.users.into_iter().map(UserBody::from).collect(),
-        meta: ListMeta {
-            has_more: next_cursor.is_some(),
-            next_cursor,
+    let capacity = 256 + BYTES_PER_USER * page.users.len();
+    Ok(JsonReply(
+        UserList {
+            data: page.users.into_iter().map(UserBody::from).collect(),
+            meta: ListMeta {
+                has_more: next_cursor.is_some(),
+                next_cursor,
+            },
         },
-    }))
+        capacity,
+    ))
 }
 
 /// Create a user. It starts `invited` unless `send_invitation` is false.
@@ -247,7 +251,10 @@ pub async fn create(
         .roster
         .create_user(&caller.workspace, caller.audit(), input)
         .await?;
-    Ok((StatusCode::CREATED, Json(UserBody::from(user))))
+    Ok((
+        StatusCode::CREATED,
+        JsonReply(UserBody::from(user), BYTES_PER_USER),
+    ))
 }
 
 /// Read one user (a soft-deleted one only with `include_deleted=true`).
@@ -269,7 +276,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<ReadParams>,
-) -> Result<Json<UserBody>, ApiError> {
+) -> Result<JsonReply<UserBody>, ApiError> {
     caller.require(Scope::UsersRead)?;
     let user = if params.include_deleted.unwrap_or(false) {
         state
@@ -279,7 +286,7 @@ pub async fn get(
     } else {
         state.roster.get_user(&caller.workspace, &id).await?
     };
-    Ok(Json(user.into()))
+    Ok(JsonReply(user.into(), BYTES_PER_USER))
 }
 
 /// Update some of a user's fields.
@@ -303,7 +310,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateUser>,
-) -> Result<Json<UserBody>, ApiError> {
+) -> Result<JsonReply<UserBody>, ApiError> {
     caller.require(Scope::UsersWrite)?;
     let patch = UserPatch {
         name: body.name,
@@ -328,7 +335,7 @@ pub async fn update(
         .roster
         .update_user(&caller.workspace, caller.audit(), &id, &patch)
         .await?;
-    Ok(Json(user.into()))
+    Ok(JsonReply(user.into(), BYTES_PER_USER))
 }
 
 /// Soft-delete a user: it leaves lists and reads; its external id stays reserved. With

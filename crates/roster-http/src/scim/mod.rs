@@ -310,10 +310,7 @@ pub fn scim_page_json(
     value: &impl serde::Serialize,
     capacity: usize,
 ) -> Result<ScimJson, ScimError> {
-    let mut body = Vec::with_capacity(capacity);
-    sonic_rs::to_writer(&mut body, value)
-        .map_err(|err| roster_core::Error::new(Code::Internal, format!("writing a page: {err}")))?;
-    Ok(ScimJson(body))
+    Ok(ScimJson(crate::json_reply::to_vec(value, capacity)?))
 }
 
 impl IntoResponse for ScimJson {
