@@ -48,14 +48,27 @@ pub fn body_limit(path: &str) -> Option<usize> {
     }
 }
 
-/// What every handler can reach. Extractors clone it per request: one reference count.
+/// What every handler can reach ([`AppParts`], through `Deref`). Extractors and layers
+/// clone it several times a request: one reference count, on one cache line, however many
+/// parts it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<AppParts>);
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     pub roster: std::sync::Arc<Roster>,
     /// How the console is served.
     pub console: std::sync::Arc<console::Settings>,
     /// The console's bulk jobs in progress (this node's).
     pub console_jobs: std::sync::Arc<console::Jobs>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 /// The whole HTTP surface: every route, the error envelope for unknown routes and methods,
@@ -75,11 +88,11 @@ pub fn router_full(
     dialects: dialects::Dialects,
     console: console::Settings,
 ) -> Router {
-    let state = AppState {
+    let state = AppState(std::sync::Arc::new(AppParts {
         roster: std::sync::Arc::new(roster),
         console: std::sync::Arc::new(console),
         console_jobs: std::sync::Arc::default(),
-    };
+    }));
     let guard = surface::GuardState {
         dialects,
         app: state.clone(),
