@@ -110,9 +110,10 @@ fn expected(
 }
 
 /// SCIM's `co` (a query's condition) finds the same users as a search: on the name or the
-/// email, and on the email, the name or the user name alone, page and count alike. Only ASCII needles of three
-/// characters or more: shorter ones are a case-sensitive scan, and beyond ASCII each store
-/// folds case its own way (PostgreSQL's ILIKE by the database's locale).
+/// email, and on the email, the name or the user name alone, page and count alike. Only
+/// ASCII needles of three characters or more: shorter ones are a case-sensitive scan, and
+/// beyond ASCII each store folds case its own way (PostgreSQL's ILIKE by the database's
+/// locale).
 async fn scim_substrings_match_the_same(
     store: &Arc<dyn Store>,
     ws: &Workspace,
