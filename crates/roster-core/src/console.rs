@@ -24,6 +24,9 @@ use crate::workspace::Workspace;
 
 /// The role a console user must have.
 pub const CONSOLE_ROLE: &str = "admin";
+/// What a console admin holds when it grants or revokes a key or a client: the console's
+/// role is the `admin` scope.
+pub const CONSOLE_GRANTS: &[crate::scopes::Scope] = &[crate::scopes::Scope::Admin];
 /// How long a setup link stays usable.
 pub const SETUP_LINK_HOURS: i64 = 24;
 const TOKEN_PREFIX: &str = "cst_";

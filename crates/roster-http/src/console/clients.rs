@@ -11,8 +11,7 @@ use super::layout::{self, notice, problem, Nav};
 use super::session::Console;
 use crate::AppState;
 
-/// What a console admin holds when it grants: the admin role is the `admin` scope.
-const GRANTER: &[Scope] = &[Scope::Admin];
+use roster_core::console::CONSOLE_GRANTS as GRANTER;
 
 async fn page(state: &AppState, console: &Console, top: Markup) -> Markup {
     let clients = state

@@ -12,9 +12,7 @@ use super::layout::{self, maybe_time, notice, problem, Nav};
 use super::session::Console;
 use crate::AppState;
 
-/// What a console admin holds when it grants or revokes a key: the admin role is the
-/// `admin` scope.
-const GRANTER: &[Scope] = &[Scope::Admin];
+use roster_core::console::CONSOLE_GRANTS as GRANTER;
 
 async fn page(state: &AppState, console: &Console, top: Markup) -> Markup {
     let keys = state
