@@ -52,7 +52,7 @@ impl QuerySql for UserQuerySql {
         };
         let planned = self.substrings.get(needle);
         self.sql.push("(");
-        if let Some(plan) = planned.filter(|p| !p.scan_first && !p.trigrams.is_empty()) {
+        if let Some(plan) = planned.filter(|p| asks_the_index(p)) {
             self.sql
                 .push("pk IN (SELECT rowid FROM users_search WHERE users_search MATCH ");
             self.sql.bind(in_columns(fts_column, &plan.trigrams));
@@ -78,10 +78,7 @@ impl QuerySql for UserQuerySql {
             return "";
         };
         let checks_everyone = match op {
-            Operator::Contains => self
-                .substrings
-                .get(needle)
-                .is_none_or(|plan| plan.scan_first || plan.trigrams.is_empty()),
+            Operator::Contains => !self.substrings.get(needle).is_some_and(asks_the_index),
             Operator::EndsWith | Operator::Ne => true,
             _ => false,
         };
@@ -100,4 +97,10 @@ impl QuerySql for UserQuerySql {
         self.sql.bind(prefix_end(prefix));
         self.sql.push(")");
     }
+}
+
+/// Whether a substring's plan narrows the users by the trigram index first; if not, every
+/// user is checked (in list order for a page, all of them for a count).
+fn asks_the_index(plan: &Plan) -> bool {
+    !plan.scan_first && !plan.trigrams.is_empty()
 }

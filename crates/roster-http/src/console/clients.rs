@@ -5,13 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
+use roster_core::console::CONSOLE_GRANTS;
 use roster_core::{ClientPatch, ClientRequest, Scope};
 
 use super::layout::{self, notice, problem, Nav};
 use super::session::Console;
 use crate::AppState;
-
-use roster_core::console::CONSOLE_GRANTS as GRANTER;
 
 async fn page(state: &AppState, console: &Console, top: Markup) -> Markup {
     let clients = state
@@ -102,7 +101,7 @@ pub async fn create(
     };
     match state
         .roster
-        .create_api_client(&console.workspace, console.audit(), request, GRANTER)
+        .create_api_client(&console.workspace, console.audit(), request, CONSOLE_GRANTS)
         .await
     {
         Ok(issued) => {
@@ -143,7 +142,7 @@ pub async fn admin_api(
             console.audit(),
             &client_id,
             &patch,
-            GRANTER,
+            CONSOLE_GRANTS,
         )
         .await
     {
@@ -163,7 +162,12 @@ pub async fn revoke(
 ) -> Response {
     match state
         .roster
-        .revoke_api_client(&console.workspace, console.audit(), &client_id, GRANTER)
+        .revoke_api_client(
+            &console.workspace,
+            console.audit(),
+            &client_id,
+            CONSOLE_GRANTS,
+        )
         .await
     {
         Ok(()) => Redirect::to("/console/clients").into_response(),

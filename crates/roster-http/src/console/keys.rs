@@ -5,14 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
+use roster_core::console::CONSOLE_GRANTS;
 use roster_core::keys::{ApiKey, KeyRequest};
 use roster_core::Scope;
 
 use super::layout::{self, maybe_time, notice, problem, Nav};
 use super::session::Console;
 use crate::AppState;
-
-use roster_core::console::CONSOLE_GRANTS as GRANTER;
 
 async fn page(state: &AppState, console: &Console, top: Markup) -> Markup {
     let keys = state
@@ -92,7 +91,7 @@ pub async fn create(
     };
     match state
         .roster
-        .create_api_key(&console.workspace, console.audit(), request, GRANTER)
+        .create_api_key(&console.workspace, console.audit(), request, CONSOLE_GRANTS)
         .await
     {
         Ok(issued) => {
@@ -120,7 +119,7 @@ pub async fn revoke(
 ) -> Response {
     match state
         .roster
-        .revoke_api_key(&console.workspace, console.audit(), &id, GRANTER)
+        .revoke_api_key(&console.workspace, console.audit(), &id, CONSOLE_GRANTS)
         .await
     {
         Ok(()) => Redirect::to("/console/keys").into_response(),
