@@ -16,7 +16,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::error::sql_error;
 use crate::rows::{micros, Sql};
 
-/// Append `event` to `workspace_pk`'s chain. The `audit_events_head` trigger moves the head.
+/// Append `event` to `workspace_pk`'s chain and move the chain's head to it.
 pub(crate) fn append(
     tx: &Transaction<'_>,
     workspace_pk: i64,
@@ -64,6 +64,11 @@ pub(crate) fn append(
             sealed.hash,
         ])
     })
+    .map_err(sql_error)?;
+    tx.prepare_cached(
+        "UPDATE audit_heads SET last_seq = ?2, last_hash = ?3 WHERE workspace_pk = ?1",
+    )
+    .and_then(|mut head| head.execute(params![workspace_pk, sealed.seq, sealed.hash]))
     .map_err(sql_error)?;
     Ok(())
 }
