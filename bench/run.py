@@ -159,7 +159,8 @@ def cpu_seconds(pid):
 def settle(pids, quiet_for=12, limit=600):
     """Wait until every process in `pids` is idle (each under 5% of a core) for `quiet_for`
     seconds running; the seconds waited. After an import the server finishes the search
-    index's upkeep (a look every 10 s, hence the default 12) and empties its log; a server
+    index's upkeep (it starts at the second look in a row, 2 s apart, that sees no new user,
+    so within about 4 s; the default leaves three times that) and empties its log; a server
     that fell behind in a slow scenario goes on answering what wrk left queued. Neither
     should share the machine with the next measurement."""
     quiet, waited = 0, 0

@@ -564,7 +564,10 @@ impl<'r> Importer<'r> {
         }
         let (lines, writes): (Vec<u64>, Vec<ImportWrite>) = writes.into_iter().unzip();
         let event = self.batch_event(&lines, &writes);
-        let created = writes.iter().filter(|w| w.expected_version.is_none()).count() as u64;
+        let created = writes
+            .iter()
+            .filter(|w| w.expected_version.is_none())
+            .count() as u64;
         let updated = writes.len() as u64 - created;
         let store = self.roster.store.clone();
         let workspace_key = self.workspace.key;
@@ -630,7 +633,10 @@ impl<'r> Importer<'r> {
             .store()
             .import_users(self.workspace.key, writes, &event)
             .await?;
-        let created = writes.iter().filter(|w| w.expected_version.is_none()).count() as u64;
+        let created = writes
+            .iter()
+            .filter(|w| w.expected_version.is_none())
+            .count() as u64;
         self.report.created += created;
         self.report.updated += writes.len() as u64 - created;
         Ok(())

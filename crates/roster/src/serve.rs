@@ -136,13 +136,20 @@ fn limits(args: &ServeArgs) -> roster_http::server::Limits {
     }
 }
 
+/// How often the search index's upkeep looks for work. It starts once two looks in a row
+/// saw the same users (a bulk import is over), so this is also how soon after an import the
+/// index starts being merged: until then every write merges some of the import's segments
+/// in its own commit (at a million users, `POST /v1/users` ran at 2,000/s with a p99 of
+/// 280 ms before the merge and 14,300/s with 3.9 ms after it). A look is one index probe.
+const TIDY_LOOK_EVERY: Duration = Duration::from_secs(2);
+
 /// Search index upkeep, in small steps while there is some (a pause between them leaves
-/// the writer to requests), then a look every 10 seconds.
+/// the writer to requests), then a look every [`TIDY_LOOK_EVERY`].
 async fn tidy_search_index(roster: Roster) {
     loop {
         let pause = match roster.tidy_search_index().await {
             Ok(true) => Duration::from_millis(20),
-            Ok(false) => Duration::from_secs(10),
+            Ok(false) => TIDY_LOOK_EVERY,
             Err(err) => {
                 tracing::warn!(error = %err, "search index upkeep failed");
                 Duration::from_secs(10)
