@@ -81,6 +81,15 @@ pub async fn workspace_with_users(store: &Arc<dyn Store>, count: u32) -> Workspa
     ws
 }
 
+/// Add user `n` to `ws` in a commit of its own.
+pub async fn add_user(store: &Arc<dyn Store>, ws: &Workspace, n: u32) -> User {
+    insert(
+        store,
+        user(ws, n, &format!("Added {n}"), &format!("added.{n}@ex.com")),
+    )
+    .await
+}
+
 /// The keys of every live user of `ws` whose name or email holds `needle`.
 pub async fn search_keys(store: &Arc<dyn Store>, ws: &Workspace, needle: &str) -> Vec<i64> {
     let mut request = list(ws);

@@ -152,12 +152,22 @@ pub(crate) async fn tidy(
     if !(tidy.merging.load(Ordering::Relaxed) || settled && (grown || first)) {
         return Ok(false);
     }
+    // The first step (a negative page count) gathers every segment into one merge; the
+    // next ones (positive) carry that merge on. Gathering again at each step would, with
+    // writes between the steps, start a new merge each time and leave the last one's
+    // output as one more segment: under steady writes FTS5 reached its 2,000 segments and
+    // refused every write (SQLITE_FULL, "database or disk is full").
+    let pages = if tidy.merging.load(Ordering::Relaxed) {
+        MERGE_STEP_PAGES
+    } else {
+        -MERGE_STEP_PAGES
+    };
     let merged = writer
-        .write_alone(|tx| {
+        .write_alone(move |tx| {
             let before = tx.total_changes();
             tx.execute(
                 "INSERT INTO users_search (users_search, rank) VALUES ('merge', ?1)",
-                params![-MERGE_STEP_PAGES],
+                params![pages],
             )
             .map_err(sql_error)?;
             Ok(tx.total_changes() - before > 1)

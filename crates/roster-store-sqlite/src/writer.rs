@@ -332,7 +332,13 @@ fn commit_group(conn: &mut Connection, group: &mut [Box<dyn Job>]) -> Result<(),
         match failed {
             None => return tx.commit().map_err(sql_error),
             Some(i) => {
-                tx.rollback().map_err(sql_error)?;
+                // Some errors (SQLITE_FULL, an I/O error) end the transaction themselves;
+                // then there is nothing left to roll back.
+                if tx.is_autocommit() {
+                    drop(tx);
+                } else {
+                    tx.rollback().map_err(sql_error)?;
+                }
                 left_out[i] = true;
                 if left_out.iter().all(|out| *out) {
                     return Ok(());

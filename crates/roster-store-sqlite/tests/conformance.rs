@@ -78,3 +78,31 @@ async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
     while store.tidy_search_index().await.unwrap() {}
     fixture.cleanup().await;
 }
+
+/// Writes between the upkeep's steps do not turn each step into a new merge: the merge the
+/// first step starts is carried on, and writes keep working. (Starting over at every step
+/// left a segment per step, until FTS5's 2,000 segments refused every write.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_index_upkeep_carries_its_merge_on_between_writes() {
+    let fixture = fresh().await.unwrap();
+    let store = fixture.store.clone();
+    // Enough users that the merge takes many steps.
+    let ws = roster_store_conformance::user_search::workspace_with_users(&store, 4000).await;
+    let before = roster_store_conformance::user_search::search_keys(&store, &ws, "ann").await;
+    assert!(!store.tidy_search_index().await.unwrap());
+    assert!(store.tidy_search_index().await.unwrap(), "a merge started");
+    let mut steps = 1;
+    for n in 0..2100u32 {
+        roster_store_conformance::user_search::add_user(&store, &ws, 10_000 + n).await;
+        if store.tidy_search_index().await.unwrap() {
+            steps += 1;
+        }
+    }
+    assert!(steps > 1, "the merge took more than one step");
+    assert!(steps < 2100, "the merge came to an end between the writes");
+    assert_eq!(
+        roster_store_conformance::user_search::search_keys(&store, &ws, "ann").await,
+        before
+    );
+    fixture.cleanup().await;
+}

@@ -115,7 +115,8 @@ pub trait UserStore: Send + Sync {
     async fn count_users(&self, query: &UserQuery) -> Result<u64, StoreError>;
 
     /// One small step of background upkeep of the search index (merging what bulk writes
-    /// left in pieces), outside any request's commit. `true` when more steps are due now;
+    /// left in pieces on SQLite, emptying the trigram indexes' pending lists on
+    /// PostgreSQL), outside any request's commit. `true` when more steps are due now;
     /// a store whose index needs no upkeep answers `false`.
     async fn tidy_search_index(&self) -> Result<bool, StoreError> {
         Ok(false)
