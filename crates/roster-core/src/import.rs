@@ -564,11 +564,7 @@ impl<'r> Importer<'r> {
         }
         let (lines, writes): (Vec<u64>, Vec<ImportWrite>) = writes.into_iter().unzip();
         let event = self.batch_event(&lines, &writes);
-        let created = writes
-            .iter()
-            .filter(|w| w.expected_version.is_none())
-            .count() as u64;
-        let updated = writes.len() as u64 - created;
+        let (created, updated) = counts(&writes);
         let store = self.roster.store.clone();
         let workspace_key = self.workspace.key;
         let task = tokio::spawn(async move {
@@ -633,12 +629,9 @@ impl<'r> Importer<'r> {
             .store()
             .import_users(self.workspace.key, writes, &event)
             .await?;
-        let created = writes
-            .iter()
-            .filter(|w| w.expected_version.is_none())
-            .count() as u64;
+        let (created, updated) = counts(writes);
         self.report.created += created;
-        self.report.updated += writes.len() as u64 - created;
+        self.report.updated += updated;
         Ok(())
     }
 
@@ -670,6 +663,15 @@ impl<'r> Importer<'r> {
         self.roster
             .event(&self.ctx, Action::UserImport, None, changes)
     }
+}
+
+/// How many of `writes` create a user, and how many update one.
+fn counts(writes: &[ImportWrite]) -> (u64, u64) {
+    let created = writes
+        .iter()
+        .filter(|w| w.expected_version.is_none())
+        .count() as u64;
+    (created, writes.len() as u64 - created)
 }
 
 #[cfg(test)]
