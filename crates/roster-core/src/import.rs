@@ -247,8 +247,6 @@ pub struct Importer<'r> {
 /// A batch whose transaction runs as a task of its own.
 struct Writing {
     lines: Vec<u64>,
-    created: u64,
-    updated: u64,
     task: tokio::task::JoinHandle<(Vec<ImportWrite>, Result<(), StoreError>)>,
 }
 
@@ -564,19 +562,13 @@ impl<'r> Importer<'r> {
         }
         let (lines, writes): (Vec<u64>, Vec<ImportWrite>) = writes.into_iter().unzip();
         let event = self.batch_event(&lines, &writes);
-        let (created, updated) = counts(&writes);
         let store = self.roster.store.clone();
         let workspace_key = self.workspace.key;
         let task = tokio::spawn(async move {
             let result = store.import_users(workspace_key, &writes, &event).await;
             (writes, result)
         });
-        self.writing = Some(Writing {
-            lines,
-            created,
-            updated,
-            task,
-        });
+        self.writing = Some(Writing { lines, task });
     }
 
     /// Wait for the batch being written, if any. If a concurrent writer got in the way (an
@@ -592,8 +584,7 @@ impl<'r> Importer<'r> {
             .map_err(|e| Error::new(Code::Internal, format!("import batch failed: {e}")))?;
         match result {
             Ok(()) => {
-                self.report.created += writing.created;
-                self.report.updated += writing.updated;
+                self.count_written(&writes);
                 Ok(())
             }
             Err(StoreError::Unique(_) | StoreError::Stale) => {
@@ -629,10 +620,18 @@ impl<'r> Importer<'r> {
             .store()
             .import_users(self.workspace.key, writes, &event)
             .await?;
-        let (created, updated) = counts(writes);
-        self.report.created += created;
-        self.report.updated += updated;
+        self.count_written(writes);
         Ok(())
+    }
+
+    /// Count `writes`, just written, in the report: the users created and updated.
+    fn count_written(&mut self, writes: &[ImportWrite]) {
+        let created = writes
+            .iter()
+            .filter(|w| w.expected_version.is_none())
+            .count() as u64;
+        self.report.created += created;
+        self.report.updated += writes.len() as u64 - created;
     }
 
     /// The `user.import` event of a batch: the ids it creates and updates, and its lines.
@@ -663,15 +662,6 @@ impl<'r> Importer<'r> {
         self.roster
             .event(&self.ctx, Action::UserImport, None, changes)
     }
-}
-
-/// How many of `writes` create a user, and how many update one.
-fn counts(writes: &[ImportWrite]) -> (u64, u64) {
-    let created = writes
-        .iter()
-        .filter(|w| w.expected_version.is_none())
-        .count() as u64;
-    (created, writes.len() as u64 - created)
 }
 
 #[cfg(test)]

@@ -149,7 +149,8 @@ pub(crate) async fn tidy(
     let grown = highest >= merged_at + (merged_at / 10).max(MERGE_AFTER_USERS);
     let first = merged_at == 0 && highest > 0;
     let settled = tidy.seen_key.swap(highest, Ordering::Relaxed) == highest;
-    if !(tidy.merging.load(Ordering::Relaxed) || settled && (grown || first)) {
+    let merging = tidy.merging.load(Ordering::Relaxed);
+    if !(merging || settled && (grown || first)) {
         return Ok(false);
     }
     // The first step (a negative page count) gathers every segment into one merge; the
@@ -157,7 +158,7 @@ pub(crate) async fn tidy(
     // writes between the steps, start a new merge each time and leave the last one's
     // output as one more segment: under steady writes FTS5 reached its 2,000 segments and
     // refused every write (SQLITE_FULL, "database or disk is full").
-    let pages = if tidy.merging.load(Ordering::Relaxed) {
+    let pages = if merging {
         MERGE_STEP_PAGES
     } else {
         -MERGE_STEP_PAGES
