@@ -66,7 +66,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        let writer = Writer::open(options.get_filename(), BUSY_TIMEOUT)?;
+        let writer = Writer::open(
+            options.get_filename(),
+            BUSY_TIMEOUT,
+            user_search::merge_step,
+        )?;
         let reader = Arc::new(Reader::open(options.get_filename(), BUSY_TIMEOUT)?);
         Ok(Self {
             options,

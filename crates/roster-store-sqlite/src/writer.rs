@@ -18,6 +18,11 @@
 //! every user created under load into an index segment to merge; and a big write (an import
 //! batch) always runs alone.
 //!
+//! **Upkeep.** After each group, once its callers have their answers, the thread runs one
+//! bounded step of upkeep in a transaction of its own (the search index's merging, see
+//! `user_search::merge_step`): work that would otherwise land, in larger pieces, inside some
+//! write's commit.
+//!
 //! **Checkpoints** copy the write-ahead log back into the database file. SQLite runs them
 //! inside the commit that crosses its threshold, which stalls that commit (and every write
 //! queued behind it) for the copy and an fsync; here a thread of their own runs them, in
@@ -25,7 +30,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 use std::time::Duration;
 
@@ -107,6 +112,12 @@ where
     }
 }
 
+/// Work the writer does after each group (unless its transaction could not begin or commit),
+/// in a transaction of its own and
+/// after the group's callers have their answers: a small, bounded step of upkeep (the search
+/// index's merging), so that no write waits on a large one.
+pub(crate) type Upkeep = fn(&Transaction<'_>) -> Result<(), StoreError>;
+
 /// A handle on the writer thread; clones share it. The thread ends, closing its connection,
 /// when the last handle is dropped.
 #[derive(Clone)]
@@ -124,7 +135,12 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Open `path` read-write (creating it), switch it to WAL, and start the thread.
-    pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+    /// After each group, the thread runs `upkeep`.
+    pub(crate) fn open(
+        path: &Path,
+        busy_timeout: Duration,
+        upkeep: Upkeep,
+    ) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -162,15 +178,15 @@ impl Writer {
                 .map(|_| ())
                 .map_err(|e| StoreError::Backend(format!("cannot start {name}: {e}")))
         };
-        let log_frames = Arc::new(AtomicI64::new(0));
-        let seen = log_frames.clone();
+        let log = Arc::new(Log::default());
+        let seen = log.clone();
         start(
             "roster-sqlite-writer",
-            Box::new(move || run(conn, &log_frames, queue, IDLE_BEFORE_TRUNCATE)),
+            Box::new(move || run(conn, &log, queue, IDLE_BEFORE_TRUNCATE, upkeep)),
         )?;
         start(
             "roster-sqlite-checkpointer",
-            Box::new(move || checkpoint(checkpoints, watch, &seen)),
+            Box::new(move || checkpoint(checkpoints, watch, &seen, WAL_CAP_FRAMES)),
         )?;
         Ok(Self {
             jobs,
@@ -220,31 +236,55 @@ impl Writer {
     }
 }
 
+/// What the checkpointer tells the writer about the log.
+#[derive(Debug, Default)]
+struct Log {
+    /// How many frames it holds, at the last checkpoint (0 once rewound).
+    frames: AtomicI64,
+    /// A checkpoint has just copied a log longer than the cap (up to what was committed
+    /// while it ran): the moment for the writer to rewind it.
+    copied: AtomicBool,
+}
+
 /// Copy the log into the database every [`CHECKPOINT_EVERY`] until the writer is gone, and
-/// tell the writer how long the log is (`log_frames`).
+/// tell the writer how long the log is. Past `cap_frames`, copy again at once (only what was
+/// committed during the first copy) and tell the writer the log is `copied`: its rewind then
+/// has little left to copy.
 /// PASSIVE never waits for readers or the writer; what it cannot copy yet, a later one will.
-fn checkpoint(conn: Connection, alive: Weak<()>, log_frames: &AtomicI64) {
+fn checkpoint(conn: Connection, alive: Weak<()>, log: &Log, cap_frames: i64) {
+    let passive = || {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            row.get::<_, i64>(1)
+        })
+    };
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            row.get::<_, i64>(1)
-        }) {
-            Ok(frames) => log_frames.store(frames, Ordering::Relaxed),
+        match passive() {
+            Ok(frames) if frames > cap_frames => {
+                let frames = passive().unwrap_or(frames);
+                log.frames.store(frames, Ordering::Relaxed);
+                log.copied.store(true, Ordering::Relaxed);
+            }
+            Ok(frames) => log.frames.store(frames, Ordering::Relaxed),
             Err(err) => tracing::warn!(error = %err, "WAL checkpoint failed; retrying"),
         }
     }
 }
 
 /// Past [`WAL_CAP_FRAMES`], rewind the log from the writer itself, between two groups (the
-/// only moment no write holds the lock, so it cannot starve): most of it is copied already
-/// by the checkpointer, so writes wait briefly. RESTART, not TRUNCATE: the next group writes
+/// only moment no write holds the lock, so it cannot starve), right after the checkpointer
+/// has copied it (`copied`, which this takes): writes wait only for the copy of what was
+/// committed since and one fsync. Rewinding at any group instead copied up to a checkpoint
+/// interval of writes (16 MB under `bench/run`'s POSTs) inside the stall, 20–40 ms about once
+/// a second, which was most of that load's p99. RESTART, not TRUNCATE: the next group writes
 /// over the log from its start, and the file keeps its size (at most the cap and a group).
 /// Truncating gave the blocks of 64 MiB back to the file system inside the writer, a 70 ms
 /// `ftruncate` that stalled every write (and `bench/soak`'s p99) every two seconds under a
 /// steady load. A busy reader makes it fail; the next group tries again.
-fn rewind_long_log(conn: &Connection, log_frames: &AtomicI64, cap_frames: i64) {
-    if log_frames.load(Ordering::Relaxed) > cap_frames {
-        rewind(conn, log_frames, "RESTART");
+fn rewind_long_log(conn: &Connection, log: &Log, cap_frames: i64) {
+    if log.frames.load(Ordering::Relaxed) > cap_frames && log.copied.swap(false, Ordering::Relaxed)
+    {
+        rewind(conn, &log.frames, "RESTART");
     }
 }
 
@@ -270,10 +310,12 @@ fn rewind(conn: &Connection, log_frames: &AtomicI64, mode: &str) {
 
 fn run(
     mut conn: Connection,
-    log_frames: &AtomicI64,
+    log: &Log,
     queue: mpsc::Receiver<Box<dyn Job>>,
     idle: Duration,
+    upkeep: Upkeep,
 ) {
+    let mut upkeep_failing = false;
     // A job taken from the queue that could not join the group before it.
     let mut next: Option<Box<dyn Job>> = None;
     loop {
@@ -282,7 +324,7 @@ fn run(
             None => match queue.recv_timeout(idle) {
                 Ok(job) => job,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    empty_idle_log(&conn, log_frames);
+                    empty_idle_log(&conn, &log.frames);
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -303,7 +345,30 @@ fn run(
         for job in group {
             job.finish(outcome.as_ref().map(|_| ()));
         }
-        rewind_long_log(&conn, log_frames, WAL_CAP_FRAMES);
+        if outcome.is_ok() {
+            upkeep_step(&mut conn, upkeep, &mut upkeep_failing);
+        }
+        rewind_long_log(&conn, log, WAL_CAP_FRAMES);
+    }
+}
+
+/// One step of `upkeep` in a transaction of its own. A failure is logged when it starts (not
+/// at every group while it lasts) and the step is tried again after the next group.
+fn upkeep_step(conn: &mut Connection, upkeep: Upkeep, failing: &mut bool) {
+    let step = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_error)
+        .and_then(|tx| {
+            upkeep(&tx)?;
+            tx.commit().map_err(sql_error)
+        });
+    match step {
+        Ok(()) => *failing = false,
+        Err(err) if !*failing => {
+            tracing::warn!(error = %err, "the writer's upkeep step failed; retrying after each write");
+            *failing = true;
+        }
+        Err(_) => {}
     }
 }
 
@@ -383,16 +448,27 @@ mod tests {
         let wal = dir.join("rewind.db-wal");
         let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         assert!(frames > 20, "the log holds the inserts: {frames} frames");
-        let seen = AtomicI64::new(frames);
+        let seen = Log {
+            frames: AtomicI64::new(frames),
+            copied: AtomicBool::new(true),
+        };
 
         // Within the cap: left alone.
         rewind_long_log(&conn, &seen, frames);
-        assert_eq!(seen.load(Ordering::Relaxed), frames);
+        assert_eq!(seen.frames.load(Ordering::Relaxed), frames);
         assert_eq!(log_length(&conn), frames);
 
-        // Past it: rewound, and the next write starts the log over in the same file.
+        // Past it, but no checkpoint has just copied it: left for the moment one has.
+        seen.copied.store(false, Ordering::Relaxed);
         rewind_long_log(&conn, &seen, frames - 1);
-        assert_eq!(seen.load(Ordering::Relaxed), 0);
+        assert_eq!(seen.frames.load(Ordering::Relaxed), frames);
+
+        // Past it, just copied: rewound, and the next write starts the log over in the same
+        // file. The copy is taken: the next rewind waits for the next one.
+        seen.copied.store(true, Ordering::Relaxed);
+        rewind_long_log(&conn, &seen, frames - 1);
+        assert_eq!(seen.frames.load(Ordering::Relaxed), 0);
+        assert!(!seen.copied.load(Ordering::Relaxed));
         assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), size);
         conn.execute("INSERT INTO t VALUES (1)", [])?;
         let after = log_length(&conn);
@@ -405,19 +481,104 @@ mod tests {
     }
 
     #[test]
+    fn the_checkpointer_tells_when_a_long_log_is_copied() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = std::env::temp_dir().join(format!("roster-wal-copy-{}", std::process::id()));
+        let (path, conn) = with_a_long_log(&dir, "copy.db")?;
+        let frames = log_length(&conn);
+        let (alive, log) = (Arc::new(()), Arc::new(Log::default()));
+        let (watch, told) = (Arc::downgrade(&alive), log.clone());
+        let checkpoints = Connection::open(&path)?;
+        let thread = std::thread::spawn(move || checkpoint(checkpoints, watch, &told, frames - 1));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !log.copied.load(Ordering::Relaxed) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a log past the cap was never reported copied"
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(log.frames.load(Ordering::Relaxed), frames);
+        drop(alive);
+        thread.join().map_err(|_| "the checkpointer panicked")?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn the_upkeep_runs_after_each_group_that_committed() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("roster-upkeep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("upkeep.db");
+        let conn = Connection::open(&path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE t (v INTEGER); CREATE TABLE steps (seen INTEGER);",
+        )?;
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (writer, log) = (Connection::open(&path)?, Arc::new(Log::default()));
+        // The step records how many rows the groups before it committed.
+        let thread = std::thread::spawn(move || {
+            run(writer, &log, queue, Duration::from_secs(60), |tx| {
+                tx.execute("INSERT INTO steps SELECT count(*) FROM t", [])
+                    .map(|_| ())
+                    .map_err(sql_error)
+            })
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let writer = Writer {
+            jobs,
+            _alive: Arc::new(()),
+        };
+        runtime.block_on(async {
+            for _ in 0..3 {
+                writer
+                    .write(|tx| {
+                        tx.execute("INSERT INTO t VALUES (1)", [])
+                            .map_err(sql_error)
+                    })
+                    .await?;
+            }
+            // A group whose writes all failed left nothing behind; the step after it sees
+            // the same rows.
+            let failed = writer
+                .write(|tx| {
+                    tx.execute("INSERT INTO nowhere VALUES (1)", [])
+                        .map_err(sql_error)
+                })
+                .await;
+            assert!(failed.is_err());
+            writer.write(|_| Ok(())).await
+        })?;
+        drop(writer);
+        thread.join().map_err(|_| "the writer thread panicked")?;
+        let seen: Vec<i64> = conn
+            .prepare("SELECT seen FROM steps ORDER BY rowid")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(seen, vec![1, 2, 3, 3, 3]);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
     fn an_idle_writer_empties_the_log() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("roster-wal-idle-{}", std::process::id()));
         let (path, conn) = with_a_long_log(&dir, "idle.db")?;
         let frames = log_length(&conn);
         assert!(frames > 20, "the log holds the inserts: {frames} frames");
         let wal = dir.join("idle.db-wal");
-        let seen = Arc::new(AtomicI64::new(frames));
+        let seen = Arc::new(Log {
+            frames: AtomicI64::new(frames),
+            copied: AtomicBool::new(false),
+        });
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let (writer, told) = (Connection::open(&path)?, seen.clone());
-        let thread = std::thread::spawn(move || run(writer, &told, queue, Duration::ZERO));
+        let thread =
+            std::thread::spawn(move || run(writer, &told, queue, Duration::ZERO, |_| Ok(())));
         // Nothing is written: the writer finds itself idle and empties the log.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while seen.load(Ordering::Relaxed) != 0 {
+        while seen.frames.load(Ordering::Relaxed) != 0 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the log was never emptied"

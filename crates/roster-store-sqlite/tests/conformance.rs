@@ -80,8 +80,9 @@ async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
 }
 
 /// Writes between the upkeep's steps do not turn each step into a new merge: the merge the
-/// first step starts is carried on, and writes keep working. (Starting over at every step
-/// left a segment per step, until FTS5's 2,000 segments refused every write.)
+/// first step starts is carried on (by the upkeep and by the writer's own step after each
+/// write) to its end, and writes keep working. (Starting over at every step left a segment
+/// per step, until FTS5's 2,000 segments refused every write.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_index_upkeep_carries_its_merge_on_between_writes() {
     let fixture = fresh().await.unwrap();
@@ -98,7 +99,6 @@ async fn search_index_upkeep_carries_its_merge_on_between_writes() {
             steps += 1;
         }
     }
-    assert!(steps > 1, "the merge took more than one step");
     assert!(steps < 2100, "the merge came to an end between the writes");
     assert_eq!(
         roster_store_conformance::user_search::search_keys(&store, &ws, "ann").await,
