@@ -79,6 +79,33 @@ async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
     fixture.cleanup().await;
 }
 
+/// Users written while a merge runs are not counted as merged when it ends: the next quiet
+/// moment merges again. (A merge that a pause in a bulk import let start covered only the
+/// users before it, and the rest stayed in segments of their own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_index_upkeep_merges_again_what_was_written_during_a_merge() {
+    let fixture = fresh().await.unwrap();
+    let store = fixture.store.clone();
+    let ws = roster_store_conformance::user_search::workspace_with_users(&store, 4000).await;
+    assert!(!store.tidy_search_index().await.unwrap());
+    assert!(store.tidy_search_index().await.unwrap(), "a merge started");
+    // More users than the upkeep waits for (1,000) arrive while it runs.
+    for n in 0..1100u32 {
+        roster_store_conformance::user_search::add_user(&store, &ws, 10_000 + n).await;
+    }
+    while store.tidy_search_index().await.unwrap() {}
+    // The writes are over: the next looks merge them in.
+    let mut merged_again = false;
+    for _ in 0..3 {
+        merged_again |= store.tidy_search_index().await.unwrap();
+    }
+    assert!(
+        merged_again,
+        "the users written during the merge were merged in"
+    );
+    fixture.cleanup().await;
+}
+
 /// Writes between the upkeep's steps do not turn each step into a new merge: the merge the
 /// first step starts is carried on (by the upkeep and by the writer's own step after each
 /// write) to its end, and writes keep working. (Starting over at every step left a segment
