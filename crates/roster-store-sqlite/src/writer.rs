@@ -113,9 +113,8 @@ where
 }
 
 /// Work the writer does after each group (unless its transaction could not begin or commit),
-/// in a transaction of its own and
-/// after the group's callers have their answers: a small, bounded step of upkeep (the search
-/// index's merging), so that no write waits on a large one.
+/// in a transaction of its own and after the group's callers have their answers: a small,
+/// bounded step of upkeep (the search index's merging), so that no write waits on a large one.
 pub(crate) type Upkeep = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// A handle on the writer thread; clones share it. The thread ends, closing its connection,
