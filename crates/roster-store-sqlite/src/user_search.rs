@@ -154,14 +154,13 @@ pub(crate) struct Tidy {
 }
 
 /// One step of the search index's upkeep. FTS5 adds a segment to its index at every commit,
-/// and the writer's steps ([`merge_step`]) merge them only a level at a time, so after a bulk
-/// import a search
-/// reads its trigrams from dozens of segments (twice the work, measured at a million
-/// users). Once the users have grown by a tenth since the last time (and at the first
-/// call after a start), and no user was added since the previous look (a bulk import is
-/// over: merging during it would redo the work at every batch and slow it down), the index is
-/// merged into one segment, [`MERGE_STEP_PAGES`] pages per step, each step a transaction of
-/// its own between other writes.
+/// and the writer's steps ([`merge_step`]) merge them only a level at a time, so after a
+/// bulk import a search reads its trigrams from dozens of segments (twice the work, measured
+/// at a million users). Once the users have grown by a tenth since the last time (and at the
+/// first call after a start), and no user was added since the previous look (a bulk import
+/// is over: merging during it would redo the work at every batch and slow it down), the index
+/// is merged into one segment, [`MERGE_STEP_PAGES`] pages per step, each step a transaction
+/// of its own between other writes.
 pub(crate) async fn tidy(
     reader: &Reader,
     writer: &Writer,

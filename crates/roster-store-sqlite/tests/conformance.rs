@@ -59,22 +59,26 @@ async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() 
     fixture.cleanup().await;
 }
 
+/// A workspace of `users` users written one commit each, and the upkeep's merge of them
+/// started: the first look sees users being added, so merging waits for the next, which
+/// sees none.
+async fn start_a_merge(store: &Arc<dyn Store>, users: u32) -> roster_core::Workspace {
+    let ws = roster_store_conformance::user_search::workspace_with_users(store, users).await;
+    assert!(
+        !store.tidy_search_index().await.unwrap(),
+        "writes may still be going on"
+    );
+    assert!(store.tidy_search_index().await.unwrap(), "a merge started");
+    ws
+}
+
 /// On SQLite the upkeep has work after users written one commit each: FTS5 left a
 /// segment per commit, which it merges in steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
     let fixture = fresh().await.unwrap();
     let store = fixture.store.clone();
-    roster_store_conformance::user_search::workspace_with_users(&store, 1500).await;
-    // The first look sees users being added; merging waits for a look that sees none.
-    assert!(
-        !store.tidy_search_index().await.unwrap(),
-        "writes may still be going on"
-    );
-    assert!(
-        store.tidy_search_index().await.unwrap(),
-        "a merge step was due"
-    );
+    start_a_merge(&store, 1500).await;
     while store.tidy_search_index().await.unwrap() {}
     fixture.cleanup().await;
 }
@@ -86,9 +90,7 @@ async fn search_index_upkeep_merges_what_commits_left_in_pieces() {
 async fn search_index_upkeep_merges_again_what_was_written_during_a_merge() {
     let fixture = fresh().await.unwrap();
     let store = fixture.store.clone();
-    let ws = roster_store_conformance::user_search::workspace_with_users(&store, 4000).await;
-    assert!(!store.tidy_search_index().await.unwrap());
-    assert!(store.tidy_search_index().await.unwrap(), "a merge started");
+    let ws = start_a_merge(&store, 4000).await;
     // More users than the upkeep waits for (1,000) arrive while it runs.
     for n in 0..1100u32 {
         roster_store_conformance::user_search::add_user(&store, &ws, 10_000 + n).await;
@@ -114,11 +116,8 @@ async fn search_index_upkeep_merges_again_what_was_written_during_a_merge() {
 async fn search_index_upkeep_carries_its_merge_on_between_writes() {
     let fixture = fresh().await.unwrap();
     let store = fixture.store.clone();
-    // Enough users that the merge takes many steps.
-    let ws = roster_store_conformance::user_search::workspace_with_users(&store, 4000).await;
+    let ws = start_a_merge(&store, 4000).await;
     let before = roster_store_conformance::user_search::search_keys(&store, &ws, "ann").await;
-    assert!(!store.tidy_search_index().await.unwrap());
-    assert!(store.tidy_search_index().await.unwrap(), "a merge started");
     let mut steps = 1;
     for n in 0..2100u32 {
         roster_store_conformance::user_search::add_user(&store, &ws, 10_000 + n).await;

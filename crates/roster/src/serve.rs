@@ -138,10 +138,9 @@ fn limits(args: &ServeArgs) -> roster_http::server::Limits {
 
 /// How often the search index's upkeep looks for work. It starts once two looks in a row
 /// saw the same users (a bulk import is over), so this is also how soon after an import the
-/// index starts being merged: until then every write merges some of the import's segments
-/// in its own commit (at a million users, `POST /v1/users` ran at 1,300–2,000/s with a p99
-/// of 280–420 ms before the merge and at 8,500/s with 145 ms after it). A look is one
-/// index probe.
+/// index is merged whole: until then searches read the import's trigrams from many
+/// segments (on SQLite, the writer's step after each write group merges only a level at a
+/// time). A look is one index probe.
 const TIDY_LOOK_EVERY: Duration = Duration::from_secs(2);
 
 /// Search index upkeep, in small steps while there is some (a pause between them leaves
