@@ -1,5 +1,5 @@
 //! The query operation: users by condition, one page and the total (SCIM's lists); and the
-//! upkeep of the index searches use.
+//! upkeep of what queries rely on: the index searches use, the planner's statistics.
 
 use crate::error::Result;
 use crate::query::{QueryPage, QueryRequest, UserQuery};
@@ -11,6 +11,13 @@ impl crate::roster::Roster {
     /// when another step is due now.
     pub async fn tidy_search_index(&self) -> Result<bool> {
         Ok(self.store.tidy_search_index().await?)
+    }
+
+    /// Gather the query planner's statistics of the tables that changed much (see
+    /// [`Store::refresh_statistics`](crate::store::Store::refresh_statistics)); the tables
+    /// done.
+    pub async fn refresh_statistics(&self) -> Result<Vec<String>> {
+        Ok(self.store.refresh_statistics().await?)
     }
 
     /// One page of the live users matching `request`, with the total that match.

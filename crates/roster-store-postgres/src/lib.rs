@@ -10,6 +10,7 @@ mod groups;
 mod outbox;
 mod rows;
 mod sessions;
+mod statistics;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod user_queries;
@@ -37,6 +38,9 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Planner statistics for searches (see `roster_store_rows::search`).
     trigram_counts: std::sync::Arc<roster_store_rows::search::TrigramCounts>,
+    /// How long the background upkeep leaves a table after its statistics were gathered
+    /// (see `statistics::refresh`).
+    statistics_rest: Duration,
 }
 
 impl PostgresStore {
@@ -70,7 +74,16 @@ impl PostgresStore {
                 roster_store_rows::search::SearchTuning::default(),
                 roster_store_rows::search::Intersection::Bitmaps,
             )),
+            statistics_rest: statistics::REST,
         })
+    }
+
+    /// The same store with the background upkeep leaving a table `rest` after its
+    /// statistics were gathered, not a minute (tests refresh one table several times).
+    #[must_use]
+    pub fn with_statistics_rest(mut self, rest: Duration) -> Self {
+        self.statistics_rest = rest;
+        self
     }
 
     /// The same store with the search planner's thresholds set (tests lower them to reach
@@ -152,5 +165,9 @@ impl Store for PostgresStore {
             .await
             .map(|_| ())
             .map_err(db_error)
+    }
+
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        statistics::refresh(&self.pool, self.statistics_rest).await
     }
 }

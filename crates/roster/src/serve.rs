@@ -49,6 +49,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.audit_purge_interval_seconds),
         )),
         tokio::spawn(tidy_search_index(roster.clone())),
+        tokio::spawn(refresh_statistics(roster.clone())),
     ];
     let mailer = match &args.mail.smtp_url {
         Some(url) => {
@@ -156,6 +157,26 @@ async fn tidy_search_index(roster: Roster) {
             }
         };
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// How often the store is asked whether a table changed enough for its planner statistics
+/// to be gathered again. During a bulk import that happens every few looks (each time the
+/// table grew by a tenth), so the import's own lookups are planned for its size.
+const STATISTICS_LOOK_EVERY: Duration = Duration::from_secs(5);
+
+/// Planner statistics upkeep (see [`Roster::refresh_statistics`]), a look every
+/// [`STATISTICS_LOOK_EVERY`].
+async fn refresh_statistics(roster: Roster) {
+    let mut ticks = tokio::time::interval(STATISTICS_LOOK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match roster.refresh_statistics().await {
+            Ok(tables) if tables.is_empty() => {}
+            Ok(tables) => tracing::debug!(?tables, "planner statistics gathered"),
+            Err(err) => tracing::warn!(error = %err, "planner statistics upkeep failed"),
+        }
     }
 }
 

@@ -61,4 +61,12 @@ pub trait Store:
 
     /// Check that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Gather the query planner's statistics again for the tables whose rows changed by
+    /// more than a tenth since it last did (a bulk import), so their queries are planned
+    /// for the rows there are; the names of the tables done. A store whose planner keeps no
+    /// statistics answers none.
+    async fn refresh_statistics(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
 }
