@@ -93,6 +93,7 @@ macro_rules! suite {
         $crate::suite!(@role user_search $fresh;
             search_returns_exactly_the_users_holding_the_substring,
             search_index_upkeep_ends_and_searches_answer_the_same,
+            statistics_refresh_changes_no_answer,
         );
         $crate::suite!(@role user_queries $fresh;
             queries_compare_each_field_as_scim_does,

@@ -37,7 +37,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PostgresStore {
     pool: PgPool,
     /// Planner statistics for searches (see `roster_store_rows::search`).
-    trigram_counts: std::sync::Arc<roster_store_rows::search::TrigramCounts>,
+    trigram_counts: std::sync::Arc<user_search::Counting>,
     /// How long the background upkeep leaves a table after its statistics were gathered
     /// (see `statistics::refresh`).
     statistics_rest: Duration,
@@ -61,7 +61,10 @@ impl PostgresStore {
             .options([("jit", "off")])
             // Notices ("relation … already exists, skipping" from the idempotent migration
             // bookkeeping) are not news to an operator; warnings and errors still arrive.
-            .options([("client_min_messages", "warning")]);
+            .options([("client_min_messages", "warning")])
+            // Each page size is a statement of its own (see `users::written_limit`): room
+            // for the few sizes clients use beside every other statement.
+            .statement_cache_capacity(256);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -70,9 +73,11 @@ impl PostgresStore {
             .map_err(db_error)?;
         Ok(Self {
             pool,
-            trigram_counts: std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(
-                roster_store_rows::search::SearchTuning::default(),
-                roster_store_rows::search::Intersection::Bitmaps,
+            trigram_counts: std::sync::Arc::new(user_search::Counting::new(
+                roster_store_rows::search::TrigramCounts::new(
+                    roster_store_rows::search::SearchTuning::default(),
+                    roster_store_rows::search::Intersection::Bitmaps,
+                ),
             )),
             statistics_rest: statistics::REST,
         })
@@ -90,9 +95,11 @@ impl PostgresStore {
     /// every path of a plan with a few users).
     #[must_use]
     pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
-        self.trigram_counts = std::sync::Arc::new(roster_store_rows::search::TrigramCounts::new(
-            tuning,
-            roster_store_rows::search::Intersection::Bitmaps,
+        self.trigram_counts = std::sync::Arc::new(user_search::Counting::new(
+            roster_store_rows::search::TrigramCounts::new(
+                tuning,
+                roster_store_rows::search::Intersection::Bitmaps,
+            ),
         ));
         self
     }

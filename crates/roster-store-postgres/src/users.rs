@@ -302,6 +302,41 @@ pub(crate) async fn update(
     })
 }
 
+/// ` LIMIT n` for a statement whose best plan is the same whatever values are bound:
+/// `n` is written in, not bound. PostgreSQL prices a prepared statement's generic plan
+/// (planned once, kept by the connection) for an unknown `LIMIT $n` as if a tenth of the
+/// table were read, so with a bound limit it plans every execution anew. With planner
+/// statistics (any deployment with autovacuum) that planning cost more than the page: a
+/// list page's bind took 0.40–0.69 ms against 0.12–0.23 ms to execute (1M users), and the
+/// first page served 2,760 req/s against 4,390 without statistics. A written limit lets the
+/// connection keep the generic plan after its fifth execution. Page sizes are few (a
+/// statement each, in the connection's statement cache), and the number is an integer, so
+/// nothing a client sends reaches the SQL text.
+pub(crate) fn written_limit(limit: u32) -> String {
+    format!(" LIMIT {limit}")
+}
+
+/// The limit of a list statement over `request`'s filters: written in when no filter but
+/// the cursor applies ([`written_limit`]), bound otherwise. A generic plan cannot tell a
+/// rare role from a common one: for `role = $2 AND status = $3` it walked the whole key
+/// index filtering rows (37 ms for a search's walk of 320 rows, against 0.9 ms through the
+/// filter's index with the values known), so a filtered statement is planned for its values.
+pub(crate) fn push_limit(
+    q: &mut QueryBuilder<'static, Postgres>,
+    request: &UserListRequest,
+    limit: u32,
+) {
+    let filtered = request.role.is_some()
+        || request.status.is_some()
+        || request.email_key.is_some()
+        || request.group_key.is_some();
+    if filtered {
+        q.push(" LIMIT ").push_bind(i64::from(limit));
+    } else {
+        q.push(written_limit(limit));
+    }
+}
+
 /// Newest first, after the cursor. A search is not read here: `user_search` runs it.
 pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new("");
@@ -345,8 +380,8 @@ pub(crate) fn list_query(request: &UserListRequest) -> QueryBuilder<'static, Pos
             .push_bind(offset)
             .push(")");
     }
-    q.push(format!(" ORDER BY {order} DESC LIMIT "))
-        .push_bind(i64::from(request.limit));
+    q.push(format!(" ORDER BY {order} DESC"));
+    push_limit(&mut q, request, request.limit);
     if request.offset > 0 && !plain {
         q.push(" OFFSET ").push_bind(offset);
     }
@@ -570,10 +605,39 @@ const TRIGRAM_INDEXES: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::like_pattern;
+    use roster_core::{UserListRequest, UserStatus};
+
+    use super::{like_pattern, list_query};
 
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
+    }
+
+    #[test]
+    fn a_list_writes_its_limit_in_unless_a_filter_value_shapes_the_plan() {
+        let plain = UserListRequest {
+            workspace_key: 1,
+            role: None,
+            status: None,
+            search: None,
+            email_key: None,
+            include_deleted: false,
+            group_key: None,
+            as_of: chrono::DateTime::UNIX_EPOCH,
+            before_key: Some(500),
+            offset: 0,
+            limit: 21,
+        };
+        assert!(list_query(&plain)
+            .sql()
+            .ends_with("ORDER BY pk DESC LIMIT 21"));
+        let filtered = UserListRequest {
+            role: Some("editor".into()),
+            status: Some(UserStatus::Inactive),
+            ..plain
+        };
+        let sql = list_query(&filtered).into_sql();
+        assert!(sql.ends_with("ORDER BY pk DESC LIMIT $5"), "{sql}");
     }
 }

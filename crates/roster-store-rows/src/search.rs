@@ -256,6 +256,32 @@ const PLANNED_TRIGRAMS: usize = 12;
 /// read and checked (measured on SQLite's FTS5: about 10 ns an entry, 1 µs a row).
 pub const LIST_PER_ROW: f64 = 100.0;
 
+/// The counts a plan reads that are due to be taken, in the needle's order ([`TOTAL`]
+/// last).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// Never counted, or forgotten: the plan would take each as common, and a rare
+    /// needle would be walked in list order. Count them before planning.
+    pub unknown: Vec<String>,
+    /// Counted more than [`COUNT_TTL`] ago: still a fair guide, so a plan may use them
+    /// while one search counts them again.
+    pub stale: Vec<String>,
+}
+
+impl Due {
+    /// Whether nothing is due.
+    pub fn is_empty(&self) -> bool {
+        self.unknown.is_empty() && self.stale.is_empty()
+    }
+
+    /// Every key due, unknown first.
+    pub fn all(self) -> Vec<String> {
+        let mut all = self.unknown;
+        all.extend(self.stale);
+        all
+    }
+}
+
 /// Remembered trigram counts, for planning (see the module's documentation).
 #[derive(Debug, Default)]
 pub struct TrigramCounts {
@@ -276,23 +302,34 @@ impl TrigramCounts {
     /// What the plan for `needle` needs counted first: its trigrams whose count is not
     /// remembered from the last [`COUNT_TTL`] and, as [`TOTAL`], the number of users.
     pub fn to_count(&self, needle: &Needle) -> Vec<String> {
-        let now = Instant::now();
+        self.due(needle).all()
+    }
+
+    /// Which of the counts the plan for `needle` reads are due, now.
+    pub fn due(&self, needle: &Needle) -> Due {
+        self.due_at(needle, Instant::now())
+    }
+
+    /// Which of the counts the plan for `needle` reads are due at `now`: its trigrams'
+    /// and, as [`TOTAL`], the number of users.
+    pub fn due_at(&self, needle: &Needle, now: Instant) -> Due {
         let counts = self.lock();
-        let fresh = |key: &str| {
-            counts
-                .get(key)
-                .is_some_and(|(_, at)| now.duration_since(*at) < COUNT_TTL)
-        };
-        let mut out: Vec<String> = needle
+        let mut due = Due::default();
+        let keys = needle
             .trigrams()
             .iter()
-            .filter(|(_, trigram)| !fresh(trigram))
-            .map(|(_, trigram)| trigram.clone())
-            .collect();
-        if !fresh(TOTAL) {
-            out.push(TOTAL.to_owned());
+            .map(|(_, trigram)| trigram.as_str())
+            .chain([TOTAL]);
+        for key in keys {
+            match counts.get(key) {
+                None => due.unknown.push(key.to_owned()),
+                Some((_, at)) if now.saturating_duration_since(*at) >= COUNT_TTL => {
+                    due.stale.push(key.to_owned());
+                }
+                Some(_) => {}
+            }
         }
-        out
+        due
     }
 
     /// Remember a count (a trigram's, at most the tuning's `common`) or the [`TOTAL`].
@@ -484,6 +521,26 @@ mod tests {
         assert_eq!(counts.plan(&needle).trigrams, vec!["bcd"]);
         // Only the new trigram is counted for a longer needle.
         assert_eq!(counts.to_count(&Needle::new("abcde")), vec!["cde"]);
+    }
+
+    #[test]
+    fn counts_older_than_their_time_are_stale_not_unknown() {
+        let counts = TrigramCounts::default();
+        let needle = Needle::new("abcd");
+        counts.remember("abc", 100_000);
+        counts.remember(TOTAL, 1_000_000);
+        let now = Instant::now();
+        let due = counts.due_at(&needle, now);
+        assert_eq!(due.unknown, vec!["bcd"]);
+        assert!(due.stale.is_empty());
+        let later = counts.due_at(&needle, now + COUNT_TTL);
+        assert_eq!(later.unknown, vec!["bcd"]);
+        assert_eq!(later.stale, vec!["abc", TOTAL]);
+        assert_eq!(later.all(), vec!["bcd", "abc", TOTAL]);
+        counts.remember("bcd", 7);
+        assert!(counts.due_at(&needle, now).is_empty());
+        // A stale count still plans: the rarer trigram is still the one asked for.
+        assert_eq!(counts.plan(&needle).trigrams, vec!["bcd"]);
     }
 
     #[test]
