@@ -8,9 +8,11 @@
 //! FTS5 work although one user matches. So a search is planned:
 //!
 //! - Each trigram's user count is looked up ([`TrigramCounts`]: the store counts what
-//!   [`TrigramCounts::to_count`] names and remembers it), counting at most
-//!   [`SearchTuning::common`] users: a small bounded read, remembered for [`COUNT_TTL`]
-//!   (planner statistics, never used as an answer: a stale count only makes a plan slower).
+//!   [`TrigramCounts::due`] names and remembers it), counting at most
+//!   [`SearchTuning::common`] users: a small bounded read on SQLite, an estimate from a
+//!   random sample of users on PostgreSQL (where counting rechecks rows), remembered for
+//!   [`COUNT_TTL`] (planner statistics, never used as an answer: a stale or rough count only
+//!   makes a plan slower).
 //! - The index is asked only for a few of the rarest trigrams (at most
 //!   [`INDEXED_TRIGRAMS`]), chosen by how the store's index intersects lists
 //!   ([`Intersection`]); every candidate is then checked against the whole needle
