@@ -30,8 +30,9 @@ fn indexed(trigram: &str) -> bool {
 /// is to take them.
 ///
 /// Counted through the indexes, a trigram's users cost a heap row each to recheck: about
-/// 5 µs, 80 ms for a common trigram counted up to [`SearchTuning::common`], and a whole email
-/// address has about thirty trigrams (measured at a million users: half a second and more
+/// 5 µs, 50–105 ms for a common trigram counted up to
+/// [`SearchTuning::common`](search::SearchTuning::common), and a whole email address has about
+/// thirty trigrams (measured at a million users: 0.35–0.48 s, counting four at a time,
 /// before the first search of a new needle could start). So the counts are estimated, as
 /// PostgreSQL's own `ANALYZE` estimates: from a random sample of users ([`Sample`], about
 /// [`SAMPLE_USERS`] of them, drawn again after [`COUNT_TTL`]), in which every trigram is
