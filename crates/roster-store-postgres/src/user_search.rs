@@ -196,7 +196,7 @@ impl Sample {
         for (name, email) in rows {
             own.clear();
             for text in [name, email] {
-                let folded: Vec<char> = Needle::new(text).as_str().chars().collect();
+                let folded: Vec<char> = search::fold(text).collect();
                 own.extend(folded.windows(3).map(|w| [w[0], w[1], w[2]]));
             }
             own.sort_unstable();
@@ -212,7 +212,7 @@ impl Sample {
         }
     }
 
-    /// About how many users hold `trigram` (three characters, folded as [`Needle`] folds).
+    /// About how many users hold `trigram` (three characters, folded as [`search::fold`] folds).
     fn users_holding(&self, trigram: &str) -> u32 {
         let mut chars = trigram.chars();
         let (Some(a), Some(b), Some(c), None) =

@@ -50,6 +50,11 @@ fn fold_char(c: char) -> char {
     c.to_lowercase().next().unwrap_or(c)
 }
 
+/// `text` as the trigram indexes compare it (see [`fold_char`]).
+pub fn fold(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().map(fold_char)
+}
+
 /// What is searched, case-folded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needle {
@@ -60,7 +65,7 @@ pub struct Needle {
 
 impl Needle {
     pub fn new(search: &str) -> Self {
-        let folded: Vec<char> = search.chars().map(fold_char).collect();
+        let folded: Vec<char> = fold(search).collect();
         let text = folded.iter().collect();
         let mut trigrams: Vec<(usize, String)> = Vec::new();
         for (at, window) in folded.windows(3).enumerate() {
@@ -99,7 +104,7 @@ impl Needle {
                 .windows(needle.len())
                 .any(|window| window.eq_ignore_ascii_case(needle));
         }
-        let folded: Vec<char> = text.chars().map(fold_char).collect();
+        let folded: Vec<char> = fold(text).collect();
         folded
             .windows(self.folded.len())
             .any(|window| window == self.folded.as_slice())

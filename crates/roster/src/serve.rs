@@ -161,8 +161,9 @@ async fn tidy_search_index(roster: Roster) {
 }
 
 /// How often the store is asked whether a table changed enough for its planner statistics
-/// to be gathered again. During a bulk import that happens every few looks (each time the
-/// table grew by a tenth), so the import's own lookups are planned for its size.
+/// to be gathered again (a tenth of its rows; each table at most once a minute). A bulk
+/// import does not wait for it: its own batches gather the users table's statistics once
+/// the table has grown by half.
 const STATISTICS_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// Planner statistics upkeep (see [`Roster::refresh_statistics`]), a look every
