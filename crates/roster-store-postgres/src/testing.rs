@@ -109,6 +109,16 @@ impl FreshDatabase {
         )
     }
 
+    /// Make each user written from now on take a key `step` above the last, so a few
+    /// users span many of the trigram indexes' key buckets (`user_search`).
+    #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
+    pub async fn spread_user_keys(&self, step: i64) {
+        let statement = format!("ALTER SEQUENCE users_pk_seq INCREMENT BY {step}");
+        if let Err(e) = sqlx::query(&statement).execute(&self.store.pool).await {
+            panic!("spreading user keys failed: {e}");
+        }
+    }
+
     /// Close the store and drop the database.
     pub async fn drop_database(self) {
         self.store.pool.close().await;

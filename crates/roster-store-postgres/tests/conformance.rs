@@ -37,3 +37,25 @@ async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() 
     .await;
     db.drop_database().await;
 }
+
+/// The search property again, with users' keys far apart (a few users to each of the
+/// trigram indexes' key buckets), so a search whose trigrams are all common walks a budget
+/// of users and then the index a few buckets at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_returns_exactly_the_users_holding_the_substring_across_key_buckets() {
+    let Some(db) = fresh_database().await else {
+        return;
+    };
+    // About four users to a bucket of 4,096 keys.
+    db.spread_user_keys(1031).await;
+    let tuning = roster_store_rows::search::SearchTuning {
+        common: 12,
+        scan_budget: 5,
+    };
+    let store = Arc::new(db.store.clone().with_search_tuning(tuning));
+    roster_store_conformance::user_search::search_returns_exactly_the_users_holding_the_substring(
+        store,
+    )
+    .await;
+    db.drop_database().await;
+}

@@ -421,11 +421,33 @@ impl<T> Found<T> {
     pub fn is_full(&self) -> bool {
         self.rows.len() >= self.limit
     }
+
+    /// Matches still to be counted before the page is full: those to skip, then those to
+    /// keep.
+    pub fn wanted(&self) -> u64 {
+        let keep = self.limit.saturating_sub(self.rows.len());
+        self.skip
+            .saturating_add(u64::try_from(keep).unwrap_or(u64::MAX))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_wants_the_matches_it_skips_and_keeps() {
+        let mut found: Found<u32> = Found::new(2, 3);
+        assert_eq!(found.wanted(), 5);
+        assert!(!found.takes());
+        assert_eq!(found.wanted(), 4);
+        assert!(!found.takes());
+        assert!(found.takes());
+        found.rows.push(1);
+        assert_eq!(found.wanted(), 2);
+        found.rows.extend([2, 3]);
+        assert_eq!(found.wanted(), 0);
+    }
 
     #[test]
     fn a_needle_is_found_case_insensitively_in_ascii_and_beyond() {
