@@ -385,7 +385,18 @@ pub(crate) async fn search(
         )
         .await?
         {
-            walk_buckets(pool, &needle, &walk, &mut found, last, matching.share).await?;
+            // In a bucket the plan's trigrams, each an index list to seek in, rule out
+            // nearly as much as the whole needle's, and cost less.
+            let asked = if picked.is_empty() {
+                whole.to_vec()
+            } else {
+                picked
+            };
+            let bucketed = Bucketed {
+                asked: &asked,
+                share: matching.share,
+            };
+            walk_buckets(pool, &needle, &walk, &mut found, last, bucketed).await?;
         }
     } else {
         // A needle without a trigram of letters and digits is asked for whole.
@@ -441,9 +452,8 @@ async fn walk_buckets(
     walk: &UserListRequest,
     found: &mut Found<i64>,
     last: i64,
-    share: f64,
+    Bucketed { asked, share }: Bucketed<'_>,
 ) -> Result<(), StoreError> {
-    let whole = [needle.as_str().to_owned()];
     let mut walk = UserListRequest {
         before_key: Some(last),
         ..walk.clone()
@@ -455,7 +465,7 @@ async fn walk_buckets(
     while top >= 0 && !found.is_full() {
         let low = (top - span + 1).max(0);
         let buckets: Vec<i64> = (low..=top).rev().collect();
-        let rows = candidates(pool, &walk, Some(&whole), Some(&buckets), u32::MAX).await?;
+        let rows = candidates(pool, &walk, Some(asked), Some(&buckets), u32::MAX).await?;
         let hit = !rows.is_empty();
         if let Some((key, _, _)) = rows.last() {
             walk.before_key = Some(*key);
@@ -469,6 +479,14 @@ async fn walk_buckets(
         };
     }
     Ok(())
+}
+
+/// What a bucketed walk asks the index for in each bucket (all of them, as `ILIKE`
+/// patterns), and the share of the users that holds the whole needle.
+#[derive(Debug, Clone, Copy)]
+struct Bucketed<'a> {
+    asked: &'a [String],
+    share: f64,
 }
 
 /// Matches a query of a bucketed walk should find at most (every one is a row read and

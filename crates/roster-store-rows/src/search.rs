@@ -22,7 +22,9 @@
 //!   index of the request's filters, checking each. SQLite walks at most
 //!   [`SearchTuning::scan_budget`] rows and finishes a page that is not full by then through
 //!   the index, after the last row walked; PostgreSQL, whose index would read every common
-//!   list whole, walks on in growing chunks.
+//!   list whole, first estimates from a sample how many users hold the whole needle, and
+//!   asks the index for it whole when they are few, or else after its budget walks on
+//!   through its index's key buckets (`roster-store-postgres`'s `user_search`).
 //!
 //! The store runs the plan; this module decides it and checks candidates, so both stores
 //! answer the same rows.
