@@ -23,19 +23,7 @@ roster_store_conformance::suite!(fresh);
 /// order a budget at a time, and the index for the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() {
-    let Some(db) = fresh_database().await else {
-        return;
-    };
-    let tuning = roster_store_rows::search::SearchTuning {
-        common: 12,
-        scan_budget: 5,
-    };
-    let store = Arc::new(db.store.clone().with_search_tuning(tuning));
-    roster_store_conformance::user_search::search_returns_exactly_the_users_holding_the_substring(
-        store,
-    )
-    .await;
-    db.drop_database().await;
+    search_property_with_small_thresholds(None).await;
 }
 
 /// The search property again, with users' keys far apart (a few users to each of the
@@ -43,11 +31,19 @@ async fn search_returns_exactly_the_users_holding_the_substring_on_every_plan() 
 /// of users and then the index a few buckets at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_returns_exactly_the_users_holding_the_substring_across_key_buckets() {
+    // About four users to a bucket of 4,096 keys.
+    search_property_with_small_thresholds(Some(1031)).await;
+}
+
+/// The search property on a fresh database with planner thresholds a few users reach, and
+/// user keys `spread` apart when given.
+async fn search_property_with_small_thresholds(spread: Option<i64>) {
     let Some(db) = fresh_database().await else {
         return;
     };
-    // About four users to a bucket of 4,096 keys.
-    db.spread_user_keys(1031).await;
+    if let Some(step) = spread {
+        db.spread_user_keys(step).await;
+    }
     let tuning = roster_store_rows::search::SearchTuning {
         common: 12,
         scan_budget: 5,
