@@ -36,8 +36,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Planner statistics for searches (see `roster_store_rows::search`).
-    trigram_counts: std::sync::Arc<user_search::Counting>,
+    /// Planner statistics for searches and whose turn it is to take them (see
+    /// `user_search::Counting`).
+    search_counting: std::sync::Arc<user_search::Counting>,
     /// How long the background upkeep leaves a table after its statistics were gathered
     /// (see `statistics::refresh`).
     statistics_rest: Duration,
@@ -73,11 +74,8 @@ impl PostgresStore {
             .map_err(db_error)?;
         Ok(Self {
             pool,
-            trigram_counts: std::sync::Arc::new(user_search::Counting::new(
-                roster_store_rows::search::TrigramCounts::new(
-                    roster_store_rows::search::SearchTuning::default(),
-                    roster_store_rows::search::Intersection::Bitmaps,
-                ),
+            search_counting: std::sync::Arc::new(user_search::Counting::new(
+                roster_store_rows::search::SearchTuning::default(),
             )),
             statistics_rest: statistics::REST,
         })
@@ -95,12 +93,7 @@ impl PostgresStore {
     /// every path of a plan with a few users).
     #[must_use]
     pub fn with_search_tuning(mut self, tuning: roster_store_rows::search::SearchTuning) -> Self {
-        self.trigram_counts = std::sync::Arc::new(user_search::Counting::new(
-            roster_store_rows::search::TrigramCounts::new(
-                tuning,
-                roster_store_rows::search::Intersection::Bitmaps,
-            ),
-        ));
+        self.search_counting = std::sync::Arc::new(user_search::Counting::new(tuning));
         self
     }
 

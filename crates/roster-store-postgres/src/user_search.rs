@@ -15,7 +15,9 @@
 
 use roster_core::store::StoreError;
 use roster_core::{User, UserListRequest};
-use roster_store_rows::search::{self, Found, Needle, TrigramCounts, COUNT_TTL, TOTAL};
+use roster_store_rows::search::{
+    self, Found, Intersection, Needle, Remembered, SearchTuning, TrigramCounts, COUNT_TTL, TOTAL,
+};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -55,7 +57,7 @@ pub(crate) struct Counting {
     pub(crate) counts: TrigramCounts,
     sample: std::sync::Mutex<Option<Arc<Sample>>>,
     /// Each needle's [`Matching`], as the sample of its time found it.
-    matching: std::sync::Mutex<HashMap<String, (Matching, Instant)>>,
+    matching: Remembered<Matching>,
     turn: tokio::sync::Mutex<()>,
 }
 
@@ -63,11 +65,12 @@ pub(crate) struct Counting {
 const MATCHING_MAX: usize = 10_000;
 
 impl Counting {
-    pub(crate) fn new(counts: TrigramCounts) -> Self {
+    /// Counting for plans tuned by `tuning`, for GIN's bitmaps.
+    pub(crate) fn new(tuning: SearchTuning) -> Self {
         Self {
-            counts,
+            counts: TrigramCounts::new(tuning, Intersection::Bitmaps),
             sample: std::sync::Mutex::default(),
-            matching: std::sync::Mutex::default(),
+            matching: Remembered::new(MATCHING_MAX),
             turn: tokio::sync::Mutex::new(()),
         }
     }
@@ -145,11 +148,11 @@ impl Counting {
         needle: &Needle,
         now: Instant,
     ) -> Result<Matching, StoreError> {
-        if let Some(matching) = self.remembered_matching(needle, now) {
+        if let Some(matching) = self.matching.fresh(needle.as_str(), now) {
             return Ok(matching);
         }
         let _turn = self.turn.lock().await;
-        if let Some(matching) = self.remembered_matching(needle, now) {
+        if let Some(matching) = self.matching.fresh(needle.as_str(), now) {
             return Ok(matching);
         }
         let sample = self.sample(pool, None, now).await?;
@@ -157,19 +160,8 @@ impl Counting {
         let matching = tokio::task::spawn_blocking(move || sample.matching(&checked))
             .await
             .map_err(|e| StoreError::Backend(format!("checking a search sample failed: {e}")))?;
-        let mut remembered = self.lock_matching();
-        if remembered.len() >= MATCHING_MAX {
-            remembered.clear();
-        }
-        remembered.insert(needle.as_str().to_owned(), (matching, now));
+        self.matching.insert(needle.as_str(), matching);
         Ok(matching)
-    }
-
-    fn remembered_matching(&self, needle: &Needle, now: Instant) -> Option<Matching> {
-        self.lock_matching()
-            .get(needle.as_str())
-            .filter(|(_, at)| now.saturating_duration_since(*at) < COUNT_TTL)
-            .map(|(matching, _)| *matching)
     }
 
     /// The sample from the last [`COUNT_TTL`], or a new one of the table's `users` (its
@@ -194,12 +186,6 @@ impl Counting {
         let sample = Arc::new(Sample::draw(pool, users, now).await?);
         *self.lock_sample() = Some(Arc::clone(&sample));
         Ok(sample)
-    }
-
-    fn lock_matching(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Matching, Instant)>> {
-        self.matching
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_sample(&self) -> std::sync::MutexGuard<'_, Option<Arc<Sample>>> {
@@ -594,15 +580,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use futures_util::FutureExt;
-    use roster_store_rows::search::{Intersection, SearchTuning};
 
     use super::*;
 
     fn counting() -> Arc<Counting> {
-        Arc::new(Counting::new(TrigramCounts::new(
-            SearchTuning::default(),
-            Intersection::Bitmaps,
-        )))
+        Arc::new(Counting::new(SearchTuning::default()))
     }
 
     /// Counts every key it is asked for as 7, adding how many to `taken`.

@@ -486,7 +486,7 @@ impl UserStore for PostgresStore {
 
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
         if let Some(search) = &request.search {
-            return user_search::search(&self.pool, &self.trigram_counts, request, search).await;
+            return user_search::search(&self.pool, &self.search_counting, request, search).await;
         }
         let rows = users::list_query(request)
             .build()

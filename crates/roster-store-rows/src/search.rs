@@ -43,6 +43,50 @@ pub const TOTAL: &str = "";
 /// Counts remembered at most (about 40 bytes each); the memory is emptied when full.
 const COUNTS_MAX: usize = 200_000;
 
+/// Values a search plans by, remembered by key with when they were taken, at most `max`
+/// of them (the memory is emptied when full): planner statistics, never an answer.
+#[derive(Debug)]
+pub struct Remembered<T> {
+    max: usize,
+    values: Mutex<HashMap<String, (T, Instant)>>,
+}
+
+impl<T: Copy> Remembered<T> {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            values: Mutex::default(),
+        }
+    }
+
+    /// Remember `value` under `key`, taken now.
+    pub fn insert(&self, key: &str, value: T) {
+        let mut values = self.lock();
+        if values.len() >= self.max {
+            values.clear();
+        }
+        values.insert(key.to_owned(), (value, Instant::now()));
+    }
+
+    /// The value under `key` and when it was taken.
+    pub fn get(&self, key: &str) -> Option<(T, Instant)> {
+        self.lock().get(key).copied()
+    }
+
+    /// The value under `key`, if it was taken less than [`COUNT_TTL`] before `now`.
+    pub fn fresh(&self, key: &str, now: Instant) -> Option<T> {
+        self.get(key)
+            .filter(|(_, at)| now.saturating_duration_since(*at) < COUNT_TTL)
+            .map(|(value, _)| value)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (T, Instant)>> {
+        self.values
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// `c` as the trigram indexes compare it: lower case, one character for one (a character
 /// whose lower case is longer keeps its first, as SQLite's case folding does).
 fn fold_char(c: char) -> char {
@@ -292,11 +336,17 @@ impl Due {
 }
 
 /// Remembered trigram counts, for planning (see the module's documentation).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TrigramCounts {
     pub tuning: SearchTuning,
     intersection: Intersection,
-    counts: Mutex<HashMap<String, (u32, Instant)>>,
+    counts: Remembered<u32>,
+}
+
+impl Default for TrigramCounts {
+    fn default() -> Self {
+        Self::new(SearchTuning::default(), Intersection::default())
+    }
 }
 
 impl TrigramCounts {
@@ -304,7 +354,7 @@ impl TrigramCounts {
         Self {
             tuning,
             intersection,
-            counts: Mutex::default(),
+            counts: Remembered::new(COUNTS_MAX),
         }
     }
 
@@ -322,7 +372,6 @@ impl TrigramCounts {
     /// Which of the counts the plan for `needle` reads are due at `now`: its trigrams'
     /// and, as [`TOTAL`], the number of users.
     pub fn due_at(&self, needle: &Needle, now: Instant) -> Due {
-        let counts = self.lock();
         let mut due = Due::default();
         let keys = needle
             .trigrams()
@@ -330,9 +379,9 @@ impl TrigramCounts {
             .map(|(_, trigram)| trigram.as_str())
             .chain([TOTAL]);
         for key in keys {
-            match counts.get(key) {
+            match self.counts.get(key) {
                 None => due.unknown.push(key.to_owned()),
-                Some((_, at)) if now.saturating_duration_since(*at) >= COUNT_TTL => {
+                Some((_, at)) if now.saturating_duration_since(at) >= COUNT_TTL => {
                     due.stale.push(key.to_owned());
                 }
                 Some(_) => {}
@@ -343,40 +392,28 @@ impl TrigramCounts {
 
     /// Remember a count (a trigram's, at most the tuning's `common`) or the [`TOTAL`].
     pub fn remember(&self, key: &str, count: u32) {
-        let mut counts = self.lock();
-        if counts.len() >= COUNTS_MAX {
-            counts.clear();
-        }
         let count = if key == TOTAL {
             count
         } else {
             count.min(self.tuning.common)
         };
-        counts.insert(key.to_owned(), (count, Instant::now()));
+        self.counts.insert(key, count);
     }
 
     /// The plan for `needle` from the remembered counts (a trigram not counted is taken as
     /// common).
     pub fn plan(&self, needle: &Needle) -> Plan {
         let common = self.tuning.common;
-        let counts = self.lock();
         let counted = needle
             .trigrams()
             .iter()
             .map(|(at, trigram)| {
-                let n = counts.get(trigram).map_or(common, |(n, _)| *n);
+                let n = self.counts.get(trigram).map_or(common, |(n, _)| n);
                 (*at, trigram.clone(), n)
             })
             .collect();
-        let total = counts.get(TOTAL).map_or(0, |(n, _)| *n);
-        drop(counts);
+        let total = self.counts.get(TOTAL).map_or(0, |(n, _)| n);
         Plan::from_counts(counted, common, u64::from(total), self.intersection)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.counts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
