@@ -291,6 +291,13 @@ impl Roster {
         Ok(())
     }
 
+    /// Seal the events written since the last call into their workspaces' chains (see
+    /// [`AuditStore::seal_audit_events`](crate::store::AuditStore::seal_audit_events));
+    /// how many.
+    pub async fn seal_audit_events(&self) -> Result<u64> {
+        Ok(self.store.seal_audit_events().await?)
+    }
+
     /// Purge the workspace's events older than its retention, in small transactions.
     pub async fn purge_expired_audit_events(&self, workspace: &Workspace) -> Result<u64> {
         let cutoff = self.clock.now() - Duration::days(i64::from(workspace.audit_retention_days));

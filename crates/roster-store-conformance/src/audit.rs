@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use roster_core::audit::{Action, NewEvent};
+use roster_core::audit::{Action, AuditEvent, NewEvent};
 use roster_core::store::UpdateOutcome;
 use roster_core::{Store, User};
 
@@ -54,13 +54,7 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
     assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(chain[1].id, created.id);
     assert_eq!(chain[2].id, update.id);
-    assert_eq!(chain[0].prev_hash, "");
-    for pair in chain.windows(2) {
-        assert_eq!(pair[1].prev_hash, pair[0].hash);
-    }
-    for event in &chain {
-        assert_eq!(event.hash, event.computed_hash(), "stored events verify");
-    }
+    assert_links_and_verifies(&chain);
     assert_eq!(chain[1].target_user_id.as_deref(), Some(jane.id.as_str()));
     assert_eq!(chain[1].changes, created.changes);
     assert_eq!(chain[1].occurred_at, t0());
@@ -71,6 +65,23 @@ pub async fn changes_and_events_commit_together(store: Arc<dyn Store>) {
     );
     assert_eq!(store.audit_chain(ws.key, 2, 100).await.unwrap().len(), 1);
     assert_eq!(store.audit_chain(other.key, 0, 100).await.unwrap().len(), 2);
+}
+
+/// `chain` (a workspace's whole chain, in order) starts with no link, links each event to
+/// the one before it, and holds the hash each event's content gives.
+fn assert_links_and_verifies(chain: &[AuditEvent]) {
+    assert_eq!(chain[0].prev_hash, "");
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "event {}", pair[1].seq);
+    }
+    for event in chain {
+        assert_eq!(
+            event.hash,
+            event.computed_hash(),
+            "event {} verifies",
+            event.seq
+        );
+    }
 }
 
 /// However the store seals an event (in Rust or in SQL), the stored hash is the one
@@ -243,4 +254,87 @@ pub async fn events_without_a_change_join_the_chain(store: Arc<dyn Store>) {
     // The other workspace's chain did not move.
     let theirs = store.audit_head(other.key).await.unwrap().unwrap();
     assert_eq!(theirs.last_seq, 1);
+}
+
+/// Writers of one workspace side by side, with the store's sealing (if it seals after the
+/// commit) running beside them or not at all: every read sees one chain of every event
+/// committed before it, each sealed, linked and numbered once, in the order of writes that
+/// followed each other.
+pub async fn writers_side_by_side_make_one_chain(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let other = add_workspace(&store, "other").await;
+    let key = ws.key;
+    let write = |count: usize| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..count {
+                let event = ev();
+                store.append_event(key, &event).await.unwrap();
+                ids.push(event.id);
+            }
+            ids
+        })
+    };
+    let gather = |writers: Vec<tokio::task::JoinHandle<Vec<String>>>| async move {
+        let mut ids = Vec::new();
+        for writer in writers {
+            ids.extend(writer.await.unwrap());
+        }
+        ids
+    };
+    // More than one sealing transaction holds (a store that seals later takes them in
+    // batches), written with no sealing at all.
+    let mut written = gather((0..8).map(|_| write(140)).collect()).await;
+    let sealed = store.seal_audit_events().await.unwrap();
+    // (and the two workspaces' creations, which nothing has read yet)
+    assert!(
+        sealed == 0 || sealed == 2 + 1_120,
+        "all or none sealed later: {sealed}"
+    );
+    // Then with sealing running beside the writers.
+    let sealing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                store.seal_audit_events().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    written.extend(gather((0..4).map(|_| write(50)).collect()).await);
+    sealing.await.unwrap();
+    // Then one after another, with nothing sealing them before the read.
+    let last: Vec<NewEvent> = (0..5).map(|_| ev()).collect();
+    for event in &last {
+        store.append_event(ws.key, event).await.unwrap();
+        written.push(event.id.clone());
+    }
+
+    let head = store.audit_head(ws.key).await.unwrap().unwrap();
+    let chain = store.audit_chain(ws.key, 0, 2_000).await.unwrap();
+    assert_eq!(head.last_seq, 1 + written.len() as i64);
+    assert_eq!(
+        chain.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=head.last_seq).collect::<Vec<_>>()
+    );
+    assert_links_and_verifies(&chain);
+    assert_eq!(head.last_hash, chain[chain.len() - 1].hash);
+    let mut chained: Vec<&str> = chain[1..].iter().map(|e| e.id.as_str()).collect();
+    let tail = chained.split_off(chained.len() - last.len());
+    assert_eq!(
+        tail,
+        last.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        "writes that followed each other are chained in their order"
+    );
+    chained.extend(tail);
+    chained.sort_unstable();
+    written.sort_unstable();
+    assert_eq!(chained, written, "every event once");
+    // The reads sealed what was left; the other workspace's chain is its own.
+    assert_eq!(store.seal_audit_events().await.unwrap(), 0);
+    assert_eq!(
+        store.audit_head(other.key).await.unwrap().unwrap().last_seq,
+        1
+    );
 }

@@ -118,6 +118,7 @@ macro_rules! suite {
             audit_events_filter_and_paginate,
             purging_keeps_the_rest_of_the_chain_verifiable,
             events_without_a_change_join_the_chain,
+            writers_side_by_side_make_one_chain,
         );
         $crate::suite!(@role outbox $fresh;
             outbox_mail_is_claimed_once_and_retried,

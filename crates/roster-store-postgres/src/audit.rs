@@ -1,8 +1,18 @@
-//! The audit log on PostgreSQL. The database seals each event (`roster_audit_hash`, the same
-//! hash as `AuditEvent::computed_hash`), so a change, its event and the chain's new head are
-//! one statement: moving the head row takes the next sequence number and locks the row until
-//! the transaction ends, so concurrent writers of one workspace take turns at the chain and
-//! it never forks; workspaces do not wait on each other.
+//! The audit log on PostgreSQL, sealed after the fact. A change writes its event to
+//! `audit_pending` in the change's own statement and transaction, so the two commit
+//! together or not at all, and takes no lock another change needs: writers of one
+//! workspace commit side by side, and their WAL flushes are shared (group commit).
+//!
+//! The chain is made by [`seal`]: under the workspace head's row lock, it takes the pending
+//! events in the order they arrived, gives each the next sequence number and its hash
+//! (`AuditEvent::computed_hash`, linking it to the one before), moves them to
+//! `audit_events` and moves the head, in one transaction. It runs from the server's upkeep
+//! a few times a second ([`seal_all`], leaving a workspace another node is sealing to that
+//! node) and before every read of a workspace's audit log ([`seal_for_read`], waiting its
+//! turn), so a reader always sees every event committed before it asked, in the chain.
+//!
+//! (Before migration 0016 the change's statement moved the head itself: every write of a
+//! workspace then waited for the previous one's commit to reach the disk.)
 
 use crate::audit;
 use crate::rows;
@@ -15,22 +25,18 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 use roster_core::audit::{AuditEvent, AuditHead, AuditQuery, NewEvent};
 use roster_core::store::StoreError;
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::{Postgres, QueryBuilder, Transaction};
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::error::db_error;
 
 /// `change` (a statement with `RETURNING`, at most one row, using parameters `$1..$n`) and,
-/// if it returned a row, its event appended to the workspace's chain, as one statement that
-/// returns the change's row. The event's parameters follow the change's ([`bind_event`]).
-///
-/// The event row is joined to the head with a LEFT JOIN: a workspace without a head would
-/// give the event a NULL sequence number and fail the whole statement, never commit the
-/// change alone.
+/// if it returned a row, its event written for the sealer, as one statement that returns
+/// the change's row. The event's parameters follow the change's ([`bind_event`]).
 pub(crate) fn audited(change: &str, change_params: usize) -> String {
     let p = |i: usize| format!("${}", change_params + i);
-    let (ws, id, at, micros, action, kind, actor, target, request, ip, agent, changes) = (
+    let (ws, id, at, action, kind, actor, target, request, ip, agent, changes) = (
         p(1),
         p(2),
         p(3),
@@ -42,24 +48,15 @@ pub(crate) fn audited(change: &str, change_params: usize) -> String {
         p(9),
         p(10),
         p(11),
-        p(12),
     );
     format!(
         "WITH changed AS ({change}),
-         head AS (
-             UPDATE audit_heads SET last_seq = last_seq + 1, prev_hash = last_hash,
-                 last_hash = roster_audit_hash(last_hash, last_seq + 1, workspace_pk, {id},
-                     {micros}, {action}, {kind}, {actor}, {target}, {request}, {ip}, {agent},
-                     {changes})
-             WHERE workspace_pk = {ws} AND EXISTS (SELECT 1 FROM changed)
-             RETURNING last_seq, prev_hash, last_hash
-         ),
          appended AS (
-             INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
-                 actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
-             SELECT {id}, {ws}, head.last_seq, {at}, {action}, {kind}, {actor}, {target},
-                    {request}, {ip}, {agent}, {changes}, head.prev_hash, head.last_hash
-             FROM changed LEFT JOIN head ON true
+             INSERT INTO audit_pending (workspace_pk, id, occurred_at, action, actor_kind,
+                 actor_id, target_user_id, request_id, ip, user_agent, changes)
+             SELECT {ws}, {id}, {at}, {action}, {kind}, {actor}, {target}, {request}, {ip},
+                    {agent}, {changes}
+             FROM changed
          )
          SELECT * FROM changed"
     )
@@ -75,7 +72,6 @@ pub(crate) fn bind_event<'q>(
         .bind(workspace_pk)
         .bind(&event.id)
         .bind(event.occurred_at)
-        .bind(event.occurred_at.timestamp_micros())
         .bind(event.action.as_str())
         .bind(event.actor_kind)
         .bind(&event.actor_id)
@@ -100,6 +96,177 @@ pub(crate) async fn append(
         .await
         .map(|_| ())
         .map_err(db_error)
+}
+
+/// How many pending events one sealing transaction takes. A server's upkeep finds a few
+/// hundred at most (a fifth of a second's writes); an import's backlog goes in steps of
+/// this many, each holding the head's lock for one short transaction.
+const SEAL_BATCH: i64 = 1000;
+
+/// Whether [`seal`] waits for a head another sealer holds, or leaves that workspace to it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Turn {
+    /// A reader: what it reads must include every event committed before it asked.
+    Wait,
+    /// The upkeep: the holder seals what is pending, and the next round takes the rest.
+    Skip,
+}
+
+/// Seal `workspace_pk`'s pending events into its chain, oldest arrival first, in batches
+/// of [`SEAL_BATCH`] (one transaction each); how many it sealed.
+pub(crate) async fn seal(pool: &PgPool, workspace_pk: i64, turn: Turn) -> Result<u64, StoreError> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = pool.begin().await.map_err(db_error)?;
+        let batch = seal_batch(&mut tx, workspace_pk, turn).await?;
+        if batch == 0 {
+            return Ok(sealed);
+        }
+        tx.commit().await.map_err(db_error)?;
+        sealed += batch;
+        if batch < SEAL_BATCH as u64 {
+            return Ok(sealed);
+        }
+    }
+}
+
+/// Seal up to [`SEAL_BATCH`] of `workspace_pk`'s pending events in `tx`; how many.
+async fn seal_batch(
+    tx: &mut Transaction<'static, Postgres>,
+    workspace_pk: i64,
+    turn: Turn,
+) -> Result<u64, StoreError> {
+    let lock = match turn {
+        Turn::Wait => {
+            "SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = $1 FOR UPDATE"
+        }
+        Turn::Skip => {
+            "SELECT last_seq, last_hash FROM audit_heads WHERE workspace_pk = $1
+             FOR UPDATE SKIP LOCKED"
+        }
+    };
+    // No head: another sealer holds it (`Skip`), or the workspace has none to seal into.
+    let Some(head) = sqlx::query(lock)
+        .bind(workspace_pk)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error)?
+    else {
+        return Ok(0);
+    };
+    let (seq, hash): (i64, String) = (
+        rows::get(&head, "last_seq")?,
+        rows::get(&head, "last_hash")?,
+    );
+    // Read after the lock, so it holds every event committed before a sealer ahead of this
+    // one let go of the head, and none of those that sealer took.
+    let pending = sqlx::query(
+        "SELECT arrival, id, workspace_pk, 0::int8 AS seq, occurred_at, action, actor_kind,
+                actor_id, target_user_id, request_id, ip, user_agent, changes,
+                '' AS prev_hash, '' AS hash
+         FROM audit_pending WHERE workspace_pk = $1 ORDER BY arrival LIMIT $2",
+    )
+    .bind(workspace_pk)
+    .bind(SEAL_BATCH)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let chained = Chained::after(seq, hash, &pending)?;
+    sqlx::query(
+        "WITH chained AS (
+             SELECT * FROM UNNEST($2::int8[], $3::int8[], $4::text[], $5::text[])
+                 AS c (arrival, seq, prev_hash, hash)
+         ),
+         taken AS (
+             DELETE FROM audit_pending p USING chained c
+             WHERE p.workspace_pk = $1 AND p.arrival = c.arrival
+             RETURNING p.*, c.seq, c.prev_hash, c.hash
+         )
+         INSERT INTO audit_events (id, workspace_pk, seq, occurred_at, action, actor_kind,
+             actor_id, target_user_id, request_id, ip, user_agent, changes, prev_hash, hash)
+         SELECT id, workspace_pk, seq, occurred_at, action, actor_kind, actor_id,
+                target_user_id, request_id, ip, user_agent, changes, prev_hash, hash
+         FROM taken",
+    )
+    .bind(workspace_pk)
+    .bind(&chained.arrivals)
+    .bind(&chained.seqs)
+    .bind(&chained.prev_hashes)
+    .bind(&chained.hashes)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query("UPDATE audit_heads SET last_seq = $2, last_hash = $3 WHERE workspace_pk = $1")
+        .bind(workspace_pk)
+        .bind(chained.seqs.last())
+        .bind(chained.hashes.last())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(pending.len() as u64)
+}
+
+/// One batch's chain links, column by column, for `UNNEST`.
+#[derive(Default)]
+struct Chained {
+    arrivals: Vec<i64>,
+    seqs: Vec<i64>,
+    prev_hashes: Vec<String>,
+    hashes: Vec<String>,
+}
+
+impl Chained {
+    /// `pending` (rows of `audit_pending`), in order, chained after the event `seq` whose
+    /// hash is `hash`.
+    fn after(mut seq: i64, mut hash: String, pending: &[PgRow]) -> Result<Self, StoreError> {
+        let mut chained = Self::default();
+        for row in pending {
+            let mut event = rows::event(row)?;
+            seq += 1;
+            event.seq = seq;
+            event.prev_hash = std::mem::take(&mut hash);
+            event.hash = event.computed_hash();
+            hash.clone_from(&event.hash);
+            chained.arrivals.push(rows::get::<i64>(row, "arrival")?);
+            chained.seqs.push(event.seq);
+            chained.prev_hashes.push(event.prev_hash);
+            chained.hashes.push(event.hash);
+        }
+        Ok(chained)
+    }
+}
+
+/// Seal what is pending for `workspace_pk` before it is read (one index probe when nothing
+/// is).
+pub(crate) async fn seal_for_read(pool: &PgPool, workspace_pk: i64) -> Result<(), StoreError> {
+    let waiting: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = $1)")
+            .bind(workspace_pk)
+            .fetch_one(pool)
+            .await
+            .map_err(db_error)?;
+    if waiting {
+        seal(pool, workspace_pk, Turn::Wait).await?;
+    }
+    Ok(())
+}
+
+/// Seal every workspace's pending events, leaving a workspace whose head another sealer
+/// holds to it; how many it sealed.
+pub(crate) async fn seal_all(pool: &PgPool) -> Result<u64, StoreError> {
+    let workspaces: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT workspace_pk FROM audit_pending")
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+    let mut sealed = 0;
+    for workspace_pk in workspaces {
+        sealed += seal(pool, workspace_pk, Turn::Skip).await?;
+    }
+    Ok(sealed)
 }
 
 /// Newest first by (time, seq); each filter has an index ending in (occurred_at, seq).
@@ -196,6 +363,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        audit::seal_for_read(&self.pool, query.workspace_key).await?;
         let rows = audit::list_query(query)
             .build()
             .fetch_all(&self.pool)
@@ -210,6 +378,7 @@ impl AuditStore for PostgresStore {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
+        audit::seal_for_read(&self.pool, workspace_key).await?;
         let rows = sqlx::query(
             "SELECT * FROM audit_events WHERE workspace_pk = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
@@ -223,6 +392,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn audit_head(&self, workspace_key: i64) -> Result<Option<AuditHead>, StoreError> {
+        audit::seal_for_read(&self.pool, workspace_key).await?;
         sqlx::query("SELECT * FROM audit_heads WHERE workspace_pk = $1")
             .bind(workspace_key)
             .fetch_optional(&self.pool)
@@ -243,5 +413,9 @@ impl AuditStore for PostgresStore {
         let purged = audit::purge(&mut tx, workspace_key, before, batch).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(purged)
+    }
+
+    async fn seal_audit_events(&self) -> Result<u64, StoreError> {
+        audit::seal_all(&self.pool).await
     }
 }

@@ -50,6 +50,7 @@ pub async fn run(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         )),
         tokio::spawn(tidy_search_index(roster.clone())),
         tokio::spawn(refresh_statistics(roster.clone())),
+        tokio::spawn(seal_audit_events(roster.clone())),
     ];
     let mailer = match &args.mail.smtp_url {
         Some(url) => {
@@ -177,6 +178,23 @@ async fn refresh_statistics(roster: Roster) {
             Ok(tables) if tables.is_empty() => {}
             Ok(tables) => tracing::debug!(?tables, "planner statistics gathered"),
             Err(err) => tracing::warn!(error = %err, "planner statistics upkeep failed"),
+        }
+    }
+}
+
+/// How often the audit events written since the last look are sealed into their chains.
+/// Nobody waits for it (a read of the audit log seals first); it keeps the sealing in
+/// batches and the unsealed moments short.
+const SEAL_EVERY: Duration = Duration::from_millis(200);
+
+/// Audit sealing upkeep (see [`Roster::seal_audit_events`]), a round every [`SEAL_EVERY`].
+async fn seal_audit_events(roster: Roster) {
+    let mut ticks = tokio::time::interval(SEAL_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = roster.seal_audit_events().await {
+            tracing::warn!(error = %err, "audit sealing failed");
         }
     }
 }

@@ -33,4 +33,14 @@ pub trait AuditStore: Send + Sync {
         before: DateTime<Utc>,
         batch: u32,
     ) -> Result<u64, StoreError>;
+
+    /// Give the events written since the last call their place in each workspace's chain;
+    /// how many. A store may commit a change with its event unsealed (PostgreSQL does, so
+    /// that writers of one workspace need not wait for each other's commits) and seal it
+    /// later: then this runs often (`roster serve`'s upkeep), and every read above seals
+    /// first, so what a reader sees is sealed and includes every event committed before it
+    /// asked. A store that seals each event as it is written has none.
+    async fn seal_audit_events(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
