@@ -99,8 +99,9 @@ pub(crate) async fn append(
 }
 
 /// How many pending events one sealing transaction takes. A server's upkeep finds a few
-/// hundred at most (a fifth of a second's writes); an import's backlog goes in steps of
-/// this many, each holding the head's lock for one short transaction.
+/// hundred at most (a fifth of a second's writes); a backlog (events CLI commands wrote
+/// with no server running) goes in steps of this many, each holding the head's lock for
+/// one short transaction.
 const SEAL_BATCH: i64 = 1000;
 
 /// Whether [`seal`] waits for a head another sealer holds, or leaves that workspace to it.

@@ -428,10 +428,10 @@ async fn walk_newest(
 
 /// Go on below key `last` through the trigram indexes, a few buckets of keys at a time,
 /// newest first, until the page is full or no key is left. Every match in a query's buckets
-/// is read and checked, so at `share` of the users matching a query asks for no more
-/// buckets than should hold about [`RECHECKS_AT_ONCE`] matches; within that, its buckets
-/// double while they hold no match (a run of users written since the last match), and
-/// after a match are as many as should hold what the page still wants twice over.
+/// is read and checked, so the buckets double while they hold no match (a run of users
+/// written since the last match) only up to those that should hold [`RECHECKS_AT_ONCE`] at
+/// `share` of the users matching, and after a match are as many as should hold what the
+/// page still wants twice over at the density met so far ([`Seen::next_span`]).
 async fn walk_buckets(
     pool: &PgPool,
     needle: &Needle,
@@ -448,23 +448,49 @@ async fn walk_buckets(
     let most = buckets_for(RECHECKS_AT_ONCE as f64, per_bucket, BUCKETS_AT_ONCE);
     let mut top = (last - 1) >> BUCKET_SHIFT;
     let mut span: i64 = 1;
+    let mut seen = Seen::default();
     while top >= 0 && !found.is_full() {
         let low = (top - span + 1).max(0);
         let buckets: Vec<i64> = (low..=top).rev().collect();
         let rows = candidates(pool, &walk, Some(asked), Some(&buckets), u32::MAX).await?;
+        seen.buckets += buckets.len() as i64;
+        seen.candidates += rows.len();
         let hit = !rows.is_empty();
         if let Some((key, _, _)) = rows.last() {
             walk.before_key = Some(*key);
         }
         keep(needle, rows, found);
         top = low - 1;
-        span = if hit {
-            buckets_for(2.0 * found.wanted() as f64, per_bucket, most)
-        } else {
-            (span * 2).min(most)
-        };
+        span = seen.next_span(hit, span, most, found.wanted());
     }
     Ok(())
+}
+
+/// What a bucketed walk has asked so far: how many buckets, and how many candidates they
+/// gave.
+#[derive(Debug, Default)]
+struct Seen {
+    buckets: i64,
+    candidates: usize,
+}
+
+impl Seen {
+    /// How many buckets the next query asks for, after one of `span` buckets that gave
+    /// candidates (`hit`) or none. Without a hit, twice as many (at most `most`, the buckets
+    /// that should hold [`RECHECKS_AT_ONCE`] matches at the sample's share of users). After
+    /// one, as many as should hold twice what the page still `wanted` at the density this
+    /// walk has met, not the sample's: the newest users may hold the needle far less often
+    /// than all of them do (a run of users that match none of it, as a bulk of new accounts
+    /// makes), and a span judged by the sample's share then stays small (one bucket a query
+    /// for a needle a quarter of all users hold) through every bucket that gives a few.
+    fn next_span(&self, hit: bool, span: i64, most: i64, wanted: u64) -> i64 {
+        if !hit {
+            return (span * 2).min(most);
+        }
+        let per_bucket = self.candidates as f64 / self.buckets.max(1) as f64;
+        let most = buckets_for(RECHECKS_AT_ONCE as f64, per_bucket, BUCKETS_AT_ONCE);
+        buckets_for(2.0 * wanted as f64, per_bucket, most)
+    }
 }
 
 /// What a bucketed walk asks the index for in each bucket (all of them, as `ILIKE`
@@ -708,5 +734,37 @@ mod tests {
         assert_eq!(buckets_for(10.0, 100.0, 32), 1);
         assert_eq!(buckets_for(1024.0, 1.0, 32), 32);
         assert_eq!(buckets_for(1024.0, 1.0, 0), 1);
+    }
+
+    #[test]
+    fn a_bucketed_walk_sizes_its_next_query_by_the_density_it_met() {
+        // No candidates yet: the span doubles, up to the cap the sample's share gives.
+        let none = Seen {
+            buckets: 3,
+            candidates: 0,
+        };
+        assert_eq!(none.next_span(false, 2, 8, 20), 4);
+        assert_eq!(none.next_span(false, 8, 8, 20), 8);
+        // 2 candidates in 4 buckets, 19 wanted: 38 at half a bucket each is 76 buckets,
+        // capped at the most a query asks for, whatever the sample's share said.
+        let sparse = Seen {
+            buckets: 4,
+            candidates: 2,
+        };
+        assert_eq!(sparse.next_span(true, 1, 1, 19), BUCKETS_AT_ONCE);
+        // 400 candidates in 2 buckets, 20 wanted: 40 fit in one bucket.
+        let dense = Seen {
+            buckets: 2,
+            candidates: 400,
+        };
+        assert_eq!(dense.next_span(true, 2, 32, 20), 1);
+        // 600 in 10 buckets, 300 wanted: 600 at 60 a bucket is 10 buckets, and 1,024
+        // rechecks cap it at 17.
+        let even = Seen {
+            buckets: 10,
+            candidates: 600,
+        };
+        assert_eq!(even.next_span(true, 4, 32, 300), 10);
+        assert_eq!(even.next_span(true, 4, 32, 3_000), 17);
     }
 }
