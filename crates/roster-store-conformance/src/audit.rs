@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use roster_core::audit::{Action, AuditEvent, NewEvent};
+use roster_core::audit::{Action, AuditEvent, AuditQuery, NewEvent};
 use roster_core::store::UpdateOutcome;
 use roster_core::{Store, User};
 
@@ -337,4 +337,45 @@ pub async fn writers_side_by_side_make_one_chain(store: Arc<dyn Store>) {
         store.audit_head(other.key).await.unwrap().unwrap().last_seq,
         1
     );
+}
+
+/// A filtered read answers with every event written before it that passes its filters,
+/// sealed, whatever else is waiting to be sealed, and a read no event passes answers none.
+pub async fn filtered_reads_see_the_events_written_before_them(store: Arc<dyn Store>) {
+    let ws = add_workspace(&store, "acme").await;
+    let at = t0() + Duration::seconds(5);
+    let failed = ev_at(Action::UserLoginFailed, Some("usr_x"), at);
+    let other = ev_at(Action::UserLoginFailed, Some("usr_y"), at);
+    store.append_event(ws.key, &failed).await.unwrap();
+    store.append_event(ws.key, &other).await.unwrap();
+    let of = |user: &str| AuditQuery {
+        action: Some("user.login_failed".into()),
+        user_id: Some(user.into()),
+        ..audit_query(&ws)
+    };
+
+    assert!(store
+        .list_audit_events(&of("usr_z"))
+        .await
+        .unwrap()
+        .is_empty());
+    let theirs = store.list_audit_events(&of("usr_x")).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].id, failed.id);
+    assert_eq!(theirs[0].hash, theirs[0].computed_hash());
+    let mut window = of("usr_y");
+    window.start = Some(at);
+    window.end = Some(at + Duration::seconds(1));
+    assert_eq!(
+        event_ids(&store, &window).await,
+        [other.id.clone()],
+        "the time filters pass it"
+    );
+    // Every read since answered in one chain: the workspace's creation, then both.
+    let chain = store.audit_chain(ws.key, 0, 100).await.unwrap();
+    assert_eq!(
+        chain.iter().map(|e| e.id.as_str()).collect::<Vec<_>>()[1..],
+        [failed.id.as_str(), other.id.as_str()]
+    );
+    assert_links_and_verifies(&chain);
 }

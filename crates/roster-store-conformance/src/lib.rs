@@ -119,6 +119,7 @@ macro_rules! suite {
             purging_keeps_the_rest_of_the_chain_verifiable,
             events_without_a_change_join_the_chain,
             writers_side_by_side_make_one_chain,
+            filtered_reads_see_the_events_written_before_them,
         );
         $crate::suite!(@role outbox $fresh;
             outbox_mail_is_claimed_once_and_retried,

@@ -8,8 +8,9 @@
 //! (`AuditEvent::computed_hash`, linking it to the one before), moves them to
 //! `audit_events` and moves the head, in one transaction. It runs from the server's upkeep
 //! a few times a second ([`seal_all`], leaving a workspace another node is sealing to that
-//! node) and before every read of a workspace's audit log ([`seal_for_read`], waiting its
-//! turn), so a reader always sees every event committed before it asked, in the chain.
+//! node) and before every read of a workspace's audit log that a pending event would be
+//! part of ([`seal_for_read`], `seal_for_query`; waiting its turn), so a reader always sees
+//! every event committed before it asked, in the chain.
 //!
 //! (Before migration 0016 the change's statement moved the head itself: every write of a
 //! workspace then waited for the previous one's commit to reach the disk.)
@@ -240,15 +241,40 @@ impl Chained {
     }
 }
 
-/// Seal what is pending for `workspace_pk` before it is read (one index probe when nothing
-/// is).
+/// Seal what is pending for `workspace_pk` before its chain is read (one index probe when
+/// nothing is).
 pub(crate) async fn seal_for_read(pool: &PgPool, workspace_pk: i64) -> Result<(), StoreError> {
-    let waiting: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = $1)")
-            .bind(workspace_pk)
-            .fetch_one(pool)
-            .await
-            .map_err(db_error)?;
+    let mut probe =
+        QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = ");
+    probe.push_bind(workspace_pk).push(")");
+    seal_if_pending(pool, workspace_pk, probe).await
+}
+
+/// Seal what is pending for `query`'s workspace before `query` is answered, if a pending
+/// event would be among its answers (ignoring its cursor, which a pending event's time may
+/// fall either side of). Sealing adds events and changes none, so when no pending event
+/// passes the filters, the sealed ones alone are the answer: a question few events answer
+/// (has this user been purged? on every 404) does not wait for the sealer's turn.
+async fn seal_for_query(pool: &PgPool, query: &AuditQuery) -> Result<(), StoreError> {
+    let mut probe =
+        QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = ");
+    probe.push_bind(query.workspace_key);
+    push_filters(&mut probe, query);
+    probe.push(")");
+    seal_if_pending(pool, query.workspace_key, probe).await
+}
+
+/// Seal `workspace_pk`'s pending events if `probe` (a `SELECT EXISTS`) finds one.
+async fn seal_if_pending(
+    pool: &PgPool,
+    workspace_pk: i64,
+    mut probe: QueryBuilder<'_, Postgres>,
+) -> Result<(), StoreError> {
+    let waiting: bool = probe
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
     if waiting {
         seal(pool, workspace_pk, Turn::Wait).await?;
     }
@@ -274,6 +300,22 @@ pub(crate) async fn seal_all(pool: &PgPool) -> Result<u64, StoreError> {
 pub(crate) fn list_query(query: &AuditQuery) -> QueryBuilder<'static, Postgres> {
     let mut q = QueryBuilder::new("SELECT * FROM audit_events WHERE workspace_pk = ");
     q.push_bind(query.workspace_key);
+    push_filters(&mut q, query);
+    if let Some((at, seq)) = query.before {
+        q.push(" AND (occurred_at, seq) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(seq)
+            .push(")");
+    }
+    q.push(" ORDER BY occurred_at DESC, seq DESC LIMIT ")
+        .push_bind(i64::from(query.limit));
+    q
+}
+
+/// `query`'s filters but its cursor, as conditions on the columns `audit_events` and
+/// `audit_pending` share.
+fn push_filters(q: &mut QueryBuilder<'_, Postgres>, query: &AuditQuery) {
     if let Some(action) = &query.action {
         q.push(" AND action = ").push_bind(action.clone());
     }
@@ -289,16 +331,6 @@ pub(crate) fn list_query(query: &AuditQuery) -> QueryBuilder<'static, Postgres> 
     if let Some(end) = query.end {
         q.push(" AND occurred_at < ").push_bind(end);
     }
-    if let Some((at, seq)) = query.before {
-        q.push(" AND (occurred_at, seq) < (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(seq)
-            .push(")");
-    }
-    q.push(" ORDER BY occurred_at DESC, seq DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
-    q
 }
 
 /// Delete up to `batch` of the oldest events before `before` and move the checkpoint.
@@ -364,7 +396,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn list_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        audit::seal_for_read(&self.pool, query.workspace_key).await?;
+        audit::seal_for_query(&self.pool, query).await?;
         let rows = audit::list_query(query)
             .build()
             .fetch_all(&self.pool)
