@@ -368,7 +368,7 @@ pub async fn filtered_reads_see_the_events_written_before_them(store: Arc<dyn St
     window.end = Some(at + Duration::seconds(1));
     assert_eq!(
         event_ids(&store, &window).await,
-        [other.id.clone()],
+        [other.id.as_str()],
         "the time filters pass it"
     );
     // Every read since answered in one chain: the workspace's creation, then both.
