@@ -32,3 +32,9 @@ CREATE INDEX audit_pending_workspace ON audit_pending (workspace_pk, arrival);
 -- The link before the head's hash was kept only so the statement that moved the head could
 -- hand it to the event row it wrote; the sealer knows it.
 ALTER TABLE audit_heads DROP COLUMN prev_hash;
+
+-- The sealer hashes events with roster-core's `AuditEvent::computed_hash`; the copy of it
+-- in SQL that the change's statement called (migration 0004) has no caller left.
+DROP FUNCTION roster_audit_hash(text, bigint, bigint, text, bigint, text, text, text, text,
+                                text, text, text, text);
+DROP FUNCTION roster_hash_field(bytea);
