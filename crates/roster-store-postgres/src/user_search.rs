@@ -431,7 +431,8 @@ async fn walk_newest(
 /// is read and checked, so the buckets double while they hold no match (a run of users
 /// written since the last match) only up to those that should hold [`RECHECKS_AT_ONCE`] at
 /// `share` of the users matching, and after a match are as many as should hold what the
-/// page still wants twice over at the density met so far ([`Seen::next_span`]).
+/// page still wants twice over at the density met so far, within the same cap
+/// ([`Seen::next_span`]).
 async fn walk_buckets(
     pool: &PgPool,
     needle: &Needle,
@@ -476,19 +477,19 @@ struct Seen {
 
 impl Seen {
     /// How many buckets the next query asks for, after one of `span` buckets that gave
-    /// candidates (`hit`) or none. Without a hit, twice as many (at most `most`, the buckets
-    /// that should hold [`RECHECKS_AT_ONCE`] matches at the sample's share of users). After
-    /// one, as many as should hold twice what the page still `wanted` at the density this
-    /// walk has met, not the sample's: the newest users may hold the needle far less often
-    /// than all of them do (a run of users that match none of it, as a bulk of new accounts
-    /// makes), and a span judged by the sample's share then stays small (one bucket a query
-    /// for a needle a quarter of all users hold) through every bucket that gives a few.
+    /// candidates (`hit`) or none; never more than `most`, the buckets that should hold
+    /// [`RECHECKS_AT_ONCE`] matches at the sample's share of users (where a run of users
+    /// that hold none ends, a query may meet users that hold it as often as all of them
+    /// do). Without a hit, twice as many. After one, as many as should hold twice what the
+    /// page still `wanted` at the density this walk has met, not the sample's: the newest
+    /// users may hold the needle far less often than all of them do (a bulk of new accounts
+    /// that match none of it), and a span judged by the sample's share then stayed at one
+    /// bucket a query through every bucket that gives a few.
     fn next_span(&self, hit: bool, span: i64, most: i64, wanted: u64) -> i64 {
         if !hit {
             return (span * 2).min(most);
         }
         let per_bucket = self.candidates as f64 / self.buckets.max(1) as f64;
-        let most = buckets_for(RECHECKS_AT_ONCE as f64, per_bucket, BUCKETS_AT_ONCE);
         buckets_for(2.0 * wanted as f64, per_bucket, most)
     }
 }
@@ -746,25 +747,25 @@ mod tests {
         assert_eq!(none.next_span(false, 2, 8, 20), 4);
         assert_eq!(none.next_span(false, 8, 8, 20), 8);
         // 2 candidates in 4 buckets, 19 wanted: 38 at half a bucket each is 76 buckets,
-        // capped at the most a query asks for, whatever the sample's share said.
+        // capped at the most the sample's share allows.
         let sparse = Seen {
             buckets: 4,
             candidates: 2,
         };
-        assert_eq!(sparse.next_span(true, 1, 1, 19), BUCKETS_AT_ONCE);
+        assert_eq!(sparse.next_span(true, 1, 25, 19), 25);
+        assert_eq!(sparse.next_span(true, 1, 1, 19), 1);
         // 400 candidates in 2 buckets, 20 wanted: 40 fit in one bucket.
         let dense = Seen {
             buckets: 2,
             candidates: 400,
         };
         assert_eq!(dense.next_span(true, 2, 32, 20), 1);
-        // 600 in 10 buckets, 300 wanted: 600 at 60 a bucket is 10 buckets, and 1,024
-        // rechecks cap it at 17.
+        // 600 in 10 buckets, 300 wanted: 600 at 60 a bucket is 10 buckets, within the cap.
         let even = Seen {
             buckets: 10,
             candidates: 600,
         };
         assert_eq!(even.next_span(true, 4, 32, 300), 10);
-        assert_eq!(even.next_span(true, 4, 32, 3_000), 17);
+        assert_eq!(even.next_span(true, 4, 17, 3_000), 17);
     }
 }
