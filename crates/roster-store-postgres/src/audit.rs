@@ -244,10 +244,7 @@ impl Chained {
 /// Seal what is pending for `workspace_pk` before its chain is read (one index probe when
 /// nothing is).
 pub(crate) async fn seal_for_read(pool: &PgPool, workspace_pk: i64) -> Result<(), StoreError> {
-    let mut probe =
-        QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = ");
-    probe.push_bind(workspace_pk).push(")");
-    seal_if_pending(pool, workspace_pk, probe).await
+    seal_if_pending(pool, workspace_pk, None).await
 }
 
 /// Seal what is pending for `query`'s workspace before `query` is answered, if a pending
@@ -256,20 +253,23 @@ pub(crate) async fn seal_for_read(pool: &PgPool, workspace_pk: i64) -> Result<()
 /// passes the filters, the sealed ones alone are the answer: a question few events answer
 /// (has this user been purged? on every 404) does not wait for the sealer's turn.
 async fn seal_for_query(pool: &PgPool, query: &AuditQuery) -> Result<(), StoreError> {
-    let mut probe =
-        QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = ");
-    probe.push_bind(query.workspace_key);
-    push_filters(&mut probe, query);
-    probe.push(")");
-    seal_if_pending(pool, query.workspace_key, probe).await
+    seal_if_pending(pool, query.workspace_key, Some(query)).await
 }
 
-/// Seal `workspace_pk`'s pending events if `probe` (a `SELECT EXISTS`) finds one.
+/// Seal `workspace_pk`'s pending events if one is pending (that passes `filters`, when
+/// given).
 async fn seal_if_pending(
     pool: &PgPool,
     workspace_pk: i64,
-    mut probe: QueryBuilder<'_, Postgres>,
+    filters: Option<&AuditQuery>,
 ) -> Result<(), StoreError> {
+    let mut probe =
+        QueryBuilder::new("SELECT EXISTS (SELECT 1 FROM audit_pending WHERE workspace_pk = ");
+    probe.push_bind(workspace_pk);
+    if let Some(query) = filters {
+        push_filters(&mut probe, query);
+    }
+    probe.push(")");
     let waiting: bool = probe
         .build_query_scalar()
         .fetch_one(pool)
