@@ -33,9 +33,17 @@ use error::db_error;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Connections of [`PostgresStore`]'s pool of generic plans at most: searches asking the
+/// trigram indexes at once (each a few short statements; two cores serve far fewer).
+const GENERIC_CONNECTIONS: u32 = 8;
+
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections whose statements are planned once, without their values
+    /// (`plan_cache_mode = force_generic_plan`), for statements whose plan the values do not
+    /// change and whose planning costs more than running them: see `user_search::Pools`.
+    generic_pool: PgPool,
     /// Planner statistics for searches and whose turn it is to take them (see
     /// `user_search::Counting`).
     search_counting: std::sync::Arc<user_search::Counting>,
@@ -50,6 +58,7 @@ impl PostgresStore {
     #[cfg(feature = "testing")]
     pub async fn close(&self) {
         self.pool.close().await;
+        self.generic_pool.close().await;
     }
 
     /// Connect to `url` (`postgres://…`). Does not migrate; call [`Store::migrate`].
@@ -69,11 +78,16 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(db_error)?;
+        let generic_pool = PgPoolOptions::new()
+            .max_connections(GENERIC_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options.options([("plan_cache_mode", "force_generic_plan")]));
         Ok(Self {
             pool,
+            generic_pool,
             search_counting: std::sync::Arc::new(user_search::Counting::new(
                 roster_store_rows::search::SearchTuning::default(),
             )),

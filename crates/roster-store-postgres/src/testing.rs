@@ -119,9 +119,27 @@ impl FreshDatabase {
         }
     }
 
+    /// `plan_cache_mode` on a connection of the store's pool and on one of its pool of
+    /// generic plans (`user_search::Pools`).
+    #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
+    pub async fn plan_cache_modes(&self) -> (String, String) {
+        let mut modes = Vec::new();
+        for pool in [&self.store.pool, &self.store.generic_pool] {
+            match sqlx::query_scalar::<_, String>("SHOW plan_cache_mode")
+                .fetch_one(pool)
+                .await
+            {
+                Ok(mode) => modes.push(mode),
+                Err(e) => panic!("SHOW plan_cache_mode failed: {e}"),
+            }
+        }
+        let generic = modes.pop().unwrap_or_default();
+        (modes.pop().unwrap_or_default(), generic)
+    }
+
     /// Close the store and drop the database.
     pub async fn drop_database(self) {
-        self.store.pool.close().await;
+        self.store.close().await;
         if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
             let _ = admin
                 .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())

@@ -486,7 +486,11 @@ impl UserStore for PostgresStore {
 
     async fn list_users(&self, request: &UserListRequest) -> Result<Vec<User>, StoreError> {
         if let Some(search) = &request.search {
-            return user_search::search(&self.pool, &self.search_counting, request, search).await;
+            let pools = user_search::Pools {
+                planned: &self.pool,
+                generic: &self.generic_pool,
+            };
+            return user_search::search(pools, &self.search_counting, request, search).await;
         }
         let rows = users::list_query(request)
             .build()

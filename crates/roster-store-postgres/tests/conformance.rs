@@ -35,6 +35,20 @@ async fn search_returns_exactly_the_users_holding_the_substring_across_key_bucke
     search_property_with_small_thresholds(Some(1031)).await;
 }
 
+/// A search asks the trigram indexes on connections that plan a statement once, without its
+/// values (planning one for its patterns cost twice as much as running it); every other
+/// statement is planned for its values.
+#[tokio::test]
+async fn trigram_statements_have_connections_of_generic_plans() {
+    let Some(db) = fresh_database().await else {
+        return;
+    };
+    let (planned, generic) = db.plan_cache_modes().await;
+    db.drop_database().await;
+    assert_eq!(planned, "auto");
+    assert_eq!(generic, "force_generic_plan");
+}
+
 /// The search property on a fresh database with planner thresholds a few users reach, and
 /// user keys `spread` apart when given.
 async fn search_property_with_small_thresholds(spread: Option<i64>) {
