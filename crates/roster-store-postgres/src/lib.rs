@@ -9,6 +9,7 @@ mod error;
 mod groups;
 mod outbox;
 mod rows;
+mod search_sample;
 mod sessions;
 mod statistics;
 #[cfg(feature = "testing")]
