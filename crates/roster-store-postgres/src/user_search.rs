@@ -53,9 +53,9 @@ fn has_indexed(text: &str) -> bool {
 /// before the first search of a new needle could start). So the counts are estimated, as
 /// PostgreSQL's own `ANALYZE` estimates: from a random sample of users ([`Sample`], about
 /// [`SAMPLE_USERS`](crate::search_sample::SAMPLE_USERS) of them, drawn again after
-/// [`COUNT_TTL`]), in which every trigram is counted at once. Counts only choose which trigrams the index is asked for; every answer
-/// is checked against the whole needle, so an estimate can make a search slower, never
-/// wrong.
+/// [`COUNT_TTL`]), in which every trigram is counted at once. Counts only choose which
+/// trigrams the index is asked for; every answer is checked against the whole needle, so an
+/// estimate can make a search slower, never wrong.
 ///
 /// One search at a time takes counts: a burst of searches of one new needle would
 /// otherwise all draw and count at once, each waiting for all of that work. The others wait
