@@ -121,20 +121,11 @@ impl FreshDatabase {
 
     /// `plan_cache_mode` on a connection of the store's pool and on one of its pool of
     /// generic plans (`user_search::Pools`).
-    #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
     pub async fn plan_cache_modes(&self) -> (String, String) {
-        let mut modes = Vec::new();
-        for pool in [&self.store.pool, &self.store.generic_pool] {
-            match sqlx::query_scalar::<_, String>("SHOW plan_cache_mode")
-                .fetch_one(pool)
-                .await
-            {
-                Ok(mode) => modes.push(mode),
-                Err(e) => panic!("SHOW plan_cache_mode failed: {e}"),
-            }
-        }
-        let generic = modes.pop().unwrap_or_default();
-        (modes.pop().unwrap_or_default(), generic)
+        (
+            plan_cache_mode(&self.store.pool).await,
+            plan_cache_mode(&self.store.generic_pool).await,
+        )
     }
 
     /// Close the store and drop the database.
@@ -146,6 +137,17 @@ impl FreshDatabase {
                 .await;
             let _ = admin.close().await;
         }
+    }
+}
+
+#[allow(clippy::panic, reason = "test support: failing loudly is the point")]
+async fn plan_cache_mode(pool: &sqlx::PgPool) -> String {
+    match sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(pool)
+        .await
+    {
+        Ok(mode) => mode,
+        Err(e) => panic!("SHOW plan_cache_mode failed: {e}"),
     }
 }
 

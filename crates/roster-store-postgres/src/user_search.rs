@@ -34,8 +34,8 @@ fn indexed(trigram: &str) -> bool {
     trigram.chars().all(char::is_alphanumeric)
 }
 
-/// Whether `text` holds a trigram `pg_trgm` keeps in its index as it is: three letters or
-/// digits in a row.
+/// Whether `text` holds a trigram `pg_trgm` keeps in its index as it is ([`indexed`]):
+/// three letters or digits in a row.
 fn has_indexed(text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
     chars
@@ -245,9 +245,8 @@ pub(crate) async fn search(
     let plan = counts.plan(&needle);
     let (mut walk, mut found) = search::start(request);
     let picked: Vec<String> = plan.trigrams.into_iter().filter(|t| indexed(t)).collect();
-    let has_indexed = needle.trigrams().iter().any(|(_, t)| indexed(t));
     let whole = [needle.as_str().to_owned()];
-    if plan.scan_first && has_indexed {
+    if plan.scan_first && has_indexed(needle.as_str()) {
         // Every trigram is common: how many users hold the whole needle decides.
         let matching = counting.matching(pool, &needle, now).await?;
         if matching.users <= u64::from(counts.tuning.common / WHOLE_NEEDLE_DIVISOR) {
