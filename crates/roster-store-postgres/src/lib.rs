@@ -73,6 +73,9 @@ impl PostgresStore {
             // Notices ("relation … already exists, skipping" from the idempotent migration
             // bookkeeping) are not news to an operator; warnings and errors still arrive.
             .options([("client_min_messages", "warning")])
+            // Searches scan the trigram indexes' pending lists linearly: keep them short
+            // (migration 0017; an import batch raises it for its own transaction).
+            .options([("gin_pending_list_limit", users::PENDING_LIST_LIMIT)])
             // Each page size is a statement of its own (see `users::written_limit`): room
             // for the few sizes clients use beside every other statement.
             .statement_cache_capacity(256);

@@ -119,13 +119,27 @@ impl FreshDatabase {
         }
     }
 
-    /// `plan_cache_mode` on a connection of the store's pool and on one of its pool of
+    /// Setting `name` on a connection of the store's pool and on one of its pool of
     /// generic plans (`user_search::Pools`).
-    pub async fn plan_cache_modes(&self) -> (String, String) {
+    pub async fn settings(&self, name: &str) -> (String, String) {
         (
-            plan_cache_mode(&self.store.pool).await,
-            plan_cache_mode(&self.store.generic_pool).await,
+            setting(&self.store.pool, name).await,
+            setting(&self.store.generic_pool, name).await,
         )
+    }
+
+    /// The storage parameters index `index` was given (`pg_class.reloptions`).
+    #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
+    pub async fn index_options(&self, index: &str) -> Vec<String> {
+        let options: Result<Option<Vec<String>>, _> =
+            sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = $1::regclass")
+                .bind(index)
+                .fetch_one(&self.store.pool)
+                .await;
+        match options {
+            Ok(options) => options.unwrap_or_default(),
+            Err(e) => panic!("reading the options of {index} failed: {e}"),
+        }
     }
 
     /// Close the store and drop the database.
@@ -141,13 +155,14 @@ impl FreshDatabase {
 }
 
 #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
-async fn plan_cache_mode(pool: &sqlx::PgPool) -> String {
-    match sqlx::query_scalar("SHOW plan_cache_mode")
+async fn setting(pool: &sqlx::PgPool, name: &str) -> String {
+    match sqlx::query_scalar("SELECT current_setting($1)")
+        .bind(name)
         .fetch_one(pool)
         .await
     {
-        Ok(mode) => mode,
-        Err(e) => panic!("SHOW plan_cache_mode failed: {e}"),
+        Ok(value) => value,
+        Err(e) => panic!("reading setting {name} failed: {e}"),
     }
 }
 

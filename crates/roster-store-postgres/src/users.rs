@@ -128,6 +128,15 @@ fn bind_update<'q>(
         .bind(user.user_name_key())
 }
 
+/// The trigram indexes' pending lists on Roster's connections (migration 0017): a search
+/// scans what waits there, every entry, so they stay short.
+pub(crate) const PENDING_LIST_LIMIT: &str = "1MB";
+
+/// The same within an import batch's transaction: a batch of new users brings some
+/// seventy trigram entries each, merged into the indexes whenever the list is full, and
+/// the longer the sorted run, the fewer index pages each merge visits.
+const IMPORT_PENDING_LIST_LIMIT: &str = "SET LOCAL gin_pending_list_limit = '16MB'";
+
 /// Write an import batch in `tx`: inserts, and updates that must find their expected version.
 pub(crate) async fn import(
     tx: &mut Transaction<'static, Postgres>,
@@ -138,6 +147,10 @@ pub(crate) async fn import(
         .filter(|w| w.expected_version.is_none())
         .collect();
     if !created.is_empty() {
+        sqlx::query(IMPORT_PENDING_LIST_LIMIT)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
         insert_many(tx, &created).await?;
         crate::statistics::analyze_users_if_grown(tx).await?;
     }

@@ -43,10 +43,32 @@ async fn trigram_statements_have_connections_of_generic_plans() {
     let Some(db) = fresh_database().await else {
         return;
     };
-    let (planned, generic) = db.plan_cache_modes().await;
+    let (planned, generic) = db.settings("plan_cache_mode").await;
     db.drop_database().await;
     assert_eq!(planned, "auto");
     assert_eq!(generic, "force_generic_plan");
+}
+
+/// Searches scan the trigram indexes' pending lists whole, so every connection keeps them
+/// short; the indexes themselves set no limit, which would override the connections' (and
+/// an import batch's larger one, migration 0017).
+#[tokio::test]
+async fn trigram_pending_lists_are_capped_by_each_connection() {
+    let Some(db) = fresh_database().await else {
+        return;
+    };
+    let limits = db.settings("gin_pending_list_limit").await;
+    let mut options = Vec::new();
+    for index in [
+        "users_name_trgm",
+        "users_email_trgm",
+        "users_user_name_trgm",
+    ] {
+        options.extend(db.index_options(index).await);
+    }
+    db.drop_database().await;
+    assert_eq!(limits, ("1MB".to_owned(), "1MB".to_owned()));
+    assert_eq!(options, vec!["fastupdate=on"; 3]);
 }
 
 /// The search property on a fresh database with planner thresholds a few users reach, and
