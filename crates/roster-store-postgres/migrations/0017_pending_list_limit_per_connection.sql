@@ -4,7 +4,8 @@
 -- searches scan no longer a list than before; an import batch's transaction sets 16 MB
 -- for itself (`users::import`), so its entries are merged into the indexes in a few large
 -- sorted runs rather than one every few hundred rows (a million users imported over HTTP
--- in 123 s instead of 141-158 s on one two-core host).
+-- on one two-core host: 119-127 s in seven runs with a 16 or 64 MB cap, 123-158 s, 142 s
+-- on average, in four with 1 MB).
 ALTER INDEX users_name_trgm RESET (gin_pending_list_limit);
 ALTER INDEX users_email_trgm RESET (gin_pending_list_limit);
 ALTER INDEX users_user_name_trgm RESET (gin_pending_list_limit);
