@@ -128,17 +128,20 @@ impl FreshDatabase {
         )
     }
 
-    /// The storage parameters index `index` was given (`pg_class.reloptions`).
+    /// The storage parameters each of the users' trigram indexes was given
+    /// (`pg_class.reloptions`), the indexes the store's upkeep tends, in its order.
     #[allow(clippy::panic, reason = "test support: failing loudly is the point")]
-    pub async fn index_options(&self, index: &str) -> Vec<String> {
-        let options: Result<Option<Vec<String>>, _> =
-            sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = $1::regclass")
-                .bind(index)
-                .fetch_one(&self.store.pool)
-                .await;
+    pub async fn trigram_index_options(&self) -> Vec<String> {
+        let options: Result<Vec<Option<Vec<String>>>, _> = sqlx::query_scalar(
+            "SELECT c.reloptions FROM unnest($1::text[]) WITH ORDINALITY AS i(name, n)
+             JOIN pg_class c ON c.oid = i.name::regclass ORDER BY i.n",
+        )
+        .bind(crate::users::TRIGRAM_INDEXES)
+        .fetch_all(&self.store.pool)
+        .await;
         match options {
-            Ok(options) => options.unwrap_or_default(),
-            Err(e) => panic!("reading the options of {index} failed: {e}"),
+            Ok(options) => options.into_iter().flatten().flatten().collect(),
+            Err(e) => panic!("reading the trigram indexes' options failed: {e}"),
         }
     }
 

@@ -636,7 +636,7 @@ impl UserStore for PostgresStore {
 }
 
 /// The GIN trigram indexes over users, whose pending lists the upkeep empties.
-const TRIGRAM_INDEXES: &[&str] = &[
+pub(crate) const TRIGRAM_INDEXES: &[&str] = &[
     "users_name_trgm",
     "users_email_trgm",
     "users_user_name_trgm",

@@ -58,14 +58,7 @@ async fn trigram_pending_lists_are_capped_by_each_connection() {
         return;
     };
     let limits = db.settings("gin_pending_list_limit").await;
-    let mut options = Vec::new();
-    for index in [
-        "users_name_trgm",
-        "users_email_trgm",
-        "users_user_name_trgm",
-    ] {
-        options.extend(db.index_options(index).await);
-    }
+    let options = db.trigram_index_options().await;
     db.drop_database().await;
     assert_eq!(limits, ("1MB".to_owned(), "1MB".to_owned()));
     assert_eq!(options, vec!["fastupdate=on"; 3]);
